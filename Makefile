@@ -1,0 +1,111 @@
+# wshub — a WebSocket chat hub in C with Go's concurrency model.
+#
+#   make run        install dependencies, build, serve on 127.0.0.1:8080
+#   make test       install dependencies, build, run every test
+#   make test-asan  the Criterion suite under AddressSanitizer + UBSan
+#   make test-tsan  stress drivers and the server under ThreadSanitizer
+#
+# Every output lives under build/ (sanitizer builds in build/asan, build/tsan).
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+SANITIZE ?=
+
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
+            $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
+LDLIBS   += -lwslay -lmd -lresolv \
+            $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
+CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
+CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(if $(wildcard src/chat.html),$(BUILD)/obj/chat_page.o)
+LOAD_SRC := $(wildcard src/load/*.c)
+LOAD_OBJ := $(LOAD_SRC:src/load/%.c=$(BUILD)/obj/load/%.o)
+UNIT_SRC := $(wildcard test/test_*.c) $(wildcard test/support/*.c)
+UNIT_OBJ := $(UNIT_SRC:test/%.c=$(BUILD)/obj/test/%.o)
+TSAN_DRIVERS := $(patsubst test/tsan/%.c,$(BUILD)/test/tsan-%,$(wildcard test/tsan/*.c))
+
+LIB       := $(BUILD)/libwshub.a
+WSHUB     := $(BUILD)/wshub
+WSHUB_LOAD := $(BUILD)/wshub-load
+UNIT      := $(BUILD)/test/unit
+
+.PHONY: all deps run test test-asan test-tsan tsan-drivers install clean
+
+# Binaries appear as their sources land.
+all: $(if $(wildcard src/main.c),$(WSHUB)) $(if $(LOAD_SRC),$(WSHUB_LOAD))
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(WSHUB) --addr 127.0.0.1 --port 8080
+
+# Criterion's "Synthesis:" summary is the last thing `make test` prints.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT)
+	@scripts/run-tests.sh $(BUILD)
+
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined all build/asan/test/unit
+	@scripts/run-tests.sh build/asan
+
+test-tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread all tsan-drivers
+	@scripts/run-tsan.sh build/tsan
+
+tsan-drivers: $(TSAN_DRIVERS)
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(WSHUB): $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(WSHUB_LOAD): $(LOAD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(UNIT): $(UNIT_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+
+$(BUILD)/test/tsan-%: test/tsan/%.c $(wildcard test/support/*.c) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itest $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/test/%.o: test/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itest $(CRITERION_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The chat page is built into the binary: xxd turns it into a C array.
+$(BUILD)/gen/chat_page.c: src/chat.html
+	@mkdir -p $(@D)
+	xxd -i -n chat_html $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/chat_page.o: $(BUILD)/gen/chat_page.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(filter-out -Wpedantic,$(CFLAGS)) -c -o $@ $<
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(WSHUB) $(WSHUB_LOAD) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,128 @@
+/*
+ * chan — Go's buffered channel, in C.
+ *
+ * A chan_t is a bounded FIFO of `void *` items guarded by one mutex and two
+ * condition variables (not_empty, not_full) on CLOCK_MONOTONIC.  Any number
+ * of threads may send and receive concurrently.
+ *
+ * Go                                  C
+ * ch := make(chan T, n)               chan_new(n, 0)
+ * ch <- v                             chan_send(ch, v)
+ * select { case ch <- v: default: }   chan_try_send(ch, v)
+ * v, ok := <-ch                       chan_recv(ch, &v)
+ * select { case v := <-ch: case <-time.After(d): }
+ *                                     chan_recv_timeout(ch, &v, ms)
+ * close(ch)                           chan_close(ch)
+ * len(ch), cap(ch)                    chan_len(ch), chan_cap(ch)
+ *
+ * Differences from Go, on purpose:
+ * - Sending on a closed channel returns CHAN_CLOSED instead of panicking, and
+ *   closing twice is harmless: in a server, "the other side already shut this
+ *   down" is a normal event, not a bug.
+ * - A priority lane (chan_send_priority) for control messages.  Its items
+ *   are received before any queued data item, it does not count against the
+ *   data capacity (so a full data queue never refuses a pong or a close
+ *   reply), and it has its own small bound `priority_cap` so that a flood of
+ *   control messages cannot grow memory without end.  Priority items keep
+ *   FIFO order among themselves.
+ * - chan_recv_many() takes everything queued (up to a limit) under one lock,
+ *   so a writer can send a burst with one writev(2).
+ *
+ * The channel never frees items: whoever receives an item owns it.  After
+ * chan_close, receivers still get every queued item, then CHAN_CLOSED.
+ */
+#ifndef WSHUB_CHAN_H
+#define WSHUB_CHAN_H
+
+#include <stddef.h>
+#include <time.h>
+
+typedef struct chan chan_t;
+
+enum chan_status {
+	CHAN_OK = 0,
+	CHAN_FULL = -1,    /* try-send: no room (data or priority lane) */
+	CHAN_EMPTY = -2,   /* try-recv: nothing queued, channel still open */
+	CHAN_CLOSED = -3,  /* send: channel closed; recv: closed and drained */
+	CHAN_TIMEOUT = -4, /* timed recv: deadline passed, nothing arrived */
+};
+
+/*
+ * Creates a channel holding up to `cap` data items (cap >= 1) plus up to
+ * `priority_cap` priority items (0 disables the lane).  Aborts on
+ * allocation failure.  Any thread.
+ */
+chan_t *chan_new(size_t cap, size_t priority_cap);
+
+/*
+ * Frees the channel.  No thread may be blocked on it or use it afterwards.
+ * Items still queued are not freed: drain them first with chan_try_recv if
+ * they own memory.
+ */
+void chan_free(chan_t *ch);
+
+/*
+ * Queues `item`, blocking the calling thread while the data queue is full.
+ * Returns CHAN_OK, or CHAN_CLOSED if the channel is (or becomes, while
+ * waiting) closed; then the item was not queued and the caller still owns it.
+ */
+int chan_send(chan_t *ch, void *item);
+
+/*
+ * Queues `item` if there is room; never blocks.  Returns CHAN_OK, CHAN_FULL
+ * or CHAN_CLOSED.  On anything but CHAN_OK the caller still owns the item.
+ */
+int chan_try_send(chan_t *ch, void *item);
+
+/*
+ * Queues `item` on the priority lane; never blocks.  It will be received
+ * before every data item already queued.  Returns CHAN_OK, CHAN_FULL (the
+ * priority lane holds priority_cap items) or CHAN_CLOSED.
+ */
+int chan_send_priority(chan_t *ch, void *item);
+
+/*
+ * Receives one item (priority lane first), blocking while the channel is
+ * empty and open.  Returns CHAN_OK with *item set, or CHAN_CLOSED once the
+ * channel is closed and drained.
+ */
+int chan_recv(chan_t *ch, void **item);
+
+/* Like chan_recv but never blocks: CHAN_OK, CHAN_EMPTY or CHAN_CLOSED. */
+int chan_try_recv(chan_t *ch, void **item);
+
+/*
+ * Like chan_recv, waiting at most `timeout_ms` milliseconds (0 = just
+ * look).  Returns CHAN_OK, CHAN_CLOSED or CHAN_TIMEOUT.
+ */
+int chan_recv_timeout(chan_t *ch, void **item, long timeout_ms);
+
+/*
+ * Like chan_recv, waiting until the absolute CLOCK_MONOTONIC time
+ * `deadline` (NULL: forever).  Wall-clock jumps do not affect it.
+ * Returns CHAN_OK, CHAN_CLOSED or CHAN_TIMEOUT.
+ */
+int chan_recv_until(chan_t *ch, void **item, const struct timespec *deadline);
+
+/*
+ * Receives between 1 and `max` items at once, priority items first, waiting
+ * like chan_recv_until for the first one.  Sets *n to the number received.
+ * Returns CHAN_OK (*n >= 1), CHAN_CLOSED or CHAN_TIMEOUT (*n == 0).
+ */
+int chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
+    const struct timespec *deadline);
+
+/*
+ * Closes the channel and wakes every blocked sender and receiver.  Queued
+ * items stay receivable.  Closing an already closed channel does nothing.
+ * Any thread; never blocks except on the channel's mutex.
+ */
+void chan_close(chan_t *ch);
+
+/* Number of queued items, data and priority.  A snapshot. */
+size_t chan_len(chan_t *ch);
+
+/* Data capacity given to chan_new. */
+size_t chan_cap(chan_t *ch);
+
+#endif

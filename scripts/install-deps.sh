@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wshub needs to build and test.
+# Idempotent and quick when everything is present: it asks dpkg first and
+# runs `apt-get update` only when something must be installed.
+set -euo pipefail
+
+packages=(
+	gcc make pkg-config xxd   # toolchain; xxd embeds the chat page
+	libwslay-dev              # WebSocket framing
+	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
+	libcriterion-dev          # unit tests
+	python3 python3-websockets # integration tests drive the server with it
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,270 @@
+/*
+ * chan — Go's buffered channel in C (see chan.h for the API).
+ *
+ * DESIGN
+ * Two ring buffers share one mutex: `data` (capacity cap) and `prio`
+ * (capacity priority_cap).  Receivers always empty `prio` first.  Two
+ * condition variables, both on CLOCK_MONOTONIC:
+ *   not_empty — signalled when an item arrives; receivers wait on it.
+ *   not_full  — signalled when a data slot frees; blocked senders wait on it.
+ * chan_close sets `closed` and broadcasts both, so every waiter re-checks
+ * its condition and sees the channel closed.  All fields are guarded by mu;
+ * nothing is read outside the lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "wshub/chan.h"
+#include "wshub/deadline.h"
+#include "wshub/xmalloc.h"
+
+struct ring {
+	void **slot;
+	size_t cap;
+	size_t head; /* index of the oldest item */
+	size_t len;
+};
+
+struct chan {
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty;
+	pthread_cond_t not_full;
+	struct ring data;
+	struct ring prio;
+	bool closed;
+};
+
+static void
+ring_init(struct ring *r, size_t cap)
+{
+	r->slot = cap ? xcalloc(cap, sizeof(*r->slot)) : NULL;
+	r->cap = cap;
+	r->head = 0;
+	r->len = 0;
+}
+
+static void
+ring_push(struct ring *r, void *item)
+{
+	r->slot[(r->head + r->len) % r->cap] = item;
+	r->len++;
+}
+
+static void *
+ring_pop(struct ring *r)
+{
+	void *item = r->slot[r->head];
+
+	r->head = (r->head + 1) % r->cap;
+	r->len--;
+	return item;
+}
+
+static void
+cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+chan_t *
+chan_new(size_t cap, size_t priority_cap)
+{
+	chan_t *ch = xcalloc(1, sizeof(*ch));
+
+	pthread_mutex_init(&ch->mu, NULL);
+	cond_init_monotonic(&ch->not_empty);
+	cond_init_monotonic(&ch->not_full);
+	ring_init(&ch->data, cap ? cap : 1);
+	ring_init(&ch->prio, priority_cap);
+	return ch;
+}
+
+void
+chan_free(chan_t *ch)
+{
+	if (ch == NULL)
+		return;
+	pthread_cond_destroy(&ch->not_empty);
+	pthread_cond_destroy(&ch->not_full);
+	pthread_mutex_destroy(&ch->mu);
+	free(ch->data.slot);
+	free(ch->prio.slot);
+	free(ch);
+}
+
+/* Queues a data item; mu held, room checked by the caller. */
+static void
+push_data_locked(chan_t *ch, void *item)
+{
+	ring_push(&ch->data, item);
+	pthread_cond_signal(&ch->not_empty);
+}
+
+int
+chan_send(chan_t *ch, void *item)
+{
+	int rc = CHAN_OK;
+
+	pthread_mutex_lock(&ch->mu);
+	while (!ch->closed && ch->data.len == ch->data.cap)
+		pthread_cond_wait(&ch->not_full, &ch->mu);
+	if (ch->closed)
+		rc = CHAN_CLOSED;
+	else
+		push_data_locked(ch, item);
+	pthread_mutex_unlock(&ch->mu);
+	return rc;
+}
+
+int
+chan_try_send(chan_t *ch, void *item)
+{
+	int rc = CHAN_OK;
+
+	pthread_mutex_lock(&ch->mu);
+	if (ch->closed)
+		rc = CHAN_CLOSED;
+	else if (ch->data.len == ch->data.cap)
+		rc = CHAN_FULL;
+	else
+		push_data_locked(ch, item);
+	pthread_mutex_unlock(&ch->mu);
+	return rc;
+}
+
+int
+chan_send_priority(chan_t *ch, void *item)
+{
+	int rc = CHAN_OK;
+
+	pthread_mutex_lock(&ch->mu);
+	if (ch->closed)
+		rc = CHAN_CLOSED;
+	else if (ch->prio.len == ch->prio.cap)
+		rc = CHAN_FULL;
+	else {
+		ring_push(&ch->prio, item);
+		pthread_cond_signal(&ch->not_empty);
+	}
+	pthread_mutex_unlock(&ch->mu);
+	return rc;
+}
+
+/* Takes the next item, priority first; mu held and the channel non-empty. */
+static void *
+pop_locked(chan_t *ch)
+{
+	if (ch->prio.len > 0)
+		return ring_pop(&ch->prio);
+	pthread_cond_signal(&ch->not_full);
+	return ring_pop(&ch->data);
+}
+
+/*
+ * Waits until an item is queued, the channel is closed or the deadline
+ * (NULL: none) passes.  mu held.  Returns CHAN_OK if an item is ready.
+ */
+static int
+wait_nonempty_locked(chan_t *ch, const struct timespec *deadline)
+{
+	while (ch->prio.len == 0 && ch->data.len == 0) {
+		if (ch->closed)
+			return CHAN_CLOSED;
+		if (deadline == NULL)
+			pthread_cond_wait(&ch->not_empty, &ch->mu);
+		else if (pthread_cond_timedwait(&ch->not_empty, &ch->mu,
+		    deadline) == ETIMEDOUT &&
+		    ch->prio.len == 0 && ch->data.len == 0)
+			return ch->closed ? CHAN_CLOSED : CHAN_TIMEOUT;
+	}
+	return CHAN_OK;
+}
+
+int
+chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
+    const struct timespec *deadline)
+{
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&ch->mu);
+	rc = wait_nonempty_locked(ch, deadline);
+	while (rc == CHAN_OK && *n < max &&
+	    (ch->prio.len > 0 || ch->data.len > 0))
+		items[(*n)++] = pop_locked(ch);
+	pthread_mutex_unlock(&ch->mu);
+	return rc;
+}
+
+int
+chan_recv_until(chan_t *ch, void **item, const struct timespec *deadline)
+{
+	size_t n;
+
+	return chan_recv_many(ch, item, 1, &n, deadline);
+}
+
+int
+chan_recv(chan_t *ch, void **item)
+{
+	return chan_recv_until(ch, item, NULL);
+}
+
+int
+chan_recv_timeout(chan_t *ch, void **item, long timeout_ms)
+{
+	struct timespec deadline = deadline_after_ms(timeout_ms);
+
+	return chan_recv_until(ch, item, &deadline);
+}
+
+int
+chan_try_recv(chan_t *ch, void **item)
+{
+	int rc;
+
+	pthread_mutex_lock(&ch->mu);
+	if (ch->prio.len > 0 || ch->data.len > 0) {
+		*item = pop_locked(ch);
+		rc = CHAN_OK;
+	} else
+		rc = ch->closed ? CHAN_CLOSED : CHAN_EMPTY;
+	pthread_mutex_unlock(&ch->mu);
+	return rc;
+}
+
+void
+chan_close(chan_t *ch)
+{
+	pthread_mutex_lock(&ch->mu);
+	if (!ch->closed) {
+		ch->closed = true;
+		pthread_cond_broadcast(&ch->not_empty);
+		pthread_cond_broadcast(&ch->not_full);
+	}
+	pthread_mutex_unlock(&ch->mu);
+}
+
+size_t
+chan_len(chan_t *ch)
+{
+	size_t len;
+
+	pthread_mutex_lock(&ch->mu);
+	len = ch->data.len + ch->prio.len;
+	pthread_mutex_unlock(&ch->mu);
+	return len;
+}
+
+size_t
+chan_cap(chan_t *ch)
+{
+	return ch->data.cap;
+}

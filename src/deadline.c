@@ -1,0 +1,52 @@
+/* deadline — absolute CLOCK_MONOTONIC deadlines (see deadline.h). */
+#include "wshub/deadline.h"
+
+#define NSEC_PER_MSEC 1000000LL
+#define NSEC_PER_SEC 1000000000LL
+
+struct timespec
+deadline_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+struct timespec
+deadline_after_ms(int64_t ms)
+{
+	struct timespec ts = deadline_now();
+	int64_t nsec = ts.tv_nsec + (ms % 1000) * NSEC_PER_MSEC;
+
+	ts.tv_sec += ms / 1000 + nsec / NSEC_PER_SEC;
+	ts.tv_nsec = nsec % NSEC_PER_SEC;
+	return ts;
+}
+
+/* Signed nanoseconds from a to b. */
+static int64_t
+diff_ns(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * NSEC_PER_SEC +
+	    (b->tv_nsec - a->tv_nsec);
+}
+
+int64_t
+deadline_remaining_ms(const struct timespec *d)
+{
+	struct timespec now = deadline_now();
+	int64_t ns = diff_ns(&now, d);
+
+	if (ns <= 0)
+		return 0;
+	return (ns + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+}
+
+int64_t
+deadline_elapsed_ms(const struct timespec *start)
+{
+	struct timespec now = deadline_now();
+
+	return diff_ns(start, &now) / NSEC_PER_MSEC;
+}

@@ -1,0 +1,272 @@
+/* chan: Go's buffered channel (include/wshub/chan.h). */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "support/stress.h"
+#include "support/threads.h"
+#include "wshub/chan.h"
+
+#define V(n) ((void *)(uintptr_t)(n))
+
+/* A helper thread that does one blocking call and reports when it returns. */
+struct blocker {
+	chan_t *ch;
+	void *item;
+	int rc;
+	atomic_int tid;
+	atomic_bool done;
+	pthread_t thread;
+};
+
+static void *
+blocking_send(void *arg)
+{
+	struct blocker *b = arg;
+
+	atomic_store(&b->tid, thread_id());
+	b->rc = chan_send(b->ch, b->item);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static void *
+blocking_recv(void *arg)
+{
+	struct blocker *b = arg;
+
+	atomic_store(&b->tid, thread_id());
+	b->rc = chan_recv(b->ch, &b->item);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static void *
+timed_recv(void *arg)
+{
+	struct blocker *b = arg;
+
+	atomic_store(&b->tid, thread_id());
+	b->rc = chan_recv_timeout(b->ch, &b->item, 10000);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/* Starts `fn` and returns once it is blocked; fails if it returned instead. */
+static void
+start_blocked(struct blocker *b, void *(*fn)(void *))
+{
+	pthread_create(&b->thread, NULL, fn, b);
+	while (atomic_load(&b->tid) == 0)
+		sched_yield();
+	cr_assert(thread_wait_blocked(atomic_load(&b->tid), &b->done),
+	    "the call returned instead of blocking");
+}
+
+Test(chan, fifo_order, .timeout = 10)
+{
+	chan_t *ch = chan_new(8, 0);
+	void *v;
+
+	for (int i = 1; i <= 8; i++)
+		cr_assert_eq(chan_send(ch, V(i)), CHAN_OK);
+	cr_assert_eq(chan_len(ch), 8);
+	cr_assert_eq(chan_cap(ch), 8);
+	for (int i = 1; i <= 8; i++) {
+		cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+		cr_assert_eq(v, V(i));
+	}
+	/* Wrap around the ring a few times. */
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 5; i++)
+			chan_send(ch, V(100 * round + i));
+		for (int i = 0; i < 5; i++) {
+			chan_recv(ch, &v);
+			cr_assert_eq(v, V(100 * round + i));
+		}
+	}
+	cr_assert_eq(chan_len(ch), 0);
+	chan_free(ch);
+}
+
+Test(chan, send_blocks_while_full, .timeout = 10)
+{
+	chan_t *ch = chan_new(1, 0);
+	struct blocker b = { .ch = ch, .item = V(2) };
+	void *v;
+
+	cr_assert_eq(chan_send(ch, V(1)), CHAN_OK);
+	start_blocked(&b, blocking_send);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK); /* makes room */
+	cr_assert_eq(v, V(1));
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(b.rc, CHAN_OK);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(2));
+	chan_free(ch);
+}
+
+Test(chan, recv_blocks_while_empty, .timeout = 10)
+{
+	chan_t *ch = chan_new(4, 0);
+	struct blocker b = { .ch = ch };
+
+	start_blocked(&b, blocking_recv);
+	cr_assert_eq(chan_send(ch, V(7)), CHAN_OK);
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(b.rc, CHAN_OK);
+	cr_assert_eq(b.item, V(7));
+	chan_free(ch);
+}
+
+Test(chan, try_send_full_and_closed, .timeout = 10)
+{
+	chan_t *ch = chan_new(2, 0);
+	void *v;
+
+	cr_assert_eq(chan_try_send(ch, V(1)), CHAN_OK);
+	cr_assert_eq(chan_try_send(ch, V(2)), CHAN_OK);
+	cr_assert_eq(chan_try_send(ch, V(3)), CHAN_FULL);
+	cr_assert_eq(chan_len(ch), 2);
+	chan_close(ch);
+	cr_assert_eq(chan_try_send(ch, V(4)), CHAN_CLOSED);
+	cr_assert_eq(chan_send(ch, V(5)), CHAN_CLOSED);
+	cr_assert_eq(chan_try_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(1));
+	chan_free(ch);
+}
+
+Test(chan, close_wakes_blocked_receivers, .timeout = 10)
+{
+	chan_t *ch = chan_new(1, 0);
+	struct blocker a = { .ch = ch }, b = { .ch = ch };
+
+	start_blocked(&a, blocking_recv);
+	start_blocked(&b, blocking_recv);
+	chan_close(ch);
+	chan_close(ch); /* twice is harmless */
+	pthread_join(a.thread, NULL);
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(a.rc, CHAN_CLOSED);
+	cr_assert_eq(b.rc, CHAN_CLOSED);
+	chan_free(ch);
+}
+
+Test(chan, close_wakes_blocked_senders, .timeout = 10)
+{
+	chan_t *ch = chan_new(1, 0);
+	struct blocker a = { .ch = ch, .item = V(2) }, b = { .ch = ch, .item = V(3) };
+	void *v;
+
+	chan_send(ch, V(1));
+	start_blocked(&a, blocking_send);
+	start_blocked(&b, blocking_send);
+	chan_close(ch);
+	pthread_join(a.thread, NULL);
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(a.rc, CHAN_CLOSED);
+	cr_assert_eq(b.rc, CHAN_CLOSED);
+	/* Only the item queued before close is there. */
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(1));
+	cr_assert_eq(chan_recv(ch, &v), CHAN_CLOSED);
+	chan_free(ch);
+}
+
+Test(chan, queued_items_survive_close, .timeout = 10)
+{
+	chan_t *ch = chan_new(4, 2);
+	void *v;
+
+	chan_send(ch, V(1));
+	chan_send(ch, V(2));
+	chan_send_priority(ch, V(9));
+	chan_close(ch);
+	cr_assert_eq(chan_send_priority(ch, V(10)), CHAN_CLOSED);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(9));
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(1));
+	cr_assert_eq(chan_recv_timeout(ch, &v, 1000), CHAN_OK);
+	cr_assert_eq(v, V(2));
+	cr_assert_eq(chan_recv(ch, &v), CHAN_CLOSED);
+	cr_assert_eq(chan_recv_timeout(ch, &v, 1000), CHAN_CLOSED);
+	cr_assert_eq(chan_try_recv(ch, &v), CHAN_CLOSED);
+	chan_free(ch);
+}
+
+Test(chan, timed_recv_times_out, .timeout = 10)
+{
+	chan_t *ch = chan_new(1, 0);
+	void *v = V(42);
+
+	cr_assert_eq(chan_recv_timeout(ch, &v, 20), CHAN_TIMEOUT);
+	cr_assert_eq(chan_recv_timeout(ch, &v, 0), CHAN_TIMEOUT);
+	cr_assert_eq(chan_try_recv(ch, &v), CHAN_EMPTY);
+	cr_assert_eq(v, V(42), "a timed-out receive must not touch *item");
+	chan_free(ch);
+}
+
+Test(chan, timed_recv_gets_item_before_deadline, .timeout = 10)
+{
+	chan_t *ch = chan_new(1, 0);
+	struct blocker b = { .ch = ch };
+
+	start_blocked(&b, timed_recv);
+	chan_send(ch, V(5));
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(b.rc, CHAN_OK);
+	cr_assert_eq(b.item, V(5));
+	chan_free(ch);
+}
+
+Test(chan, priority_overtakes_data_and_is_bounded, .timeout = 10)
+{
+	chan_t *ch = chan_new(2, 2);
+	void *items[8];
+	size_t n;
+
+	chan_send(ch, V(1));
+	chan_send(ch, V(2));
+	cr_assert_eq(chan_try_send(ch, V(3)), CHAN_FULL);
+	/* A full data queue does not refuse control messages... */
+	cr_assert_eq(chan_send_priority(ch, V(101)), CHAN_OK);
+	cr_assert_eq(chan_send_priority(ch, V(102)), CHAN_OK);
+	/* ...but the lane has its own bound. */
+	cr_assert_eq(chan_send_priority(ch, V(103)), CHAN_FULL);
+	cr_assert_eq(chan_len(ch), 4);
+	cr_assert_eq(chan_recv_many(ch, items, 8, &n, NULL), CHAN_OK);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(items[0], V(101));
+	cr_assert_eq(items[1], V(102));
+	cr_assert_eq(items[2], V(1));
+	cr_assert_eq(items[3], V(2));
+	chan_free(ch);
+}
+
+Test(chan, recv_many_respects_max_and_deadline, .timeout = 10)
+{
+	chan_t *ch = chan_new(8, 0);
+	void *items[3];
+	size_t n;
+	struct timespec soon;
+
+	for (int i = 1; i <= 5; i++)
+		chan_send(ch, V(i));
+	cr_assert_eq(chan_recv_many(ch, items, 3, &n, NULL), CHAN_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(items[2], V(3));
+	cr_assert_eq(chan_recv_many(ch, items, 3, &n, NULL), CHAN_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(items[0], V(4));
+	clock_gettime(CLOCK_MONOTONIC, &soon);
+	cr_assert_eq(chan_recv_many(ch, items, 3, &n, &soon), CHAN_TIMEOUT);
+	cr_assert_eq(n, 0);
+	chan_free(ch);
+}
+
+Test(chan, mpmc_stress_exactly_once_in_order, .timeout = 120)
+{
+	cr_assert_eq(stress_chan_mpmc(4, 4, 250000, 64), 0);
+}
