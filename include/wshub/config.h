@@ -1,0 +1,68 @@
+/*
+ * config — every tunable of the server, with its default and the reason.
+ *
+ * The constants mirror Gorilla WebSocket's chat example (writeWait,
+ * pongWait, pingPeriod, maxMessageSize, the send channel's buffer) and are
+ * each exposed as a command-line flag (see main.c, --help).  Durations are
+ * milliseconds so that tests can use sub-second values.
+ */
+#ifndef WSHUB_CONFIG_H
+#define WSHUB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where to listen: loopback unless asked, so `make run` exposes nothing. */
+#define DEFAULT_ADDR "127.0.0.1"
+#define DEFAULT_PORT 8080
+
+/* Time allowed to write one batch of frames to a peer (Go: writeWait). */
+#define WRITE_TIMEOUT_MS 10000
+/* Time allowed to read the next frame from a peer (Go: pongWait). */
+#define PONG_TIMEOUT_MS 60000
+/* Ping period: 9/10 of the pong wait, so a pong can arrive in time. */
+#define PING_INTERVAL_MS (PONG_TIMEOUT_MS * 9 / 10)
+/* Largest message accepted; bigger ones are closed with 1009. */
+#define MAX_MESSAGE_BYTES 65536
+/* Messages queued for one client before it counts as slow (Go: 256). */
+#define SEND_QUEUE_LEN 256
+/* Control replies (pong, close) queued ahead of data, at most. */
+#define CONTROL_QUEUE_LEN 16
+/* A client that has not finished its HTTP request by then is dropped. */
+#define HANDSHAKE_TIMEOUT_MS 10000
+/* On SIGINT/SIGTERM, how long to wait for clients' close replies. */
+#define SHUTDOWN_TIMEOUT_MS 5000
+/* Stack per connection thread: the two threads need little; 20,000 of
+ * them must fit.  Sanitizers need room for their redzones. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define THREAD_STACK_KIB 512
+#else
+#define THREAD_STACK_KIB 64
+#endif
+/* Upgrades beyond this many live clients get 503 (0: no limit). */
+#define MAX_CLIENTS 0
+/* Largest HTTP request head; bigger ones get 431. */
+#define MAX_REQUEST_HEAD 8192
+
+struct config {
+	const char *addr;
+	uint16_t port;
+	const char **origins;      /* --origin patterns (fnmatch on host[:port]) */
+	size_t n_origins;
+	bool any_origin;
+	int max_clients;
+	size_t max_message;
+	size_t send_queue;
+	int64_t ping_interval_ms;
+	int64_t pong_timeout_ms;
+	int64_t write_timeout_ms;
+	int64_t handshake_timeout_ms;
+	int64_t shutdown_timeout_ms;
+	size_t thread_stack_kib;
+};
+
+/* Fills `cfg` with the defaults above. */
+void config_defaults(struct config *cfg);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * conn — one WebSocket connection: a read thread and a write thread.
+ *
+ * DESIGN (Go: readPump and writePump, one goroutine each)
+ *
+ *   socket ──▶ read thread ──broadcast──▶ hub ──try_send──▶ send channel
+ *                 │  pong / close echo (priority lane) ─────▶ send channel
+ *                 ▼                                            │
+ *           wslay context                         write thread ◀┘──▶ socket
+ *
+ * Ownership
+ * - The read thread alone owns the wslay event context (wslay contexts are
+ *   not thread-safe).  It reads frames, sends data messages to the hub, and
+ *   hands the bytes wslay produces (pongs, the close echo, a protocol-error
+ *   close) to the write thread through the send channel's priority lane.
+ * - The write thread is the only thread that writes to the socket.  It
+ *   blocks on the send channel, writes every queued frame with one
+ *   writev(2), pings every ping interval, and once the channel is closed it
+ *   still performs the close handshake (sends a close frame, waits briefly
+ *   for the reply).
+ * - The socket is closed exactly once, when the last reference goes
+ *   (conn_unref), after both threads have been joined.  Threads wake each
+ *   other with shutdown(2) or chan_close, never signals or cancellation.
+ *
+ * Lifetime and cleanup
+ * - Whichever thread fails first calls conn_close_once, which sends the
+ *   hub one unregister; later calls do nothing (idempotent, both threads
+ *   may try).  The hub then closes the send channel.
+ * - The write thread ends last: it shuts the socket down, joins the read
+ *   thread, and hands the connection to the reaper channel, whose thread
+ *   joins the writer (conn_reap) and drops the threads' reference.
+ * - References: the creator's (handed to the threads by conn_start), the
+ *   hub's while registered, and one per hub event naming the connection.
+ */
+#ifndef WSHUB_CONN_H
+#define WSHUB_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wshub/chan.h"
+#include "wshub/config.h"
+#include "wshub/hub.h"
+#include "wshub/msg.h"
+#include "wshub/stats.h"
+
+/* Close codes (RFC 6455 §7.4.1).  CLOSE_ABNORMAL is never sent. */
+enum close_code {
+	CLOSE_NORMAL = 1000,
+	CLOSE_GOING_AWAY = 1001,
+	CLOSE_PROTOCOL_ERROR = 1002,
+	CLOSE_NO_STATUS = 1005,      /* a close frame without a code */
+	CLOSE_ABNORMAL = 1006,       /* local only: no close frame at all */
+	CLOSE_INVALID_DATA = 1007,
+	CLOSE_POLICY_VIOLATION = 1008, /* slow client, control-frame flood */
+	CLOSE_TOO_BIG = 1009,
+	CLOSE_INTERNAL_ERROR = 1011,
+};
+
+/* What every connection shares; outlives all connections. */
+struct conn_env {
+	const struct config *cfg;
+	hub_t *hub;
+	struct stats *stats;
+	chan_t *reaper; /* finished connections go here (conn_reap) */
+};
+
+/*
+ * Wraps an upgraded socket.  Takes ownership of `fd` (non-blocking).
+ * `early` holds bytes read after the HTTP request head: the start of the
+ * first frames.  Returns a connection with one reference (the caller's).
+ */
+conn_t *conn_new(int fd, const char *peer, const void *early,
+    size_t early_len, const struct conn_env *env);
+
+/*
+ * Starts the read and write threads with the configured stack size; from
+ * then on the caller's reference belongs to them.  Call after
+ * hub_register.  Returns 0, or an errno; on error the connection is already
+ * unregistered and handed to the reaper, and the caller must not use it.
+ */
+int conn_start(conn_t *c);
+
+conn_t *conn_ref(conn_t *c);
+
+/* Drops a reference; the last one closes the socket and frees. */
+void conn_unref(conn_t *c);
+
+/* A process-unique id and the peer's "address:port", for logs. */
+uint64_t conn_id(const conn_t *c);
+const char *conn_peer(const conn_t *c);
+
+/* The hub's bookkeeping inside the connection (hub thread only). */
+struct hub_link *conn_hub_link(conn_t *c);
+
+/*
+ * Hub thread only.  Queues `m` on the send channel without blocking; on
+ * CHAN_OK the channel owns the reference, otherwise the caller keeps it.
+ */
+int conn_try_send(conn_t *c, msg_t *m);
+
+/*
+ * Hub thread only.  Closes the send channel: the writer sends what is
+ * queued, then a close frame with `code` (0: the code the connection
+ * already chose, 1000 by default) unless one was already sent.
+ */
+void conn_close_send(conn_t *c, uint16_t code);
+
+/* Shuts the socket down so both threads wake up and finish.  Any thread. */
+void conn_abort(conn_t *c);
+
+/*
+ * Starts cleanup once: the first call sends the hub an unregister, later
+ * calls do nothing.  Either connection thread.
+ */
+void conn_close_once(conn_t *c);
+
+/*
+ * Reaper thread only: joins the write thread (which has joined the read
+ * thread), logs the disconnect and drops the threads' reference.
+ */
+void conn_reap(conn_t *c);
+
+#endif

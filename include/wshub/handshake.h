@@ -1,0 +1,78 @@
+/*
+ * handshake — routing an HTTP request and checking a WebSocket upgrade.
+ *
+ * Pure functions over a parsed request (see http.h): no sockets, no
+ * allocation, no logging.  The server reads the request, asks this module
+ * what to answer, and writes the answer.
+ */
+#ifndef WSHUB_HANDSHAKE_H
+#define WSHUB_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wshub/http.h"
+
+/* base64 of a 20-byte SHA-1 is 28 characters. */
+#define HANDSHAKE_ACCEPT_LEN 28
+
+/* The fixed GUID of RFC 6455 §1.3. */
+#define HANDSHAKE_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+enum handshake_route {
+	ROUTE_PAGE,       /* GET /       the chat page */
+	ROUTE_STATS,      /* GET /stats  JSON counters */
+	ROUTE_WEBSOCKET,  /* GET /ws     the upgrade */
+	ROUTE_NOT_FOUND,  /* 404 */
+	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET */
+};
+
+/* Which Origins may open a WebSocket (RFC 6455 §10.2). */
+struct origin_policy {
+	bool any;               /* --any-origin */
+	const char **patterns;  /* --origin: fnmatch patterns on host[:port] */
+	size_t n_patterns;      /* 0: the Origin's host must equal Host */
+};
+
+/* Maps method and path (the query string is ignored) to a route. */
+enum handshake_route handshake_route(const struct http_request *req);
+
+/*
+ * Checks a WebSocket upgrade request against RFC 6455 §4.2.1 and the origin
+ * policy.  Returns 101 with `accept` filled (NUL-terminated) if it may
+ * proceed; otherwise the HTTP status to answer, with *why set to a short
+ * static explanation:
+ *   400  not HTTP/1.1 or later, no Host, missing or wrong Upgrade or
+ *        Connection, missing / repeated key or one that is not base64 of
+ *        exactly 16 bytes
+ *   426  Sec-WebSocket-Version is not 13 (answer with
+ *        "Sec-WebSocket-Version: 13")
+ *   403  an Origin header that the policy does not allow
+ * Requests without an Origin header (non-browser clients) are allowed.
+ */
+int handshake_check_upgrade(const struct http_request *req,
+    const struct origin_policy *policy, char accept[HANDSHAKE_ACCEPT_LEN + 1],
+    const char **why);
+
+/*
+ * Computes Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) into `out`
+ * (NUL-terminated).  Returns 0, or -1 if the key is longer than 64 bytes.
+ */
+int handshake_accept_key(const char *key, size_t key_len,
+    char out[HANDSHAKE_ACCEPT_LEN + 1]);
+
+/* Writes the 101 Switching Protocols response; returns its length. */
+size_t handshake_format_101(char *buf, size_t size, const char *accept);
+
+/*
+ * Writes a complete HTTP/1.1 response with `status`, a text/plain body
+ * `body` and "Connection: close" (plus "Sec-WebSocket-Version: 13" for
+ * 426, "Allow: GET" for 405).  Returns its length (truncated to size-1).
+ */
+size_t handshake_format_error(char *buf, size_t size, int status,
+    const char *body);
+
+/* The reason phrase for the statuses wshub sends. */
+const char *handshake_status_text(int status);
+
+#endif

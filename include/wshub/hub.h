@@ -1,0 +1,96 @@
+/*
+ * hub — the manager thread that owns the set of live clients.
+ *
+ * DESIGN
+ * Go's chat hub is a goroutine with a `select` over three channels
+ * (register, unregister, broadcast).  C has no select over channels, so the
+ * hub has one channel of tagged events instead; its thread is the only one
+ * that reads or writes the client set (a TAILQ of hub_link entries embedded
+ * in each connection, so membership costs no allocation).
+ *
+ *   acceptor ──register──┐
+ *   reader   ──broadcast─┼──▶ events ──▶ hub thread ──try_send──▶ conn send channels
+ *   reader/writer ─unregister┘
+ *
+ * - Events from one thread are handled in the order sent (FIFO), so a
+ *   connection's register is always seen before its unregister.
+ * - Broadcast reaches every registered client, the sender included, through
+ *   chan_try_send: the hub never blocks on a client.  A client whose queue
+ *   is full is a slow client: the hub closes its send channel with close
+ *   code 1008 (policy violation: it did not keep up), removes it, counts and
+ *   logs it.  Its writer still sends what is queued and the close frame.
+ * - Only the hub closes a client's send channel, and it does so when it
+ *   removes the client: on unregister, on a slow-client drop, on shutdown.
+ * - Unregistering a client the hub no longer has is a no-op.
+ * - Every event that names a connection holds a reference to it, so the
+ *   connection outlives any event still queued for the hub.
+ * - Shutdown: every client's send channel is closed with 1001 (going away);
+ *   the hub keeps handling events until every client has unregistered, and
+ *   after the timeout it shuts the stragglers' sockets down (conn_abort) so
+ *   their threads finish.  Then the thread exits.
+ */
+#ifndef WSHUB_HUB_H
+#define WSHUB_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "wshub/msg.h"
+#include "wshub/stats.h"
+
+typedef struct conn conn_t;
+typedef struct hub hub_t;
+
+/* The hub's bookkeeping inside each connection.  Only the hub thread
+ * reads or writes it. */
+struct hub_link {
+	TAILQ_ENTRY(hub_link) entry;
+	conn_t *conn;
+	bool registered;
+};
+
+/*
+ * Creates a hub whose event channel holds `queue_len` events.  Counters go
+ * to `st`, which must outlive the hub.  Aborts on allocation failure.
+ */
+hub_t *hub_new(struct stats *st, size_t queue_len);
+
+/* Starts the hub thread.  Returns 0 or an errno from pthread_create. */
+int hub_start(hub_t *h);
+
+/*
+ * Adds `c` to the client set (the hub takes its own reference).  Blocks
+ * while the event channel is full.  Returns 0, or -1 if the hub has
+ * stopped (then nothing was taken).  Called by the acceptor, before the
+ * connection's threads start.
+ */
+int hub_register(hub_t *h, conn_t *c);
+
+/*
+ * Asks the hub to remove `c` and close its send channel.  Idempotent at
+ * the hub; conn_close_once guarantees each connection sends it at most
+ * once anyway.  Blocks while the event channel is full.  Any thread.
+ */
+void hub_unregister(hub_t *h, conn_t *c);
+
+/*
+ * Queues `m` for every client.  Takes over the caller's reference to `m`
+ * in every case.  Blocks while the event channel is full (backpressure on
+ * the reading thread).  Returns 0, or -1 if the hub has stopped.
+ */
+int hub_broadcast(hub_t *h, msg_t *m);
+
+/*
+ * Starts the shutdown described above and returns at once; hub_join waits
+ * for the end.  Call once, after the acceptor has stopped registering.
+ */
+void hub_shutdown(hub_t *h, int64_t timeout_ms);
+
+/* Waits for the hub thread to exit.  Call once, after hub_shutdown. */
+void hub_join(hub_t *h);
+
+/* Frees a joined hub. */
+void hub_free(hub_t *h);
+
+#endif

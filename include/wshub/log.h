@@ -1,0 +1,30 @@
+/*
+ * log — one line per event on stderr, tmux style.
+ *
+ * Every line starts with "wshub: " so scripts can grep it; warnings and
+ * errors say so after the prefix.  Safe from any thread: each line is
+ * formatted into a buffer and written with one write(2), so lines from
+ * different threads never interleave.  Only the program layer (main,
+ * server, conn) logs; the protocol modules return error codes instead.
+ */
+#ifndef WSHUB_LOG_H
+#define WSHUB_LOG_H
+
+enum log_level {
+	LOG_ERROR = 0, /* -q: errors only */
+	LOG_INFO = 1,  /* default: connects, disconnects, drops */
+	LOG_DEBUG = 2, /* -v: per-frame detail */
+};
+
+/* Sets the level; call before starting threads. */
+void log_set_level(enum log_level level);
+
+/* True if messages at `level` are printed (to skip costly formatting). */
+int log_enabled(enum log_level level);
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

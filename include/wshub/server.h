@@ -1,0 +1,61 @@
+/*
+ * server — the listening socket, the HTTP front door and the reaper.
+ *
+ * DESIGN
+ * The thread that calls server_run is the acceptor (the "front door").  It
+ * runs one epoll loop over the listening socket and every connection that
+ * has not finished its HTTP request yet, so a client that sends its request
+ * one byte a second (slowloris) costs a descriptor and 8 KiB, never a
+ * thread, and never delays anyone else.  Requests are answered here: the
+ * chat page, /stats, errors (then a lingering close), and the WebSocket
+ * upgrade — after the 101 is written, the socket is registered with the hub
+ * and gets its two threads (conn_start), and the front door forgets it.
+ *
+ * Threads: the acceptor, the hub, the reaper (joins finished connection
+ * threads: a goroutine just ends, a pthread must be joined), and two per
+ * connection.  Signals are not handled here: main blocks them and calls
+ * server_stop from its signal thread.
+ *
+ * Shutdown (server_stop): stop accepting, drop unfinished requests, let
+ * the hub say 1001 to every client and wait --shutdown-timeout for their
+ * close replies, wait until the reaper has joined every connection thread,
+ * then return from server_run.
+ */
+#ifndef WSHUB_SERVER_H
+#define WSHUB_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wshub/config.h"
+#include "wshub/stats.h"
+
+typedef struct server server_t;
+
+/*
+ * Binds and listens as `cfg` says (which must outlive the server), and
+ * starts the hub and reaper threads.  On failure returns NULL with a
+ * one-line reason in err (e.g. "bind 127.0.0.1:80: Permission denied").
+ */
+server_t *server_new(const struct config *cfg, char *err, size_t errlen);
+
+/* The bound address as "host:port" ("[::1]:port" for IPv6) and port. */
+const char *server_address(const server_t *s);
+uint16_t server_port(const server_t *s);
+
+/* The server's counters (live for the server's lifetime). */
+struct stats *server_stats(server_t *s);
+
+/*
+ * Runs the front door on the calling thread until server_stop, then shuts
+ * everything down as described above.  Returns 0.  Call once.
+ */
+int server_run(server_t *s);
+
+/* Asks server_run to stop.  Any thread; async-signal-safe (one write). */
+void server_stop(server_t *s);
+
+/* Frees a server whose server_run has returned (or never ran). */
+void server_free(server_t *s);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * stats — the server's counters, served as JSON at GET /stats.
+ *
+ * Plain atomics, written by whichever thread sees the event (relaxed
+ * increments: they are statistics, not synchronisation) and read by the
+ * thread that answers /stats.
+ */
+#ifndef WSHUB_STATS_H
+#define WSHUB_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+struct stats {
+	atomic_long clients;            /* registered with the hub now */
+	atomic_long connections_total;  /* upgrades since start */
+	atomic_long messages_in;        /* data messages received */
+	atomic_long deliveries;         /* data frames written to clients */
+	atomic_long bytes_in;           /* payload bytes received */
+	atomic_long bytes_out;          /* wire bytes written */
+	atomic_long slow_client_drops;  /* clients dropped for a full queue */
+	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
+	atomic_long handshake_rejects;  /* upgrade requests refused */
+	struct timespec started;        /* CLOCK_MONOTONIC, set once */
+};
+
+/* Zeroes the counters and records the start time. */
+void stats_init(struct stats *st);
+
+/* Adds `n` to a counter (relaxed). */
+static inline void
+stats_add(atomic_long *counter, long n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* Reads a counter (relaxed). */
+static inline long
+stats_get(atomic_long *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+/* The process's thread count from /proc/self/status, or -1. */
+long stats_thread_count(void);
+
+/* Writes the counters as one JSON object; returns its length. */
+size_t stats_format_json(struct stats *st, char *buf, size_t size);
+
+#endif

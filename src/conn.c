@@ -1,0 +1,677 @@
+/*
+ * conn — one connection, two threads (see conn.h for the design).
+ *
+ * Go's readPump / writePump, with the C details spelled out:
+ *
+ * Read thread (reader_main)
+ *   owns: the wslay event context, the early bytes, the read deadline.
+ *   blocks on: poll(POLLIN) until the read deadline; chan_send into the
+ *   hub's event channel (backpressure).
+ *   ends when: the peer's close frame arrives, a protocol error is found, a
+ *   read fails or returns EOF, the read deadline passes (no frame for
+ *   --pong-timeout: Go's SetReadDeadline), or the control-reply lane is
+ *   full (a ping flood).  Then it starts cleanup (conn_close_once), reads
+ *   and discards until the peer closes TCP (so close(2) never sends a
+ *   reset over unread data), and tells the writer it is done.
+ *
+ * Write thread (writer_main)
+ *   owns: every write to the socket, the ping timer, the write deadline.
+ *   blocks on: chan_recv_many until the next ping is due (Go's select on
+ *   the send channel and a time.Ticker); poll(POLLOUT) until the write
+ *   deadline.
+ *   ends when: a write fails or times out, a close frame has been written,
+ *   or the send channel is closed (then it writes its own close frame).
+ *   After a close frame it half-closes (FIN), waits for the reader up to
+ *   --shutdown-timeout, shuts the socket down, joins the reader and hands
+ *   the connection to the reaper.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#define LIBBSD_OPENBSD_VIS /* we use strvisx only; pick the historical API */
+#include <vis.h>
+#include <wslay/wslay.h>
+
+#include "wshub/conn.h"
+#include "wshub/deadline.h"
+#include "wshub/log.h"
+#include "wshub/xmalloc.h"
+
+#define PEER_MAX 64
+#define REASON_MAX 123        /* a close reason fits in a control frame */
+#define WRITE_BATCH_MAX 64    /* frames per writev(2), well under IOV_MAX */
+#define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
+#define DRAIN_BUF 2048
+
+struct conn {
+	atomic_int refs;
+	int fd;
+	uint64_t id;
+	char peer[PEER_MAX];
+	struct conn_env env;
+	chan_t *send;           /* msg_t *: data, and control on the priority lane */
+	struct hub_link link;   /* hub thread only */
+
+	pthread_t reader, writer;
+	bool reader_started, writer_started; /* set before the threads exist */
+	atomic_bool cleanup_started;         /* conn_close_once */
+	atomic_int close_code;  /* for the writer's own close frame */
+
+	pthread_mutex_t mu;     /* guards reader_done */
+	pthread_cond_t reader_done_cond;
+	bool reader_done;
+
+	/* Read thread only, then read by the reaper after the joins. */
+	uint8_t *early;
+	size_t early_len, early_off;
+	uint16_t code_received; /* 0: no close frame came */
+	char reason[REASON_MAX + 1];
+	uint16_t reader_code_sent; /* a close wslay produced (echo, error) */
+	const char *cause;      /* why reading stopped, for the log */
+	/* Write thread only, then read by the reaper. */
+	uint16_t writer_code_sent;
+};
+
+static atomic_uint_least64_t next_conn_id = 1;
+
+conn_t *
+conn_new(int fd, const char *peer, const void *early, size_t early_len,
+    const struct conn_env *env)
+{
+	conn_t *c = xcalloc(1, sizeof(*c));
+
+	atomic_init(&c->refs, 1);
+	c->fd = fd;
+	c->id = atomic_fetch_add(&next_conn_id, 1);
+	strlcpy(c->peer, peer, sizeof(c->peer));
+	c->env = *env;
+	c->send = chan_new(env->cfg->send_queue, CONTROL_QUEUE_LEN);
+	c->link.conn = c;
+	atomic_init(&c->close_code, CLOSE_NORMAL);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->reader_done_cond, NULL);
+	if (early_len > 0) {
+		c->early = xmalloc(early_len);
+		memcpy(c->early, early, early_len);
+		c->early_len = early_len;
+	}
+	c->cause = "peer closed";
+	return c;
+}
+
+conn_t *
+conn_ref(conn_t *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void
+conn_unref(conn_t *c)
+{
+	void *m;
+
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	while (chan_try_recv(c->send, &m) == CHAN_OK)
+		msg_unref(m); /* queued after the writer stopped */
+	chan_free(c->send);
+	close(c->fd); /* the one close(2) of this socket */
+	pthread_cond_destroy(&c->reader_done_cond);
+	pthread_mutex_destroy(&c->mu);
+	free(c->early);
+	free(c);
+}
+
+uint64_t
+conn_id(const conn_t *c)
+{
+	return c->id;
+}
+
+const char *
+conn_peer(const conn_t *c)
+{
+	return c->peer;
+}
+
+struct hub_link *
+conn_hub_link(conn_t *c)
+{
+	return &c->link;
+}
+
+int
+conn_try_send(conn_t *c, msg_t *m)
+{
+	return chan_try_send(c->send, m);
+}
+
+void
+conn_close_send(conn_t *c, uint16_t code)
+{
+	if (code != 0)
+		atomic_store(&c->close_code, code);
+	chan_close(c->send); /* Go: close(client.send) */
+}
+
+void
+conn_abort(conn_t *c)
+{
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+void
+conn_close_once(conn_t *c)
+{
+	/* Go: defer hub.unregister <- c, in both pumps; here only once. */
+	if (!atomic_exchange(&c->cleanup_started, true))
+		hub_unregister(c->env.hub, c);
+}
+
+/* Waits until fd is readable (or hung up): 1, 0 on deadline, -1 error. */
+static int
+wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		int64_t ms = deadline_remaining_ms(deadline);
+
+		n = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* ---- read thread ------------------------------------------------------ */
+
+struct reader {
+	conn_t *c;
+	wslay_event_context_ptr ctx;
+	struct timespec deadline; /* read deadline: extended by every frame */
+	bool io_failed;           /* the socket failed or hit EOF */
+	bool stop;                /* set by a callback: end the loop */
+	uint8_t *out;             /* bytes wslay produced, not yet handed over */
+	size_t out_len, out_cap;
+};
+
+/* wslay asks for bytes: early bytes first, then the (non-blocking) socket. */
+static ssize_t
+reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+    void *user)
+{
+	struct reader *r = user;
+	conn_t *c = r->c;
+	ssize_t n;
+
+	(void)flags;
+	if (c->early_off < c->early_len) {
+		n = (ssize_t)(c->early_len - c->early_off < len ?
+		    c->early_len - c->early_off : len);
+		memcpy(buf, c->early + c->early_off, (size_t)n);
+		c->early_off += (size_t)n;
+		return n;
+	}
+	/* Too many replies queued: return so they get flushed (ping flood). */
+	if (wslay_event_get_queued_msg_count(ctx) >= CONTROL_BATCH_MAX) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	n = read(c->fd, buf, len);
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	r->io_failed = true;
+	c->cause = n == 0 ? "connection closed without a close frame" :
+	    errno == ECONNRESET ? "connection reset" : "read error";
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
+/* wslay wants to send (a pong, a close): collect it for the writer. */
+static ssize_t
+reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+    int flags, void *user)
+{
+	struct reader *r = user;
+
+	(void)ctx;
+	(void)flags;
+	if (r->out_len + len > r->out_cap) {
+		r->out_cap = (r->out_len + len) * 2;
+		r->out = xreallocarray(r->out, r->out_cap, 1);
+	}
+	memcpy(r->out + r->out_len, data, len);
+	r->out_len += len;
+	return (ssize_t)len;
+}
+
+/* Every frame extends the read deadline (Go: the pong handler's
+ * SetReadDeadline; here any frame proves the peer is alive). */
+static void
+reader_frame_start(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct reader *r = user;
+
+	(void)ctx;
+	(void)arg;
+	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
+}
+
+/* Keeps the close code and reason the peer sent, printable, for the log. */
+static void
+reader_record_close(conn_t *c, const struct wslay_event_on_msg_recv_arg *arg)
+{
+	size_t len = arg->msg_length > 2 ? arg->msg_length - 2 : 0;
+	char visible[REASON_MAX * 4 + 1];
+
+	c->code_received = arg->status_code ? arg->status_code : CLOSE_NO_STATUS;
+	if (len > REASON_MAX)
+		len = REASON_MAX;
+	strvisx(visible, (const char *)arg->msg + 2, len, VIS_CSTYLE | VIS_DQ);
+	strlcpy(c->reason, visible, sizeof(c->reason));
+	c->cause = "peer sent close";
+}
+
+/* A whole message arrived: data goes to the hub, one frame per message. */
+static void
+reader_message(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_msg_recv_arg *arg, void *user)
+{
+	struct reader *r = user;
+	conn_t *c = r->c;
+
+	(void)ctx;
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+		reader_record_close(c, arg);
+		return;
+	}
+	if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
+		return; /* ping (wslay queued the pong) or pong */
+	log_debug("id=%llu received %s message, %zu bytes",
+	    (unsigned long long)c->id,
+	    arg->opcode == WSLAY_TEXT_FRAME ? "text" : "binary", arg->msg_length);
+	stats_add(&c->env.stats->messages_in, 1);
+	stats_add(&c->env.stats->bytes_in, (long)arg->msg_length);
+	if (hub_broadcast(c->env.hub,
+	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length)) != 0)
+		r->stop = true; /* the hub has stopped: the server is going away */
+}
+
+static const struct wslay_event_callbacks reader_callbacks = {
+	.recv_callback = reader_recv,
+	.send_callback = reader_send,
+	.on_frame_recv_start_callback = reader_frame_start,
+	.on_msg_recv_callback = reader_message,
+};
+
+/* Hands a close frame of our own to the writer (wslay could not). */
+static void
+reader_send_close(struct reader *r, uint16_t code, const char *reason)
+{
+	msg_t *m = msg_new_close(code, reason);
+
+	if (chan_send_priority(r->c->send, m) == CHAN_OK)
+		r->c->reader_code_sent = code;
+	else {
+		msg_unref(m);
+		atomic_store(&r->c->close_code, code); /* the writer sends it */
+	}
+}
+
+/*
+ * Hands what wslay produced to the writer's priority lane as one message.
+ * Returns -1 if the lane is full: the peer sends control frames faster
+ * than it reads the replies.
+ */
+static int
+reader_flush(struct reader *r)
+{
+	conn_t *c = r->c;
+	bool closing;
+	msg_t *m;
+	int rc;
+
+	if (wslay_event_want_write(r->ctx))
+		wslay_event_send(r->ctx); /* reader_send never fails */
+	if (r->out_len == 0)
+		return 0;
+	closing = wslay_event_get_close_sent(r->ctx);
+	m = msg_new_encoded(closing ? MSG_CLOSE : MSG_PONG, r->out, r->out_len);
+	r->out_len = 0;
+	if ((rc = chan_send_priority(c->send, m)) == CHAN_OK) {
+		if (closing)
+			c->reader_code_sent = wslay_event_get_status_code_sent(r->ctx);
+		return 0;
+	}
+	msg_unref(m); /* CHAN_CLOSED: the writer is closing already */
+	if (rc == CHAN_FULL) {
+		c->cause = "control frame flood";
+		atomic_store(&c->close_code, CLOSE_POLICY_VIOLATION);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads frames until the connection is done reading (see the top). */
+static void
+reader_loop(struct reader *r)
+{
+	conn_t *c = r->c;
+
+	while (wslay_event_want_read(r->ctx) && !r->stop) {
+		if (c->early_off == c->early_len) {
+			int ready = wait_fd(c->fd, POLLIN, &r->deadline);
+
+			if (ready <= 0) {
+				c->cause = ready == 0 ? "read timeout" : "poll error";
+				r->io_failed = true;
+				return;
+			}
+		}
+		if (wslay_event_recv(r->ctx) != 0) {
+			if (!r->io_failed) { /* a frame wslay's parser refused */
+				c->cause = "protocol error";
+				reader_send_close(r, CLOSE_PROTOCOL_ERROR,
+				    "protocol error");
+			}
+			return;
+		}
+		if (reader_flush(r) != 0)
+			return;
+	}
+}
+
+/* Reads and discards until EOF, so close(2) never resets unread data. */
+static void
+reader_drain(conn_t *c)
+{
+	struct timespec deadline =
+	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
+	char buf[DRAIN_BUF];
+
+	while (wait_fd(c->fd, POLLIN, &deadline) > 0) {
+		ssize_t n = read(c->fd, buf, sizeof(buf));
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+/* Counts protocol-error closes for /stats. */
+static void
+reader_count_errors(conn_t *c)
+{
+	switch (c->reader_code_sent) {
+	case CLOSE_PROTOCOL_ERROR:
+	case CLOSE_INVALID_DATA:
+	case CLOSE_TOO_BIG:
+		if (c->code_received == 0) /* not merely echoing the peer */
+			stats_add(&c->env.stats->protocol_errors, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+reader_done(conn_t *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->reader_done = true;
+	pthread_cond_signal(&c->reader_done_cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *
+reader_main(void *arg)
+{
+	conn_t *c = arg;
+	struct reader r = { .c = c };
+
+	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
+		c->cause = "out of memory";
+		atomic_store(&c->close_code, CLOSE_INTERNAL_ERROR);
+		conn_close_once(c);
+		reader_done(c);
+		return NULL;
+	}
+	wslay_event_config_set_max_recv_msg_length(r.ctx, c->env.cfg->max_message);
+	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
+	reader_loop(&r);
+	reader_count_errors(c);
+	conn_close_once(c);
+	if (!r.io_failed)
+		reader_drain(c);
+	wslay_event_context_free(r.ctx);
+	free(r.out);
+	reader_done(c);
+	return NULL;
+}
+
+/* ---- write thread ----------------------------------------------------- */
+
+struct writer {
+	conn_t *c;
+	struct timespec next_ping;
+	bool failed;      /* a write failed or timed out */
+	bool close_sent;  /* a close frame is on the wire: nothing may follow */
+};
+
+/* Writes all of iov[0..cnt) before the write deadline.  0 or -1. */
+static int
+write_all(int fd, struct iovec *iov, int cnt, const struct timespec *deadline)
+{
+	while (cnt > 0) {
+		ssize_t n = writev(fd, iov, cnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) <= 0)
+				return -1;
+			continue;
+		}
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Writes one batch with one writev; nothing after a close frame. */
+static void
+writer_write_batch(struct writer *w, void **batch, size_t n)
+{
+	struct iovec iov[WRITE_BATCH_MAX];
+	struct timespec deadline;
+	size_t cnt = 0, bytes = 0;
+	long data_frames = 0;
+
+	for (size_t i = 0; i < n && !w->close_sent; i++) {
+		const msg_t *m = batch[i];
+
+		iov[cnt].iov_base = (void *)msg_wire(m);
+		iov[cnt++].iov_len = msg_wire_len(m);
+		bytes += msg_wire_len(m);
+		data_frames += msg_opcode(m) == MSG_TEXT ||
+		    msg_opcode(m) == MSG_BINARY;
+		w->close_sent = msg_opcode(m) == MSG_CLOSE;
+	}
+	deadline = deadline_after_ms(w->c->env.cfg->write_timeout_ms);
+	if (write_all(w->c->fd, iov, (int)cnt, &deadline) != 0)
+		w->failed = true;
+	else {
+		stats_add(&w->c->env.stats->deliveries, data_frames);
+		stats_add(&w->c->env.stats->bytes_out, (long)bytes);
+	}
+	for (size_t i = 0; i < n; i++)
+		msg_unref(batch[i]);
+}
+
+/* Writes one small frame built on the spot (a ping, our close). */
+static void
+writer_write_frame(struct writer *w, msg_t *m)
+{
+	void *batch[1] = { m };
+
+	writer_write_batch(w, batch, 1);
+}
+
+/* The close reason the writer gives for its own close codes. */
+static const char *
+close_reason(uint16_t code)
+{
+	switch (code) {
+	case CLOSE_GOING_AWAY: return "server shutting down";
+	case CLOSE_POLICY_VIOLATION: return "client too slow";
+	case CLOSE_INTERNAL_ERROR: return "internal error";
+	case CLOSE_PROTOCOL_ERROR: return "protocol error";
+	default: return "";
+	}
+}
+
+/* Sends queued frames and pings until the channel closes or a write fails. */
+static void
+writer_loop(struct writer *w)
+{
+	conn_t *c = w->c;
+	int64_t interval = c->env.cfg->ping_interval_ms;
+	void *batch[WRITE_BATCH_MAX];
+	size_t n;
+
+	while (!w->failed && !w->close_sent) {
+		int rc = chan_recv_many(c->send, batch, WRITE_BATCH_MAX, &n,
+		    &w->next_ping);
+
+		if (rc == CHAN_CLOSED)
+			return; /* Go: the send channel was closed */
+		if (rc == CHAN_TIMEOUT) { /* Go: case <-ticker.C */
+			writer_write_frame(w, msg_new_frame(MSG_PING, NULL, 0));
+			w->next_ping = deadline_after_ms(interval);
+			continue;
+		}
+		writer_write_batch(w, batch, n);
+	}
+}
+
+/* After our close frame: FIN, then wait a while for the reader to finish. */
+static void
+writer_await_reader(conn_t *c)
+{
+	struct timespec deadline =
+	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
+
+	shutdown(c->fd, SHUT_WR);
+	pthread_mutex_lock(&c->mu);
+	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
+	    &c->mu, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *
+writer_main(void *arg)
+{
+	conn_t *c = arg;
+	struct writer w = { .c = c };
+
+	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
+	writer_loop(&w);
+	if (!w.failed && !w.close_sent) {
+		/* The server stops sending, but still closes politely. */
+		uint16_t code = (uint16_t)atomic_load(&c->close_code);
+
+		writer_write_frame(&w, msg_new_close(code, close_reason(code)));
+		if (w.close_sent && !w.failed)
+			c->writer_code_sent = code;
+	}
+	conn_close_once(c);
+	if (w.close_sent && !w.failed)
+		writer_await_reader(c);
+	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */
+	pthread_join(c->reader, NULL);
+	chan_send(c->env.reaper, c); /* the reaper joins this thread */
+	return NULL;
+}
+
+/* ---- starting and reaping ----------------------------------------------- */
+
+/* Hands a connection whose threads could not all start to the reaper. */
+static int
+conn_start_failed(conn_t *c, int err)
+{
+	log_error("cannot start a thread for %s: %s", c->peer, strerror(err));
+	atomic_store(&c->close_code, CLOSE_INTERNAL_ERROR);
+	conn_abort(c);
+	if (c->reader_started)
+		pthread_join(c->reader, NULL); /* it ends: the socket is shut */
+	else {
+		c->cause = "no thread";
+		conn_close_once(c);
+	}
+	chan_send(c->env.reaper, c);
+	return err;
+}
+
+int
+conn_start(conn_t *c)
+{
+	pthread_attr_t attr;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, c->env.cfg->thread_stack_kib * 1024);
+	c->reader_started = true;
+	if ((err = pthread_create(&c->reader, &attr, reader_main, c)) != 0) {
+		c->reader_started = false;
+		pthread_attr_destroy(&attr);
+		return conn_start_failed(c, err);
+	}
+	c->writer_started = true;
+	if ((err = pthread_create(&c->writer, &attr, writer_main, c)) != 0) {
+		c->writer_started = false;
+		pthread_attr_destroy(&attr);
+		return conn_start_failed(c, err);
+	}
+	pthread_attr_destroy(&attr);
+	return 0;
+}
+
+void
+conn_reap(conn_t *c)
+{
+	uint16_t sent = c->writer_code_sent ? c->writer_code_sent :
+	    c->reader_code_sent;
+
+	if (c->writer_started)
+		pthread_join(c->writer, NULL);
+	if (c->code_received)
+		log_info("disconnect id=%llu peer=%s code=%u reason=\"%s\" "
+		    "sent=%u", (unsigned long long)c->id, c->peer,
+		    c->code_received, c->reason, sent);
+	else
+		log_info("disconnect id=%llu peer=%s code=%u (%s) sent=%u",
+		    (unsigned long long)c->id, c->peer, CLOSE_ABNORMAL, c->cause,
+		    sent);
+	conn_unref(c);
+}

@@ -1,0 +1,209 @@
+/*
+ * handshake — routing and the RFC 6455 §4.2 opening handshake (see
+ * handshake.h).  SHA-1 comes from libmd, base64 from libresolv (glibc's
+ * b64_ntop / b64_pton).
+ */
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <sha1.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "wshub/handshake.h"
+
+#define KEY_MAX 64      /* longer keys are certainly not 24 characters */
+#define KEY_BYTES 16    /* §4.2.1: base64 of a 16-byte nonce */
+#define ORIGIN_MAX 256
+
+/* True if the target's path (before any '?') equals `path`. */
+static bool
+path_is(const struct http_request *req, const char *path)
+{
+	size_t len = req->target_len;
+	const char *q = memchr(req->target, '?', len);
+
+	if (q != NULL)
+		len = (size_t)(q - req->target);
+	return strlen(path) == len && memcmp(req->target, path, len) == 0;
+}
+
+enum handshake_route
+handshake_route(const struct http_request *req)
+{
+	enum handshake_route route;
+
+	if (path_is(req, "/") || path_is(req, "/index.html"))
+		route = ROUTE_PAGE;
+	else if (path_is(req, "/stats"))
+		route = ROUTE_STATS;
+	else if (path_is(req, "/ws"))
+		route = ROUTE_WEBSOCKET;
+	else
+		return ROUTE_NOT_FOUND;
+	return http_method_is(req, "GET") ? route : ROUTE_BAD_METHOD;
+}
+
+int
+handshake_accept_key(const char *key, size_t key_len,
+    char out[HANDSHAKE_ACCEPT_LEN + 1])
+{
+	uint8_t digest[SHA1_DIGEST_LENGTH];
+	SHA1_CTX sha;
+
+	if (key_len > KEY_MAX)
+		return -1;
+	SHA1Init(&sha);
+	SHA1Update(&sha, (const uint8_t *)key, key_len);
+	SHA1Update(&sha, (const uint8_t *)HANDSHAKE_GUID,
+	    sizeof(HANDSHAKE_GUID) - 1);
+	SHA1Final(digest, &sha);
+	return b64_ntop(digest, sizeof(digest), out, HANDSHAKE_ACCEPT_LEN + 1) ==
+	    HANDSHAKE_ACCEPT_LEN ? 0 : -1;
+}
+
+/* True if the key is base64 of exactly 16 bytes (24 characters). */
+static bool
+key_is_valid(const struct http_header *key)
+{
+	char text[KEY_MAX + 1];
+	uint8_t raw[KEY_MAX];
+
+	if (key->value_len != 24)
+		return false;
+	memcpy(text, key->value, key->value_len);
+	text[key->value_len] = '\0';
+	return b64_pton(text, raw, sizeof(raw)) == KEY_BYTES;
+}
+
+/* The host[:port] part of an Origin such as "http://host:port". */
+static bool
+origin_host(const struct http_header *origin, char *out, size_t size)
+{
+	const char *v = origin->value, *end = v + origin->value_len;
+	const char *sep = memmem(v, origin->value_len, "://", 3);
+	const char *host = sep ? sep + 3 : NULL;
+	const char *slash;
+	size_t len;
+
+	if (host == NULL || host >= end)
+		return false;
+	slash = memchr(host, '/', (size_t)(end - host));
+	len = (size_t)((slash ? slash : end) - host);
+	if (len == 0 || len >= size)
+		return false;
+	memcpy(out, host, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* Applies the origin policy; a missing Origin is always allowed. */
+static bool
+origin_allowed(const struct http_request *req,
+    const struct origin_policy *policy, const struct http_header *host)
+{
+	const struct http_header *origin = http_find_header(req, "Origin");
+	char oh[ORIGIN_MAX];
+
+	if (origin == NULL || policy->any)
+		return true;
+	if (!origin_host(origin, oh, sizeof(oh)))
+		return false;
+	if (policy->n_patterns == 0) /* same origin, as Gorilla checks it */
+		return strlen(oh) == host->value_len &&
+		    strncasecmp(oh, host->value, host->value_len) == 0;
+	for (size_t i = 0; i < policy->n_patterns; i++)
+		if (fnmatch(policy->patterns[i], oh, FNM_CASEFOLD) == 0)
+			return true;
+	return false;
+}
+
+int
+handshake_check_upgrade(const struct http_request *req,
+    const struct origin_policy *policy, char accept[HANDSHAKE_ACCEPT_LEN + 1],
+    const char **why)
+{
+	const struct http_header *host = http_find_header(req, "Host");
+	const struct http_header *version, *key;
+
+	*why = NULL;
+	if (req->version_major < 1 ||
+	    (req->version_major == 1 && req->version_minor < 1))
+		*why = "WebSocket needs HTTP/1.1 or later";
+	else if (host == NULL || host->value_len == 0 ||
+	    http_count_headers(req, "Host") > 1)
+		*why = "exactly one Host header is required";
+	else if (!http_header_has_token(req, "Upgrade", "websocket"))
+		*why = "the Upgrade header must name websocket";
+	else if (!http_header_has_token(req, "Connection", "Upgrade"))
+		*why = "the Connection header must name Upgrade";
+	if (*why != NULL)
+		return 400;
+	version = http_find_header(req, "Sec-WebSocket-Version");
+	if (version == NULL || version->value_len != 2 ||
+	    memcmp(version->value, "13", 2) != 0) {
+		*why = "only WebSocket version 13 is supported";
+		return 426;
+	}
+	key = http_find_header(req, "Sec-WebSocket-Key");
+	if (key == NULL || http_count_headers(req, "Sec-WebSocket-Key") > 1 ||
+	    !key_is_valid(key)) {
+		*why = "Sec-WebSocket-Key must be base64 of 16 bytes";
+		return 400;
+	}
+	if (!origin_allowed(req, policy, host)) {
+		*why = "origin not allowed";
+		return 403;
+	}
+	handshake_accept_key(key->value, key->value_len, accept);
+	return 101;
+}
+
+size_t
+handshake_format_101(char *buf, size_t size, const char *accept)
+{
+	int n = snprintf(buf, size,
+	    "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n"
+	    "\r\n", accept);
+
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
+const char *
+handshake_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 426: return "Upgrade Required";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+size_t
+handshake_format_error(char *buf, size_t size, int status, const char *body)
+{
+	int n = snprintf(buf, size,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "%s\n", status, handshake_status_text(status), strlen(body) + 1,
+	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" :
+	    status == 405 ? "Allow: GET\r\n" : "", body);
+
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}

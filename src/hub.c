@@ -1,0 +1,233 @@
+/*
+ * hub — the manager thread (see hub.h for the design).
+ *
+ * The hub thread blocks on its event channel and nothing else: every send
+ * to a client is chan_try_send, so the hub never waits for a client and
+ * holds no lock while anyone writes to a socket.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "wshub/chan.h"
+#include "wshub/conn.h"
+#include "wshub/deadline.h"
+#include "wshub/hub.h"
+#include "wshub/log.h"
+#include "wshub/xmalloc.h"
+
+enum hub_event_type { HUB_REGISTER, HUB_UNREGISTER, HUB_BROADCAST, HUB_SHUTDOWN };
+
+struct hub_event {
+	enum hub_event_type type;
+	conn_t *conn;       /* REGISTER, UNREGISTER: a reference */
+	msg_t *msg;         /* BROADCAST: a reference */
+	int64_t timeout_ms; /* SHUTDOWN */
+};
+
+TAILQ_HEAD(client_list, hub_link);
+
+struct hub {
+	chan_t *events;
+	pthread_t thread;
+	struct stats *stats;
+	/* Hub thread only. */
+	struct client_list clients;
+	bool stopping;
+	struct timespec stop_deadline;
+	bool aborted;
+};
+
+hub_t *
+hub_new(struct stats *st, size_t queue_len)
+{
+	hub_t *h = xcalloc(1, sizeof(*h));
+
+	h->events = chan_new(queue_len, 0);
+	h->stats = st;
+	TAILQ_INIT(&h->clients);
+	return h;
+}
+
+/* Queues an event; on failure (hub stopped) frees it and returns -1. */
+static int
+hub_post(hub_t *h, struct hub_event ev)
+{
+	struct hub_event *e = xmalloc(sizeof(*e));
+
+	*e = ev;
+	if (chan_send(h->events, e) == CHAN_OK)
+		return 0;
+	if (e->conn)
+		conn_unref(e->conn);
+	msg_unref(e->msg);
+	free(e);
+	return -1;
+}
+
+int
+hub_register(hub_t *h, conn_t *c)
+{
+	return hub_post(h, (struct hub_event){ HUB_REGISTER, conn_ref(c), NULL, 0 });
+}
+
+void
+hub_unregister(hub_t *h, conn_t *c)
+{
+	hub_post(h, (struct hub_event){ HUB_UNREGISTER, conn_ref(c), NULL, 0 });
+}
+
+int
+hub_broadcast(hub_t *h, msg_t *m)
+{
+	return hub_post(h, (struct hub_event){ HUB_BROADCAST, NULL, m, 0 });
+}
+
+void
+hub_shutdown(hub_t *h, int64_t timeout_ms)
+{
+	hub_post(h, (struct hub_event){ HUB_SHUTDOWN, NULL, NULL, timeout_ms });
+}
+
+/* Removes a client: closes its send channel and drops the hub's reference. */
+static void
+hub_remove(hub_t *h, struct hub_link *link, uint16_t code)
+{
+	TAILQ_REMOVE(&h->clients, link, entry);
+	link->registered = false;
+	stats_add(&h->stats->clients, -1);
+	conn_close_send(link->conn, code);
+	conn_unref(link->conn);
+}
+
+static void
+hub_on_register(hub_t *h, conn_t *c)
+{
+	struct hub_link *link = conn_hub_link(c);
+
+	link->registered = true;
+	TAILQ_INSERT_TAIL(&h->clients, link, entry);
+	stats_add(&h->stats->clients, 1);
+	conn_ref(c); /* the hub's own reference while registered */
+	if (h->stopping) /* too late to join: say goodbye at once */
+		conn_close_send(c, CLOSE_GOING_AWAY);
+}
+
+/* Go: for client := range h.clients { select { case client.send <- m:
+ * default: close(client.send); delete(h.clients, client) } } */
+static void
+hub_on_broadcast(hub_t *h, msg_t *m)
+{
+	struct hub_link *link, *next;
+
+	TAILQ_FOREACH_SAFE(link, &h->clients, entry, next) {
+		if (conn_try_send(link->conn, msg_ref(m)) == CHAN_OK)
+			continue;
+		msg_unref(m);
+		log_info("slow client id=%llu peer=%s: send queue full, dropped",
+		    (unsigned long long)conn_id(link->conn),
+		    conn_peer(link->conn));
+		stats_add(&h->stats->slow_client_drops, 1);
+		hub_remove(h, link, CLOSE_POLICY_VIOLATION);
+	}
+	msg_unref(m);
+}
+
+/* Says goodbye (1001) to every client; they unregister as they finish. */
+static void
+hub_on_shutdown(hub_t *h, int64_t timeout_ms)
+{
+	struct hub_link *link;
+
+	h->stopping = true;
+	h->stop_deadline = deadline_after_ms(timeout_ms);
+	TAILQ_FOREACH(link, &h->clients, entry)
+		conn_close_send(link->conn, CLOSE_GOING_AWAY);
+}
+
+/* Shutdown timeout passed: wake the stragglers' threads. */
+static void
+hub_abort_stragglers(hub_t *h)
+{
+	struct hub_link *link;
+
+	h->aborted = true;
+	TAILQ_FOREACH(link, &h->clients, entry)
+		conn_abort(link->conn);
+}
+
+static void
+hub_handle(hub_t *h, struct hub_event *e)
+{
+	switch (e->type) {
+	case HUB_REGISTER:
+		hub_on_register(h, e->conn);
+		break;
+	case HUB_UNREGISTER:
+		if (conn_hub_link(e->conn)->registered)
+			hub_remove(h, conn_hub_link(e->conn), 0);
+		break;
+	case HUB_BROADCAST:
+		if (h->stopping)
+			msg_unref(e->msg);
+		else
+			hub_on_broadcast(h, e->msg);
+		break;
+	case HUB_SHUTDOWN:
+		hub_on_shutdown(h, e->timeout_ms);
+		break;
+	}
+	if (e->conn)
+		conn_unref(e->conn);
+	free(e);
+}
+
+/* The hub thread: Go's `for { select { ... } }`. */
+static void *
+hub_main(void *arg)
+{
+	hub_t *h = arg;
+	void *item;
+
+	while (!h->stopping || !TAILQ_EMPTY(&h->clients)) {
+		bool timed = h->stopping && !h->aborted;
+		int rc = chan_recv_until(h->events, &item,
+		    timed ? &h->stop_deadline : NULL);
+
+		if (rc == CHAN_TIMEOUT)
+			hub_abort_stragglers(h);
+		else if (rc == CHAN_OK)
+			hub_handle(h, item);
+	}
+	/* Late events (a broadcast racing the end) are dropped, refs freed. */
+	chan_close(h->events);
+	while (chan_try_recv(h->events, &item) == CHAN_OK) {
+		struct hub_event *e = item;
+
+		if (e->conn)
+			conn_unref(e->conn);
+		msg_unref(e->msg);
+		free(e);
+	}
+	return NULL;
+}
+
+int
+hub_start(hub_t *h)
+{
+	return pthread_create(&h->thread, NULL, hub_main, h);
+}
+
+void
+hub_join(hub_t *h)
+{
+	pthread_join(h->thread, NULL);
+}
+
+void
+hub_free(hub_t *h)
+{
+	if (h == NULL)
+		return;
+	chan_free(h->events);
+	free(h);
+}

@@ -1,0 +1,252 @@
+/*
+ * wshub — the command line: flags, logging level, signals, then the server.
+ *
+ * Signals are handled in one place: main blocks SIGINT, SIGTERM and SIGUSR1
+ * before any thread exists (new threads inherit the mask), and one signal
+ * thread takes them with sigwait(3).  The first SIGINT/SIGTERM asks the
+ * server to shut down gracefully; a second one exits at once.  SIGUSR1 is
+ * how main tells the signal thread to finish.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wshub/config.h"
+#include "wshub/log.h"
+#include "wshub/server.h"
+#include "wshub/xmalloc.h"
+
+#define WSHUB_VERSION "0.1.0"
+#define EXIT_USAGE 2
+#define MS_PER_DAY (86400LL * 1000)
+
+enum long_only_flag {
+	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
+	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
+	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
+	OPT_THREAD_STACK,
+};
+
+static const struct option long_options[] = {
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "origin", required_argument, NULL, OPT_ORIGIN },
+	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
+	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "send-queue", required_argument, NULL, OPT_SEND_QUEUE },
+	{ "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
+	{ "pong-timeout", required_argument, NULL, OPT_PONG_TIMEOUT },
+	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
+	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "thread-stack", required_argument, NULL, OPT_THREAD_STACK },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: wshub [options]\n"
+"A WebSocket chat hub: every message a client sends goes to every client.\n"
+"Chat page at http://ADDR:PORT/, WebSocket at /ws, counters at /stats.\n"
+"\n"
+"  --addr HOST            listen address; IPv6 literals work (default %s:\n"
+"                         loopback, so nothing is exposed by accident)\n"
+"  --port N               TCP port, 0 picks a free one (default %d)\n"
+"  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
+"                         this glob; repeatable (default: same host as Host)\n"
+"  --any-origin           allow every Origin (trusted networks only)\n"
+"  --max-clients N        refuse upgrades beyond N live clients with 503\n"
+"                         (default 0: no limit but the machine's)\n"
+"  --max-message BYTES    largest message; bigger closes with 1009\n"
+"                         (default %d, as Gorilla's maxMessageSize)\n"
+"  --send-queue N         messages queued per client before it counts as\n"
+"                         slow and is dropped with 1008 (default %d)\n"
+"  --ping-interval SEC    ping idle clients this often (default %.0f:\n"
+"                         9/10 of the pong timeout, so pongs arrive in time)\n"
+"  --pong-timeout SEC     drop a client silent this long (default %.0f)\n"
+"  --write-timeout SEC    drop a client that takes longer to accept a\n"
+"                         write (default %.0f)\n"
+"  --handshake-timeout SEC  close requests unfinished by then (default %.0f;\n"
+"                         stops slowloris)\n"
+"  --shutdown-timeout SEC wait this long for close replies on SIGINT or\n"
+"                         SIGTERM (default %.0f)\n"
+"  --thread-stack KIB     stack per connection thread (default %d: two per\n"
+"                         client, thousands of clients)\n"
+"  -v, --verbose          log every frame\n"
+"  -q, --quiet            log errors only\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n"
+"\n"
+"SEC accepts fractions (0.25).  Exit status: 0 after a clean shutdown,\n"
+"1 if the server cannot start, 2 for a bad flag.\n",
+	    DEFAULT_ADDR, DEFAULT_PORT, MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
+	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
+	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
+	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
+}
+
+/* One line naming the flag and what it accepts, then exit status 2. */
+static void __attribute__((noreturn))
+bad_flag(const char *flag, const char *value, const char *accepts)
+{
+	fprintf(stderr, "wshub: invalid %s '%s': expected %s\n", flag, value,
+	    accepts);
+	exit(EXIT_USAGE);
+}
+
+/* An integer flag through libbsd's strtonum, in [min, max]. */
+static long long
+int_flag(const char *flag, const char *value, long long min, long long max)
+{
+	const char *errstr;
+	long long n = strtonum(value, min, max, &errstr);
+	char accepts[96];
+
+	if (errstr != NULL) {
+		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
+		    min, max);
+		bad_flag(flag, value, accepts);
+	}
+	return n;
+}
+
+/* Seconds with up to three decimals ("10", "0.25"), in [min, max] ms. */
+static int64_t
+seconds_flag(const char *flag, const char *value, int64_t min_ms,
+    int64_t max_ms)
+{
+	char whole[32], accepts[96];
+	const char *dot = strchr(value, '.'), *errstr = NULL;
+	size_t wlen = dot ? (size_t)(dot - value) : strlen(value);
+	int64_t ms = -1, frac = 0, scale = 100;
+
+	snprintf(accepts, sizeof(accepts), "seconds from %g to %g",
+	    min_ms / 1000.0, max_ms / 1000.0);
+	if (wlen == 0 || wlen >= sizeof(whole) || (dot && (dot[1] == '\0' ||
+	    strlen(dot + 1) > 3)))
+		bad_flag(flag, value, accepts);
+	memcpy(whole, value, wlen);
+	whole[wlen] = '\0';
+	for (const char *p = dot ? dot + 1 : ""; *p; p++, scale /= 10) {
+		if (*p < '0' || *p > '9')
+			bad_flag(flag, value, accepts);
+		frac += (*p - '0') * scale;
+	}
+	ms = strtonum(whole, 0, max_ms / 1000, &errstr) * 1000 + frac;
+	if (errstr != NULL || ms < min_ms || ms > max_ms)
+		bad_flag(flag, value, accepts);
+	return ms;
+}
+
+/* Parses argv into cfg; exits on --help, --version and bad flags. */
+static void
+parse_flags(int argc, char **argv, struct config *cfg)
+{
+	bool ping_set = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "vqhV", long_options, NULL)) != -1) {
+		switch (ch) {
+		case OPT_ADDR: cfg->addr = optarg; break;
+		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); break;
+		case OPT_ORIGIN:
+			cfg->origins = xreallocarray(cfg->origins, cfg->n_origins + 1,
+			    sizeof(*cfg->origins));
+			cfg->origins[cfg->n_origins++] = optarg;
+			break;
+		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
+		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
+		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
+		case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_flag("--send-queue", optarg, 1, 65536); break;
+		case OPT_PING_INTERVAL: cfg->ping_interval_ms = seconds_flag("--ping-interval", optarg, 10, MS_PER_DAY); ping_set = true; break;
+		case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = seconds_flag("--pong-timeout", optarg, 10, MS_PER_DAY); break;
+		case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = seconds_flag("--write-timeout", optarg, 10, MS_PER_DAY); break;
+		case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = seconds_flag("--handshake-timeout", optarg, 10, MS_PER_DAY); break;
+		case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = seconds_flag("--shutdown-timeout", optarg, 0, 600000); break;
+		case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_flag("--thread-stack", optarg, 16, 65536); break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'q': log_set_level(LOG_ERROR); break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("wshub %s\n", WSHUB_VERSION); exit(0);
+		default: /* getopt_long has printed the one-line reason */
+			fprintf(stderr, "wshub: try 'wshub --help'\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
+		exit(EXIT_USAGE);
+	}
+	if (!ping_set) /* keep Gorilla's ratio when only the pong wait moved */
+		cfg->ping_interval_ms = cfg->pong_timeout_ms * 9 / 10;
+	if (cfg->ping_interval_ms >= cfg->pong_timeout_ms) {
+		fprintf(stderr, "wshub: invalid --ping-interval: must be shorter "
+		    "than --pong-timeout (%.3f s)\n", cfg->pong_timeout_ms / 1000.0);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* The signal thread: the only place signals are taken (see the top). */
+static void *
+signal_main(void *arg)
+{
+	server_t *s = arg;
+	sigset_t set;
+	int sig, stops = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	while (sigwait(&set, &sig) == 0 && sig != SIGUSR1) {
+		if (stops++ > 0) {
+			log_warn("second %s: exiting without waiting",
+			    strsignal(sig));
+			_exit(1);
+		}
+		log_info("%s: shutting down", strsignal(sig));
+		server_stop(s);
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[256];
+	pthread_t signal_thread;
+	sigset_t set;
+	server_t *s;
+
+	config_defaults(&cfg);
+	parse_flags(argc, argv, &cfg);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
+	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
+	fprintf(stderr, "wshub: listening on %s\n", server_address(s));
+	pthread_create(&signal_thread, NULL, signal_main, s);
+	server_run(s);
+	pthread_kill(signal_thread, SIGUSR1);
+	pthread_join(signal_thread, NULL);
+	server_free(s);
+	free(cfg.origins);
+	return 0;
+}
