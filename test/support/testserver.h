@@ -1,0 +1,46 @@
+/*
+ * An in-process wshub for tests: the real server (server_new/server_run)
+ * on 127.0.0.1, port 0, its front door on a thread of the test.
+ */
+#ifndef WSHUB_TEST_TESTSERVER_H
+#define WSHUB_TEST_TESTSERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wshub/config.h"
+#include "wshub/server.h"
+
+struct test_server {
+	struct config cfg;
+	server_t *server;
+	pthread_t thread;
+	uint16_t port;
+};
+
+/* Defaults suited to tests (quiet, port 0); adjust ts->cfg, then start. */
+void test_server_init(struct test_server *ts);
+
+/* Starts the server; returns its port. */
+uint16_t test_server_start(struct test_server *ts);
+
+/* Stops it (a 1001 to every client), joins everything, frees it. */
+void test_server_stop(struct test_server *ts);
+
+/* The server's counters. */
+struct stats *test_server_stats(struct test_server *ts);
+
+/* Open descriptors and threads of this process, from /proc. */
+int test_count_fds(void);
+long test_count_threads(void);
+
+/* Polls until *counter == want or timeout_ms passes; true if it held. */
+bool test_wait_counter(atomic_long *counter, long want, int timeout_ms);
+
+/* Polls until this process has at most `fds` descriptors and `threads`
+ * threads, or timeout_ms passes; true if it got there. */
+bool test_wait_baseline(int fds, long threads, int timeout_ms);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * A deliberately simple blocking WebSocket client for tests: raw sockets,
+ * masked frames built by hand, so a test can send anything (broken frames
+ * included) and see exactly what the server sends back.  Every receive has
+ * a timeout so a server bug fails a test instead of hanging it.
+ */
+#ifndef WSHUB_TEST_WSCLIENT_H
+#define WSHUB_TEST_WSCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WS_TIMEOUT_MS 5000
+
+struct ws_frame {
+	bool fin;
+	uint8_t rsv;      /* the three RSV bits, RSV1 highest */
+	uint8_t opcode;
+	bool masked;
+	size_t len;
+	uint8_t *payload; /* malloc'd, NUL-terminated; free with ws_frame_free */
+};
+
+/* TCP connection to 127.0.0.1:port, or -1.  `rcvbuf` > 0 shrinks the
+ * receive buffer (a client that reads slowly). */
+int ws_tcp_connect(uint16_t port, int rcvbuf);
+
+/* Writes all bytes; 0 or -1. */
+int ws_write_all(int fd, const void *buf, size_t len);
+
+/* Sends an HTTP request and reads the response head; returns the status
+ * code (0 if none came).  `resp` (may be NULL) receives the head. */
+int ws_http(int fd, const char *request, char *resp, size_t size);
+
+/* A valid upgrade request for /ws with the RFC's sample key. */
+extern const char ws_upgrade_request[];
+
+/* Connects and upgrades; returns the socket or -1. */
+int ws_open(uint16_t port);
+int ws_open_rcvbuf(uint16_t port, int rcvbuf);
+
+/* Sends one masked frame: first byte `b0` (FIN|RSV|opcode), then payload. */
+int ws_send_raw(int fd, uint8_t b0, const void *payload, size_t len);
+
+/* Sends a whole masked message (FIN set). */
+int ws_send(int fd, uint8_t opcode, const void *payload, size_t len);
+
+/* Sends a masked close frame with `code` (0: empty payload) and reason. */
+int ws_send_close(int fd, uint16_t code, const char *reason);
+
+/* Reads one frame within timeout_ms; 0, or -1 on EOF, error or timeout. */
+int ws_recv(int fd, struct ws_frame *f, int timeout_ms);
+void ws_frame_free(struct ws_frame *f);
+
+/*
+ * Reads frames until a close frame; returns its code (1005 for an empty
+ * one), or -1 if the connection ended without one.  Data frames seen on
+ * the way are counted in *skipped (may be NULL).
+ */
+int ws_recv_close(int fd, int *skipped);
+
+/* True if the peer closes TCP (EOF or reset) within timeout_ms. */
+bool ws_wait_eof(int fd, int timeout_ms);
+
+#endif

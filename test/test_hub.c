@@ -1,0 +1,261 @@
+/* The hub over real sockets: broadcast, leaving, slow clients, errors. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "support/testserver.h"
+#include "support/wsclient.h"
+#include "wshub/xmalloc.h"
+
+static struct test_server ts;
+
+static void
+start(void)
+{
+	test_server_init(&ts);
+	test_server_start(&ts);
+}
+
+static void
+stop(void)
+{
+	test_server_stop(&ts);
+}
+
+/* Reads one frame and checks its opcode and payload. */
+static void
+expect_frame(int fd, uint8_t opcode, const void *payload, size_t len)
+{
+	struct ws_frame f;
+
+	cr_assert_eq(ws_recv(fd, &f, WS_TIMEOUT_MS), 0, "no frame arrived");
+	cr_assert(f.fin);
+	cr_assert_eq(f.opcode, opcode, "opcode %d, want %d", f.opcode, opcode);
+	cr_assert_eq(f.len, len);
+	cr_assert(len == 0 || memcmp(f.payload, payload, len) == 0);
+	ws_frame_free(&f);
+}
+
+/* Waits until the hub has `n` clients registered. */
+static void
+wait_clients(long n)
+{
+	cr_assert(test_wait_counter(&test_server_stats(&ts)->clients, n,
+	    WS_TIMEOUT_MS), "the hub never had %ld clients", n);
+}
+
+Test(hub, every_message_reaches_every_client_with_its_type, .init = start,
+    .fini = stop, .timeout = 30)
+{
+	int c[3];
+	const uint8_t bin[] = { 0, 1, 2, 255 };
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_geq(c[i] = ws_open(ts.port), 0);
+	wait_clients(3);
+	ws_send(c[0], 0x1, "hello", 5);
+	for (int i = 0; i < 3; i++)
+		expect_frame(c[i], 0x1, "hello", 5);
+	ws_send(c[1], 0x2, bin, sizeof(bin));
+	for (int i = 0; i < 3; i++)
+		expect_frame(c[i], 0x2, bin, sizeof(bin));
+	/* One client leaves; the others go on. */
+	ws_send_close(c[2], 1000, "bye");
+	cr_assert_eq(ws_recv_close(c[2], NULL), 1000, "the close is echoed");
+	cr_assert(ws_wait_eof(c[2], WS_TIMEOUT_MS), "then TCP is closed");
+	close(c[2]);
+	wait_clients(2);
+	ws_send(c[1], 0x1, "still here", 10);
+	expect_frame(c[0], 0x1, "still here", 10);
+	expect_frame(c[1], 0x1, "still here", 10);
+	close(c[0]);
+	close(c[1]);
+}
+
+Test(hub, slow_client_is_dropped_fast_client_gets_everything,
+    .timeout = 60)
+{
+	enum { N = 400, SIZE = 16384 };
+	char *msg = xmalloc(SIZE);
+	int fast, slow;
+	struct ws_frame f;
+
+	test_server_init(&ts);
+	ts.cfg.send_queue = 4;
+	ts.cfg.write_timeout_ms = 300;
+	test_server_start(&ts);
+	fast = ws_open(ts.port);
+	slow = ws_open_rcvbuf(ts.port, 4096); /* and it never reads */
+	wait_clients(2);
+	for (int i = 0; i < N; i++) {
+		memset(msg, 'a' + i % 26, SIZE);
+		memcpy(msg, &i, sizeof(i));
+		cr_assert_eq(ws_send(fast, 0x2, msg, SIZE), 0);
+		cr_assert_eq(ws_recv(fast, &f, WS_TIMEOUT_MS), 0, "message %d", i);
+		cr_assert_eq(f.len, SIZE);
+		cr_assert_eq(memcmp(f.payload, msg, SIZE), 0, "message %d in order", i);
+		ws_frame_free(&f);
+	}
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->slow_client_drops), 1);
+	wait_clients(1);
+	cr_assert(ws_wait_eof(slow, WS_TIMEOUT_MS), "the slow client is closed");
+	close(slow);
+	close(fast);
+	free(msg);
+	test_server_stop(&ts);
+}
+
+Test(hub, abrupt_reset_mid_frame_leaves_others_working, .init = start,
+    .fini = stop, .timeout = 30)
+{
+	int a = ws_open(ts.port), b = ws_open(ts.port);
+	struct linger hard = { 1, 0 };
+	static const uint8_t partial[] = { 0x81, 0x85, 1, 2, 3, 4, 'x' };
+
+	wait_clients(2);
+	ws_write_all(b, partial, sizeof(partial));
+	setsockopt(b, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+	close(b); /* RST in the middle of a frame */
+	wait_clients(1);
+	ws_send(a, 0x1, "ok", 2);
+	expect_frame(a, 0x1, "ok", 2);
+	close(a);
+}
+
+Test(hub, silent_client_is_removed_within_the_pong_timeout, .timeout = 30)
+{
+	int quiet;
+	struct ws_frame f;
+	int pings = 0, closes = 0;
+
+	test_server_init(&ts);
+	ts.cfg.pong_timeout_ms = 400;
+	ts.cfg.ping_interval_ms = 150;
+	test_server_start(&ts);
+	quiet = ws_open(ts.port); /* reads pings, never answers them */
+	wait_clients(1);
+	while (ws_recv(quiet, &f, WS_TIMEOUT_MS) == 0) {
+		pings += f.opcode == 0x9;
+		closes += f.opcode == 0x8;
+		ws_frame_free(&f);
+	}
+	cr_assert_geq(pings, 1, "the writer pings every --ping-interval");
+	cr_assert_eq(closes, 1, "a best-effort close frame, then TCP close");
+	wait_clients(0);
+	close(quiet);
+	test_server_stop(&ts);
+}
+
+Test(hub, pongs_keep_a_client_alive, .timeout = 30)
+{
+	int c;
+	struct ws_frame f;
+
+	test_server_init(&ts);
+	ts.cfg.pong_timeout_ms = 300;
+	ts.cfg.ping_interval_ms = 100;
+	test_server_start(&ts);
+	c = ws_open(ts.port);
+	for (int i = 0; i < 10; i++) { /* well past several pong timeouts */
+		cr_assert_eq(ws_recv(c, &f, WS_TIMEOUT_MS), 0);
+		cr_assert_eq(f.opcode, 0x9, "only pings arrive");
+		ws_send(c, 0xa, f.payload, f.len);
+		ws_frame_free(&f);
+	}
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->clients), 1);
+	close(c);
+	test_server_stop(&ts);
+}
+
+/* Sends a frame and expects the server's close code, then TCP close. */
+static void
+expect_close_after(const void *frame, size_t len, int code)
+{
+	int fd = ws_open(ts.port), skipped;
+
+	cr_assert_eq(ws_write_all(fd, frame, len), 0);
+	cr_assert_eq(ws_recv_close(fd, &skipped), code);
+	cr_assert_eq(skipped, 0, "nothing is echoed before the close");
+	ws_send_close(fd, code, NULL);
+	cr_assert(ws_wait_eof(fd, WS_TIMEOUT_MS));
+	close(fd);
+}
+
+Test(hub, protocol_errors_get_their_close_codes, .timeout = 30)
+{
+	static const uint8_t unmasked[] = { 0x81, 0x02, 'h', 'i' };
+	static const uint8_t bad_utf8[] = { 0x81, 0x82, 0, 0, 0, 0, 0xc0, 0xaf };
+	static const uint8_t rsv1[] = { 0xc1, 0x80, 0, 0, 0, 0 };
+	static const uint8_t long_ping[] = { 0x89, 0xfe, 0x00, 0x7e, 0, 0, 0, 0 };
+	static const uint8_t opcode3[] = { 0x83, 0x80, 0, 0, 0, 0 };
+	/* Declares 65,537 bytes and starts sending them. */
+	uint8_t big[18] = { 0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0,
+	    'a', 'b', 'c', 'd' };
+
+	test_server_init(&ts);
+	ts.cfg.max_message = 1024;
+	test_server_start(&ts);
+	expect_close_after(unmasked, sizeof(unmasked), 1002);
+	expect_close_after(bad_utf8, sizeof(bad_utf8), 1007);
+	expect_close_after(rsv1, sizeof(rsv1), 1002);
+	expect_close_after(long_ping, sizeof(long_ping), 1002);
+	expect_close_after(opcode3, sizeof(opcode3), 1002);
+	expect_close_after(big, sizeof(big), 1009);
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->protocol_errors), 6);
+	test_server_stop(&ts);
+}
+
+Test(hub, ping_is_answered_even_behind_queued_data, .timeout = 60)
+{
+	enum { SIZE = 1 << 20 };
+	char *big = xcalloc(1, SIZE);
+	int sender, reader;
+	struct ws_frame f;
+	int data = 0, pongs = 0;
+
+	test_server_init(&ts);
+	ts.cfg.max_message = SIZE;
+	test_server_start(&ts);
+	sender = ws_open(ts.port);
+	reader = ws_open_rcvbuf(ts.port, 4096); /* not reading yet */
+	wait_clients(2);
+	for (int i = 0; i < 4; i++)
+		ws_send(sender, 0x2, big, SIZE);
+	ws_send(reader, 0x9, "probe", 5);
+	while (data < 4 || pongs < 1) {
+		cr_assert_eq(ws_recv(reader, &f, WS_TIMEOUT_MS), 0,
+		    "%d data, %d pongs so far", data, pongs);
+		if (f.opcode == 0xa) {
+			cr_assert_str_eq((char *)f.payload, "probe");
+			pongs++;
+		} else
+			data += f.opcode == 0x2 && f.len == SIZE;
+		ws_frame_free(&f);
+	}
+	cr_assert_eq(pongs, 1);
+	close(reader);
+	close(sender);
+	free(big);
+	test_server_stop(&ts);
+}
+
+Test(hub, shutdown_sends_1001_to_every_client, .timeout = 30)
+{
+	int c[3];
+
+	test_server_init(&ts);
+	test_server_start(&ts);
+	for (int i = 0; i < 3; i++)
+		c[i] = ws_open(ts.port);
+	wait_clients(3);
+	server_stop(ts.server);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(ws_recv_close(c[i], NULL), 1001);
+		ws_send_close(c[i], 1001, NULL);
+		cr_assert(ws_wait_eof(c[i], WS_TIMEOUT_MS));
+		close(c[i]);
+	}
+	pthread_join(ts.thread, NULL);
+	server_free(ts.server);
+}

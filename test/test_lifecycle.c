@@ -1,0 +1,118 @@
+/* Process-level behaviour: threads and descriptors come back, signals. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/testserver.h"
+#include "support/wsclient.h"
+
+Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
+{
+	struct test_server ts;
+	int fds;
+	long threads;
+
+	test_server_init(&ts);
+	test_server_start(&ts);
+	/* Warm up once so lazily created state (e.g. the libc's) is counted. */
+	close(ws_open(ts.port));
+	cr_assert(test_wait_counter(&test_server_stats(&ts)->clients, 0, 5000));
+	cr_assert(test_wait_baseline(1 << 20, 4 + 1, 5000),
+	    "test thread + acceptor + hub + reaper once the warm-up is reaped");
+	fds = test_count_fds();
+	threads = test_count_threads();
+	for (int i = 0; i < 200; i++) {
+		int fd = ws_open(ts.port);
+
+		cr_assert_geq(fd, 0, "cycle %d", i);
+		if (i % 2) { /* half leave politely, half just vanish */
+			ws_send_close(fd, 1000, NULL);
+			cr_assert_eq(ws_recv_close(fd, NULL), 1000);
+		}
+		close(fd);
+	}
+	cr_assert(test_wait_baseline(fds, threads, 10000),
+	    "after 200 cycles: %d fds (baseline %d), %ld threads (baseline %ld)",
+	    test_count_fds(), fds, test_count_threads(), threads);
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->connections_total), 201);
+	test_server_stop(&ts);
+}
+
+/* Starts build/wshub --port 0; returns its pid and port. */
+static pid_t
+spawn_wshub(uint16_t *port)
+{
+	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	int pipefd[2];
+	char line[256];
+	FILE *err;
+	pid_t pid;
+
+	cr_assert_eq(pipe(pipefd), 0);
+	if ((pid = fork()) == 0) {
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[0]);
+		execl(bin, bin, "--port", "0", "--shutdown-timeout", "2", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	err = fdopen(pipefd[0], "r");
+	*port = 0;
+	while (*port == 0 && fgets(line, sizeof(line), err) != NULL) {
+		char *p = strstr(line, "listening on ");
+		if (p)
+			*port = (uint16_t)atoi(strrchr(p, ':') + 1);
+	}
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK); /* the rest we do not read */
+	cr_assert_neq(*port, 0, "%s printed no listening line", bin);
+	return pid;
+}
+
+Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
+{
+	uint16_t port;
+	pid_t pid = spawn_wshub(&port);
+	int c[3], status;
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_geq(c[i] = ws_open(port), 0);
+	ws_send(c[0], 0x1, "before", 6);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	for (int i = 0; i < 3; i++) {
+		int skipped;
+
+		cr_assert_eq(ws_recv_close(c[i], &skipped), 1001, "client %d", i);
+		ws_send_close(c[i], 1001, NULL);
+		cr_assert(ws_wait_eof(c[i], WS_TIMEOUT_MS));
+		close(c[i]);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "wshub died of a signal");
+	cr_assert_eq(WEXITSTATUS(status), 0);
+}
+
+Test(lifecycle, bad_flags_exit_2_with_one_line, .timeout = 30)
+{
+	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	const char *bad[][2] = { { "--port", "70000" }, { "--send-queue", "0" },
+	    { "--pong-timeout", "abc" }, { "--bogus", NULL } };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char cmd[512], out[512] = "";
+		FILE *p;
+		int status;
+
+		snprintf(cmd, sizeof(cmd), "%s %s %s 2>&1", bin, bad[i][0],
+		    bad[i][1] ? bad[i][1] : "");
+		p = popen(cmd, "r");
+		fread(out, 1, sizeof(out) - 1, p);
+		status = pclose(p);
+		cr_assert_eq(WEXITSTATUS(status), 2, "%s", cmd);
+		cr_assert_not_null(strstr(out, bad[i][0] + 2), "names the flag: %s", out);
+	}
+}
