@@ -103,7 +103,7 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 		memcpy(c->early, early, early_len);
 		c->early_len = early_len;
 	}
-	c->cause = "peer closed";
+	c->cause = "connection closed";
 	return c;
 }
 
@@ -332,6 +332,20 @@ reader_send_close(struct reader *r, uint16_t code, const char *reason)
 	}
 }
 
+/* Records the close wslay produced: an echo, or its verdict on bad input. */
+static void
+reader_note_close_sent(struct reader *r)
+{
+	conn_t *c = r->c;
+
+	c->reader_code_sent = wslay_event_get_status_code_sent(r->ctx);
+	if (wslay_event_get_close_received(r->ctx))
+		return; /* the echo of the peer's close */
+	c->cause = c->reader_code_sent == CLOSE_INVALID_DATA ? "invalid UTF-8" :
+	    c->reader_code_sent == CLOSE_TOO_BIG ? "message too big" :
+	    "protocol error";
+}
+
 /*
  * Hands what wslay produced to the writer's priority lane as one message.
  * Returns -1 if the lane is full: the peer sends control frames faster
@@ -354,7 +368,7 @@ reader_flush(struct reader *r)
 	r->out_len = 0;
 	if ((rc = chan_send_priority(c->send, m)) == CHAN_OK) {
 		if (closing)
-			c->reader_code_sent = wslay_event_get_status_code_sent(r->ctx);
+			reader_note_close_sent(r);
 		return 0;
 	}
 	msg_unref(m); /* CHAN_CLOSED: the writer is closing already */

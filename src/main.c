@@ -156,7 +156,8 @@ parse_flags(int argc, char **argv, struct config *cfg)
 	bool ping_set = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "vqhV", long_options, NULL)) != -1) {
+	opterr = 0; /* we print our own one-line message */
+	while ((ch = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
 		switch (ch) {
 		case OPT_ADDR: cfg->addr = optarg; break;
 		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); break;
@@ -179,8 +180,10 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case 'q': log_set_level(LOG_ERROR); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("wshub %s\n", WSHUB_VERSION); exit(0);
-		default: /* getopt_long has printed the one-line reason */
-			fprintf(stderr, "wshub: try 'wshub --help'\n");
+		default: /* ':' missing value, '?' unknown flag */
+			fprintf(stderr, "wshub: %s flag '%s' (see wshub --help)\n",
+			    ch == ':' ? "missing value for" : "unknown",
+			    argv[optind - 1]);
 			exit(EXIT_USAGE);
 		}
 	}
