@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,9 +45,10 @@ Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 	test_server_stop(&ts);
 }
 
-/* Starts build/wshub --port 0; returns its pid and port. */
+/* Starts build/wshub --port 0 with at most `max_fds` descriptors (0: as
+ * inherited); returns its pid and port. */
 static pid_t
-spawn_wshub(uint16_t *port)
+spawn_wshub(uint16_t *port, rlim_t max_fds)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
 	int pipefd[2];
@@ -55,6 +58,10 @@ spawn_wshub(uint16_t *port)
 
 	cr_assert_eq(pipe(pipefd), 0);
 	if ((pid = fork()) == 0) {
+		struct rlimit rl = { max_fds, max_fds };
+
+		if (max_fds > 0)
+			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
 		execl(bin, bin, "--port", "0", "--shutdown-timeout", "2", (char *)NULL);
@@ -76,7 +83,7 @@ spawn_wshub(uint16_t *port)
 Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 {
 	uint16_t port;
-	pid_t pid = spawn_wshub(&port);
+	pid_t pid = spawn_wshub(&port, 0);
 	int c[3], status;
 
 	for (int i = 0; i < 3; i++)
@@ -115,4 +122,53 @@ Test(lifecycle, bad_flags_exit_2_with_one_line, .timeout = 30)
 		cr_assert_eq(WEXITSTATUS(status), 2, "%s", cmd);
 		cr_assert_not_null(strstr(out, bad[i][0] + 2), "names the flag: %s", out);
 	}
+}
+
+/* Sends the upgrade and waits up to `ms` for the 101; the socket or -1. */
+static int
+try_open(uint16_t port, int ms, int *pending)
+{
+	int fd = ws_tcp_connect(port, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	ws_write_all(fd, ws_upgrade_request, strlen(ws_upgrade_request));
+	if (poll(&p, 1, ms) == 1 && ws_http(fd, NULL, NULL, 0) == 101)
+		return fd;
+	*pending = fd; /* accepted by the kernel, not yet by wshub */
+	return -1;
+}
+
+Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
+{
+	enum { LIMIT = 16, MAX_TRY = LIMIT };
+	uint16_t port;
+	pid_t pid = spawn_wshub(&port, LIMIT);
+	int open_fds[MAX_TRY], n = 0, waiting = -1, status;
+	struct ws_frame f;
+
+	while (n < MAX_TRY && (open_fds[n] = try_open(port, 500, &waiting)) >= 0)
+		n++;
+	cr_assert(n >= 2 && n < MAX_TRY, "%d clients fit under %d fds", n, LIMIT);
+	/* The server is out of descriptors, but existing clients still chat. */
+	ws_send(open_fds[0], 0x1, "still", 5);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(ws_recv(open_fds[i], &f, WS_TIMEOUT_MS), 0);
+		cr_assert_str_eq((char *)f.payload, "still");
+		ws_frame_free(&f);
+	}
+	/* Two leave: the waiting client is accepted and upgraded. */
+	close(open_fds[--n]);
+	close(open_fds[--n]);
+	cr_assert_eq(ws_http(waiting, NULL, NULL, 0), 101,
+	    "accepting must resume once descriptors are free");
+	ws_send(waiting, 0x1, "back", 4);
+	cr_assert_eq(ws_recv(waiting, &f, WS_TIMEOUT_MS), 0);
+	cr_assert_str_eq((char *)f.payload, "back");
+	ws_frame_free(&f);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(waiting);
+	while (n > 0)
+		close(open_fds[--n]);
 }
