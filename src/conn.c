@@ -49,6 +49,7 @@
 #define REASON_MAX 123        /* a close reason fits in a control frame */
 #define WRITE_BATCH_MAX 64    /* frames per writev(2), well under IOV_MAX */
 #define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
+#define OUTBOX_MAX 64         /* messages parsed before they go to the hub */
 #define DRAIN_BUF 2048
 
 struct conn {
@@ -199,9 +200,11 @@ struct reader {
 	wslay_event_context_ptr ctx;
 	struct timespec deadline; /* read deadline: extended by every frame */
 	bool io_failed;           /* the socket failed or hit EOF */
-	bool stop;                /* set by a callback: end the loop */
+	bool violation;           /* we refused a frame wslay accepts */
 	uint8_t *out;             /* bytes wslay produced, not yet handed over */
 	size_t out_len, out_cap;
+	msg_t *outbox[OUTBOX_MAX]; /* messages for the hub, after the replies */
+	size_t outbox_len;
 };
 
 /* wslay asks for bytes: early bytes first, then the (non-blocking) socket. */
@@ -221,8 +224,9 @@ reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 		c->early_off += (size_t)n;
 		return n;
 	}
-	/* Too many replies queued: return so they get flushed (ping flood). */
-	if (wslay_event_get_queued_msg_count(ctx) >= CONTROL_BATCH_MAX) {
+	/* Return so replies and messages get handed on (a flood, a burst). */
+	if (wslay_event_get_queued_msg_count(ctx) >= CONTROL_BATCH_MAX ||
+	    r->outbox_len == OUTBOX_MAX) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
@@ -258,17 +262,25 @@ reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	return (ssize_t)len;
 }
 
-/* Every frame extends the read deadline (Go: the pong handler's
- * SetReadDeadline; here any frame proves the peer is alive). */
+/*
+ * Every frame extends the read deadline (Go: the pong handler's
+ * SetReadDeadline; here any frame proves the peer is alive).  Also refuses
+ * the one malformed close wslay lets through: a 1-byte payload, which
+ * holds half a status code (RFC 6455 §5.5.1); queuing our close first
+ * makes wslay's own empty echo a no-op.
+ */
 static void
 reader_frame_start(wslay_event_context_ptr ctx,
     const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
 {
 	struct reader *r = user;
 
-	(void)ctx;
-	(void)arg;
 	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1 &&
+	    wslay_event_queue_close(ctx, CLOSE_PROTOCOL_ERROR, NULL, 0) == 0) {
+		r->violation = true;
+		r->c->cause = "protocol error";
+	}
 }
 
 /* Keeps the close code and reason the peer sent, printable, for the log. */
@@ -296,7 +308,8 @@ reader_message(wslay_event_context_ptr ctx,
 
 	(void)ctx;
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
-		reader_record_close(c, arg);
+		if (!r->violation)
+			reader_record_close(c, arg);
 		return;
 	}
 	if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
@@ -306,9 +319,19 @@ reader_message(wslay_event_context_ptr ctx,
 	    arg->opcode == WSLAY_TEXT_FRAME ? "text" : "binary", arg->msg_length);
 	stats_add(&c->env.stats->messages_in, 1);
 	stats_add(&c->env.stats->bytes_in, (long)arg->msg_length);
-	if (hub_broadcast(c->env.hub,
-	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length)) != 0)
-		r->stop = true; /* the hub has stopped: the server is going away */
+	/* Framed once here, shared by every recipient; sent on after the
+	 * replies to the pings that came with it (reader_publish). */
+	r->outbox[r->outbox_len++] =
+	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length);
+}
+
+/* Hands the parsed messages to the hub, in order. */
+static void
+reader_publish(struct reader *r)
+{
+	for (size_t i = 0; i < r->outbox_len; i++)
+		hub_broadcast(r->c->env.hub, r->outbox[i]); /* takes the ref */
+	r->outbox_len = 0;
 }
 
 static const struct wslay_event_callbacks reader_callbacks = {
@@ -339,7 +362,7 @@ reader_note_close_sent(struct reader *r)
 	conn_t *c = r->c;
 
 	c->reader_code_sent = wslay_event_get_status_code_sent(r->ctx);
-	if (wslay_event_get_close_received(r->ctx))
+	if (wslay_event_get_close_received(r->ctx) && !r->violation)
 		return; /* the echo of the peer's close */
 	c->cause = c->reader_code_sent == CLOSE_INVALID_DATA ? "invalid UTF-8" :
 	    c->reader_code_sent == CLOSE_TOO_BIG ? "message too big" :
@@ -385,8 +408,10 @@ static void
 reader_loop(struct reader *r)
 {
 	conn_t *c = r->c;
+	bool flooded;
+	int rv;
 
-	while (wslay_event_want_read(r->ctx) && !r->stop) {
+	while (wslay_event_want_read(r->ctx)) {
 		if (c->early_off == c->early_len) {
 			int ready = wait_fd(c->fd, POLLIN, &r->deadline);
 
@@ -396,7 +421,11 @@ reader_loop(struct reader *r)
 				return;
 			}
 		}
-		if (wslay_event_recv(r->ctx) != 0) {
+		rv = wslay_event_recv(r->ctx);
+		if (rv == 0)
+			flooded = reader_flush(r) != 0; /* pongs before echoes */
+		reader_publish(r);
+		if (rv != 0) {
 			if (!r->io_failed) { /* a frame wslay's parser refused */
 				c->cause = "protocol error";
 				reader_send_close(r, CLOSE_PROTOCOL_ERROR,
@@ -404,7 +433,7 @@ reader_loop(struct reader *r)
 			}
 			return;
 		}
-		if (reader_flush(r) != 0)
+		if (flooded)
 			return;
 	}
 }

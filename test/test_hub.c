@@ -189,6 +189,7 @@ Test(hub, protocol_errors_get_their_close_codes, .timeout = 30)
 	static const uint8_t rsv1[] = { 0xc1, 0x80, 0, 0, 0, 0 };
 	static const uint8_t long_ping[] = { 0x89, 0xfe, 0x00, 0x7e, 0, 0, 0, 0 };
 	static const uint8_t opcode3[] = { 0x83, 0x80, 0, 0, 0, 0 };
+	static const uint8_t close1[] = { 0x88, 0x81, 0, 0, 0, 0, 0x03 };
 	/* Declares 65,537 bytes and starts sending them. */
 	uint8_t big[18] = { 0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0,
 	    'a', 'b', 'c', 'd' };
@@ -201,8 +202,9 @@ Test(hub, protocol_errors_get_their_close_codes, .timeout = 30)
 	expect_close_after(rsv1, sizeof(rsv1), 1002);
 	expect_close_after(long_ping, sizeof(long_ping), 1002);
 	expect_close_after(opcode3, sizeof(opcode3), 1002);
+	expect_close_after(close1, sizeof(close1), 1002); /* half a code */
 	expect_close_after(big, sizeof(big), 1009);
-	cr_assert_eq(stats_get(&test_server_stats(&ts)->protocol_errors), 6);
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->protocol_errors), 7);
 	test_server_stop(&ts);
 }
 
