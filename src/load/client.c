@@ -1,0 +1,506 @@
+/*
+ * client — one WebSocket client connection, driven by its loop thread
+ * (see client.h for the states and the reading scheme).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "upgrade.h"
+#include "wshub/xmalloc.h"
+
+#define HANDSHAKE_BUF 2048     /* request, then response headers */
+#define READS_PER_EVENT 4      /* full-buffer reads before yielding */
+
+/* The opening handshake's state, freed once the client is OPEN. */
+struct handshake {
+	char accept[UPGRADE_ACCEPT_LEN + 1];
+	size_t req_len;
+	size_t done;                   /* request bytes sent, then read */
+	char buf[HANDSHAKE_BUF];
+};
+
+static void finish(struct client *);
+
+/* Zeroes a client and ties it to its loop. */
+void
+client_init(struct client *c, struct client_env *env, uint32_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->env = env;
+	c->id = id;
+	c->fd = -1;
+	c->state = CL_IDLE;
+}
+
+/* Sets the epoll interest: always input, output when `out`. */
+static int
+watch(struct client *c, int op, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
+	    .data.ptr = c };
+
+	c->want_out = out;
+	return epoll_ctl(c->env->epfd, op, c->fd, &ev);
+}
+
+/* A handshake failed: count it and drop the connection. */
+static void
+fail(struct client *c, enum load_err kind, int err)
+{
+	c->env->cs->failed++;
+	stats_err_add(c->env->cs, kind, err);
+	finish(c);
+}
+
+/* IDLE -> CONNECTING: a non-blocking connect(2), request prepared. */
+void
+client_connect(struct client *c)
+{
+	const struct load_config *cfg = c->env->cfg;
+	int one = 1;
+
+	c->env->cs->attempted++;
+	c->started_ns = mono_ns();
+	c->state = CL_CONNECTING;
+	c->env->pending++;
+	c->fd = socket(cfg->addr.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		fail(c, LERR_CONNECT, errno);
+		return;
+	}
+	c->env->live++;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->hs = xmalloc(sizeof(*c->hs));
+	c->hs->done = 0;
+	c->hs->req_len = (size_t)upgrade_request(c->hs->buf, cfg->host,
+	    cfg->path, c->hs->accept);
+	if (watch(c, EPOLL_CTL_ADD, true) < 0 ||
+	    (connect(c->fd, (const struct sockaddr *)&cfg->addr,
+	    cfg->addrlen) < 0 && errno != EINPROGRESS))
+		fail(c, LERR_CONNECT, errno);
+}
+
+/* CONNECTING and writable: the connect finished; send the request. */
+static void
+write_request(struct client *c)
+{
+	struct handshake *hs = c->hs;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	ssize_t n;
+
+	if (c->state == CL_CONNECTING) {
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err != 0) {
+			fail(c, LERR_CONNECT, err);
+			return;
+		}
+		c->state = CL_UPGRADING;
+	}
+	n = send(c->fd, hs->buf + hs->done, hs->req_len - hs->done,
+	    MSG_NOSIGNAL);
+	if (n < 0 && errno != EAGAIN) {
+		fail(c, LERR_CONNECT, errno);
+		return;
+	}
+	hs->done += n > 0 ? (size_t)n : 0;
+	if (hs->done == hs->req_len) {
+		hs->done = 0;  /* now counts response bytes */
+		if (watch(c, EPOLL_CTL_MOD, false) < 0)
+			fail(c, LERR_CONNECT, errno);
+	}
+}
+
+/* Writes what wslay has queued; arms EPOLLOUT while some is left. */
+static int
+flush(struct client *c)
+{
+	bool out;
+
+	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+		stats_err_add(c->env->cs, LERR_IO, errno);
+		if (c->state == CL_OPEN)
+			stats_close_add(c->env->cs, 1006);
+		finish(c);
+		return -1;
+	}
+	out = wslay_event_want_write(c->ws) != 0;
+	if (out != c->want_out && watch(c, EPOLL_CTL_MOD, out) < 0) {
+		finish(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole data message arrived: decode its prefix and count it. */
+static void
+delivered(struct client *c)
+{
+	struct client_env *e = c->env;
+	struct payload p;
+	int kind = payload_decode(c->prefix, c->prefix_len, &p);
+
+	if (kind < 0 || kind != c->msg_opcode || c->msg_len != e->cfg->bytes) {
+		stats_err_add(e->cs, LERR_PAYLOAD, 0);
+		return;
+	}
+	if (p.round != e->rs->round) {
+		e->rs->stale++;
+		return;
+	}
+	e->rs->received++;
+	hist_record(&e->rs->latency, e->now_ns > (int64_t)p.sent_ns ?
+	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0);
+	e->rs->last_recv_ns = e->now_ns;
+}
+
+/* wslay: a frame header arrived. */
+static void
+on_frame_start(wslay_event_context_ptr ws,
+    const struct wslay_event_on_frame_recv_start_arg *a, void *arg)
+{
+	struct client *c = arg;
+
+	(void)ws;
+	c->in_control = (a->opcode & 0x8) != 0;
+	if (c->in_control)
+		return;
+	if (a->opcode != WSLAY_CONTINUATION_FRAME) {
+		c->msg_opcode = a->opcode;
+		c->msg_len = 0;
+		c->prefix_len = 0;
+	}
+	c->msg_len += a->payload_length;
+	c->frame_fin = a->fin != 0;
+}
+
+/* wslay: payload bytes of the current frame; keep the message's prefix. */
+static void
+on_frame_chunk(wslay_event_context_ptr ws,
+    const struct wslay_event_on_frame_recv_chunk_arg *a, void *arg)
+{
+	struct client *c = arg;
+	size_t room = PAYLOAD_PREFIX_MAX - c->prefix_len;
+	size_t n = a->data_length < room ? a->data_length : room;
+
+	(void)ws;
+	if (c->in_control || n == 0)
+		return;
+	memcpy(c->prefix + c->prefix_len, a->data, n);
+	c->prefix_len += (uint8_t)n;
+}
+
+/* wslay: the current frame is complete. */
+static void
+on_frame_end(wslay_event_context_ptr ws, void *arg)
+{
+	struct client *c = arg;
+
+	(void)ws;
+	if (!c->in_control && c->frame_fin)
+		delivered(c);
+}
+
+/* wslay: a whole message; we only look at close frames here. */
+static void
+on_msg(wslay_event_context_ptr ws, const struct wslay_event_on_msg_recv_arg *a,
+    void *arg)
+{
+	struct client *c = arg;
+
+	(void)ws;
+	if (a->opcode == WSLAY_CONNECTION_CLOSE)
+		c->close_code = a->status_code ? a->status_code : 1005;
+}
+
+/* wslay: wants input; hand it the unread part of the shared buffer. */
+static ssize_t
+on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len, int flags,
+    void *arg)
+{
+	struct client_env *e = ((struct client *)arg)->env;
+
+	(void)flags;
+	if (e->feed_len == 0) {
+		wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	if (len > e->feed_len)
+		len = e->feed_len;
+	memcpy(buf, e->feed, len);
+	e->feed += len;
+	e->feed_len -= len;
+	return (ssize_t)len;
+}
+
+/*
+ * wslay: wants to write.  wslay hands over a frame's header and its payload
+ * in two calls; the header (flagged WSLAY_MSG_MORE) is held back and goes
+ * out with the payload in one sendmsg(2), so one message costs one system
+ * call.  Held bytes always leave before any later byte.
+ */
+static ssize_t
+on_send(wslay_event_context_ptr ws, const uint8_t *data, size_t len,
+    int flags, void *arg)
+{
+	struct client *c = arg;
+	struct iovec iov[2] = { { c->held, c->held_len },
+	    { (void *)(uintptr_t)data, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if ((flags & WSLAY_MSG_MORE) && c->held_len + len <= sizeof(c->held)) {
+		memcpy(c->held + c->held_len, data, len);
+		c->held_len += (uint8_t)len;
+		return (ssize_t)len;
+	}
+	if ((n = sendmsg(c->fd, &mh, MSG_NOSIGNAL)) < 0) {
+		wslay_event_set_error(ws, errno == EAGAIN ?
+		    WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	if ((size_t)n < c->held_len) {
+		memmove(c->held, c->held + n, c->held_len - (size_t)n);
+		c->held_len -= (uint8_t)n;
+		n = 0;
+	} else {
+		n -= c->held_len;
+		c->held_len = 0;
+	}
+	if (n == 0 && len > 0) {
+		wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	return n;
+}
+
+/* wslay: a client masks every frame with 4 fresh random bytes. */
+static int
+on_genmask(wslay_event_context_ptr ws, uint8_t *buf, size_t len, void *arg)
+{
+	struct client_env *e = ((struct client *)arg)->env;
+
+	(void)ws;
+	if (e->masks_used + len > sizeof(e->masks)) {
+		arc4random_buf(e->masks, sizeof(e->masks));
+		e->masks_used = 0;
+	}
+	memcpy(buf, e->masks + e->masks_used, len);
+	e->masks_used += len;
+	return 0;
+}
+
+static const struct wslay_event_callbacks callbacks = {
+	.recv_callback = on_recv,
+	.send_callback = on_send,
+	.genmask_callback = on_genmask,
+	.on_frame_recv_start_callback = on_frame_start,
+	.on_frame_recv_chunk_callback = on_frame_chunk,
+	.on_frame_recv_end_callback = on_frame_end,
+	.on_msg_recv_callback = on_msg,
+};
+
+/*
+ * Gives `len` bytes that arrived at e->now_ns to wslay, then reacts to a
+ * close frame or a protocol error.  Returns -1 if the client is now DONE.
+ */
+static int
+feed(struct client *c, const uint8_t *buf, size_t len)
+{
+	struct client_env *e = c->env;
+	int r;
+
+	e->feed = buf;
+	e->feed_len = len;
+	r = wslay_event_recv(c->ws);
+	if (r == 0 && wslay_event_get_read_enabled(c->ws))
+		return 0;
+	if (c->close_code == 0)  /* wslay rejected the stream */
+		stats_err_add(e->cs, LERR_PROTOCOL, 0);
+	else if (c->state == CL_OPEN)  /* the server closed first */
+		stats_close_add(e->cs, c->close_code);
+	if (wslay_event_want_write(c->ws))
+		wslay_event_send(c->ws);  /* best effort: the close reply */
+	finish(c);
+	return -1;
+}
+
+/* UPGRADING and readable: read the response; on a valid 101 go OPEN. */
+static void
+read_response(struct client *c)
+{
+	struct handshake *hs = c->hs;
+	ssize_t n = read(c->fd, hs->buf + hs->done, HANDSHAKE_BUF - hs->done);
+	int r;
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		fail(c, LERR_HANDSHAKE, n == 0 ? 0 : errno);  /* 0: EOF */
+		return;
+	}
+	hs->done += (size_t)n;
+	r = upgrade_check(hs->buf, hs->done, hs->accept);
+	if (r == UPGRADE_AGAIN && hs->done < HANDSHAKE_BUF)
+		return;
+	if (r < 0 || wslay_event_context_client_init(&c->ws, &callbacks, c)) {
+		if (r == UPGRADE_ESTATUS)
+			c->env->cs->http_status = upgrade_status_code(hs->buf,
+			    hs->done);
+		fail(c, LERR_HANDSHAKE, 0);
+		return;
+	}
+	wslay_event_config_set_no_buffering(c->ws, 1);
+	c->state = CL_OPEN;
+	c->env->pending--;
+	c->env->cs->ok++;
+	c->env->now_ns = mono_ns();
+	c->env->cs->last_open_ns = c->env->now_ns;
+	hist_record(&c->env->cs->handshake, (uint64_t)(c->env->now_ns -
+	    c->started_ns));
+	atomic_fetch_add_explicit(c->env->open, 1, memory_order_relaxed);
+	c->hs = NULL;
+	if (hs->done > (size_t)r)  /* frames right behind the 101 */
+		feed(c, (const uint8_t *)hs->buf + r, hs->done - (size_t)r);
+	free(hs);
+}
+
+/* The peer went away without a close frame (n == 0) or with an error. */
+static void
+lost(struct client *c, int err)
+{
+	if (err != 0)
+		stats_err_add(c->env->cs, LERR_IO, err);
+	if (c->state == CL_OPEN)
+		stats_close_add(c->env->cs, 1006);
+	finish(c);
+}
+
+/* OPEN or CLOSING and readable: many frames per read(2). */
+static void
+read_frames(struct client *c)
+{
+	struct client_env *e = c->env;
+
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		ssize_t n = read(c->fd, e->rbuf, READ_BUF_BYTES);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			lost(c, n == 0 ? 0 : errno);
+			return;
+		}
+		e->now_ns = mono_ns();
+		if (feed(c, e->rbuf, (size_t)n) < 0)
+			return;
+		if ((size_t)n < READ_BUF_BYTES)
+			break;
+	}
+	flush(c);  /* pongs wslay queued */
+}
+
+/* Dispatches one epoll event by state. */
+void
+client_event(struct client *c, uint32_t events)
+{
+	switch (c->state) {
+	case CL_CONNECTING:
+		write_request(c);
+		break;
+	case CL_UPGRADING:
+		if (c->want_out)  /* still writing the request */
+			write_request(c);
+		else
+			read_response(c);
+		break;
+	case CL_OPEN:
+	case CL_CLOSING:
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			read_frames(c);
+		if (c->state != CL_DONE && (events & EPOLLOUT))
+			flush(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Queues one data message in wslay and writes what it can. */
+int
+client_send(struct client *c, uint8_t opcode, const void *buf, size_t len)
+{
+	struct wslay_event_msg m = { opcode, buf, len };
+
+	if (c->state != CL_OPEN ||
+	    wslay_event_get_queued_msg_count(c->ws) >= SEND_BACKLOG_MAX ||
+	    wslay_event_queue_msg(c->ws, &m) != 0)
+		return -1;
+	flush(c);
+	return 0;
+}
+
+/* Fails a handshake that has run too long. */
+bool
+client_expire(struct client *c, int64_t started_before_ns)
+{
+	if ((c->state != CL_CONNECTING && c->state != CL_UPGRADING) ||
+	    c->started_ns >= started_before_ns)
+		return false;
+	fail(c, LERR_TIMEOUT, ETIMEDOUT);
+	return true;
+}
+
+/* OPEN -> CLOSING: our close frame goes out. */
+void
+client_close(struct client *c)
+{
+	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+		fail(c, LERR_TIMEOUT, ETIMEDOUT);
+	if (c->state != CL_OPEN)
+		return;
+	c->state = CL_CLOSING;
+	wslay_event_queue_close(c->ws, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+	flush(c);
+}
+
+/* Drops the client now, whatever its state. */
+void
+client_abort(struct client *c)
+{
+	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+		fail(c, LERR_TIMEOUT, ETIMEDOUT);
+	else if (c->state != CL_DONE && c->state != CL_IDLE)
+		finish(c);
+}
+
+/* Releases the descriptor and the wslay context; the client is DONE. */
+static void
+finish(struct client *c)
+{
+	struct client_env *e = c->env;
+
+	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+		e->pending--;
+	if (c->state == CL_OPEN || c->state == CL_CLOSING)
+		atomic_fetch_sub_explicit(e->open, 1, memory_order_relaxed);
+	if (c->fd >= 0) {
+		close(c->fd);  /* also leaves the epoll set */
+		e->live--;
+		c->fd = -1;
+	}
+	wslay_event_context_free(c->ws);
+	c->ws = NULL;
+	free(c->hs);
+	c->hs = NULL;
+	c->state = CL_DONE;
+}

@@ -1,0 +1,130 @@
+/*
+ * client — one WebSocket client connection of wshub-load, driven by the
+ * epoll loop of the thread that owns it.
+ *
+ * A client goes IDLE -> CONNECTING (non-blocking connect) -> UPGRADING
+ * (request written, reading the 101) -> OPEN (wslay client context) ->
+ * CLOSING (our close frame sent) -> DONE.  Any state may jump to DONE on an
+ * error.  Every function runs on the owning loop thread and never blocks:
+ * all sockets are non-blocking and every wait is an epoll registration.
+ *
+ * Reading: the loop lends all its clients one large buffer (client_env).
+ * A client read(2)s into it as many frames as the kernel has, then hands
+ * the bytes to wslay, whose receive callback copies from that buffer
+ * instead of calling read(2) 4 KiB at a time.  Payload buffering is off in
+ * wslay: the client keeps only the first PAYLOAD_PREFIX_MAX bytes of each
+ * message, enough to decode the payload header.
+ *
+ * Writing: wslay masks each frame (a client must, RFC 6455 §5.3) and hands
+ * over its header and payload separately; the client sends both with one
+ * sendmsg(2).  Nothing is written unless the loop's send schedule says so,
+ * apart from wslay's automatic pong and close replies.
+ */
+#ifndef WSHUB_LOAD_CLIENT_H
+#define WSHUB_LOAD_CLIENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wslay/wslay.h>
+
+#include "load.h"
+#include "payload.h"
+#include "stats.h"
+
+enum client_state {
+	CL_IDLE,
+	CL_CONNECTING,
+	CL_UPGRADING,
+	CL_OPEN,
+	CL_CLOSING,
+	CL_DONE,
+};
+
+/*
+ * Masking keys are drawn from a pool refilled by one arc4random_buf call
+ * per 1024 frames: libbsd's arc4random_buf makes a getpid(2) system call
+ * (fork detection) every time it is called.
+ */
+#define CLIENT_MASK_POOL 4096
+
+/*
+ * What a loop lends its clients; owned by the loop thread.  `open` is the
+ * one counter shared by all threads: a sender reads it to count the
+ * deliveries its message should produce.
+ */
+struct client_env {
+	const struct load_config *cfg;
+	int epfd;
+	uint8_t *rbuf;                 /* READ_BUF_BYTES, shared by clients */
+	const uint8_t *feed;           /* read, not yet handed to wslay */
+	size_t feed_len;
+	int64_t now_ns;                /* when the bytes being fed arrived */
+	struct conn_stats *cs;
+	struct round_stats *rs;
+	atomic_long *open;             /* clients OPEN, all threads */
+	uint8_t masks[CLIENT_MASK_POOL]; /* arc4random bytes for masking keys */
+	size_t masks_used;
+	uint32_t pending;              /* clients CONNECTING or UPGRADING */
+	uint32_t live;                 /* clients holding a descriptor */
+};
+
+struct handshake;
+
+struct client {
+	struct client_env *env;
+	wslay_event_context_ptr ws;    /* from OPEN on */
+	struct handshake *hs;          /* until OPEN */
+	int64_t started_ns;            /* connect(2) called */
+	uint64_t msg_len;              /* data message being received */
+	uint32_t id;
+	int fd;
+	uint16_t close_code;           /* from the server's close frame */
+	uint8_t state;                 /* enum client_state */
+	uint8_t prefix_len;
+	uint8_t msg_opcode;
+	bool frame_fin;
+	bool in_control;               /* receiving a ping, pong or close */
+	bool want_out;                 /* EPOLLOUT registered */
+	uint8_t held_len;
+	uint8_t held[14];              /* a frame header awaiting its payload */
+	uint8_t prefix[PAYLOAD_PREFIX_MAX];
+};
+
+/* Prepares an IDLE client; no descriptor yet. */
+void client_init(struct client *c, struct client_env *env, uint32_t id);
+
+/*
+ * Starts connecting.  A failure is counted (cs->failed, cs->err) and
+ * leaves the client DONE.
+ */
+void client_connect(struct client *c);
+
+/* Handles epoll `events` for the client. */
+void client_event(struct client *c, uint32_t events);
+
+/*
+ * Queues one data message (`opcode` text or binary) and starts writing it.
+ * Returns 0, or -1 when the client is not OPEN or already has
+ * SEND_BACKLOG_MAX messages queued; then nothing was sent.
+ */
+int client_send(struct client *c, uint8_t opcode, const void *buf,
+    size_t len);
+
+/*
+ * Fails a handshake that started before `deadline_ns` (LERR_TIMEOUT).
+ * Returns true if the client timed out.
+ */
+bool client_expire(struct client *c, int64_t started_before_ns);
+
+/*
+ * Starts the closing handshake (close code 1000) on an OPEN client; an
+ * unfinished handshake is abandoned as a timeout.
+ */
+void client_close(struct client *c);
+
+/* Drops the connection now, whatever its state, and frees its resources. */
+void client_abort(struct client *c);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * load.h — the configuration every part of wshub-load reads, its defaults
+ * and limits, and the one clock.
+ *
+ * The configuration is filled once by opts_parse on the main thread before
+ * any loop thread starts and is read-only afterwards, so every thread may
+ * read it without locking.
+ */
+#ifndef WSHUB_LOAD_LOAD_H
+#define WSHUB_LOAD_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "payload.h"
+
+/* Defaults, mirrored as flags (see opts.c for the --help text). */
+#define DEF_CONNS 100          /* -c */
+#define DEF_SENDERS 10         /* -s */
+#define DEF_RATE 10            /* -r, messages per second per sender */
+#define DEF_BYTES 64           /* -b, a chat line */
+#define DEF_DURATION_S 5       /* -d */
+#define DEF_THREADS 1          /* -t: one loop thread is enough for 10k */
+#define DEF_INFLIGHT 256       /* handshakes in flight, below somaxconn */
+#define DEF_DRAIN_MS 1000      /* after the last send, before counting */
+#define DEF_CONNECT_DRAIN_MS 10000 /* connect mode: one broadcast to all */
+#define DEF_SWEEP_STEPS 8      /* sweep: rate doubles up to 2^7 x -r */
+
+/* Fixed limits, each with its reason. */
+#define HANDSHAKE_TIMEOUT_MS 10000 /* SYN retries take 1 s, 3 s, ... */
+#define CLOSE_WAIT_MS 2000     /* wait for the server's close reply */
+#define SEND_BACKLOG_MAX 1024  /* queued messages per sender before skipping */
+#define READ_BUF_BYTES (256 * 1024) /* one read(2) takes many frames */
+#define SWEEP_MAX_LOSS 0.01    /* sweep: a step fails above 1 % loss ... */
+#define SWEEP_MAX_P99_NS (100 * 1000000LL) /* ... or a p99 above 100 ms */
+#define FD_RESERVE 32          /* descriptors besides the connections */
+
+enum load_mode {
+	MODE_BROADCAST,
+	MODE_CONNECT,
+	MODE_SWEEP,
+};
+
+struct load_config {
+	enum load_mode mode;
+	const char *url;
+	struct sockaddr_storage addr;  /* the one host we connect to */
+	socklen_t addrlen;
+	char host[300];                /* Host header: "host:port" */
+	char path[256];                /* request target, "/ws" */
+	uint32_t conns;                /* -c */
+	uint32_t senders;              /* -s */
+	uint32_t rate;                 /* -r, per sender */
+	uint32_t bytes;                /* -b */
+	uint32_t duration_s;           /* -d */
+	uint32_t ramp;                 /* --ramp, connections/s, 0 = max */
+	uint32_t threads;              /* -t */
+	uint32_t inflight;             /* --inflight, over all threads */
+	uint32_t drain_ms;             /* --drain */
+	uint32_t steps;                /* --steps (sweep) */
+	uint32_t timeout_s;            /* --timeout, 0 = computed */
+	enum payload_kind kind;        /* --text / --binary */
+	pid_t server_pid;              /* --server-pid, 0 = none */
+	bool json;                     /* --json */
+	bool quiet;                    /* -q */
+	bool progress;                 /* stderr is a TTY and not -q */
+};
+
+#define NSEC_PER_SEC 1000000000LL
+#define NSEC_PER_MSEC 1000000LL
+
+/* CLOCK_MONOTONIC in nanoseconds: every timestamp in wshub-load. */
+static inline int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+#endif

@@ -1,0 +1,328 @@
+/* opts — wshub-load's command line (see opts.h). */
+#include <getopt.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "opts.h"
+
+#define MAX_CONNS 1000000
+#define MAX_BYTES (1 << 20)    /* beyond any sane chat message */
+
+enum {
+	OPT_RAMP = 256, OPT_INFLIGHT, OPT_DRAIN, OPT_STEPS, OPT_TEXT,
+	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON,
+};
+
+static const struct option longopts[] = {
+	{ "connections", required_argument, NULL, 'c' },
+	{ "senders", required_argument, NULL, 's' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "bytes", required_argument, NULL, 'b' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "ramp", required_argument, NULL, OPT_RAMP },
+	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+	{ "drain", required_argument, NULL, OPT_DRAIN },
+	{ "steps", required_argument, NULL, OPT_STEPS },
+	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "binary", no_argument, NULL, OPT_BINARY },
+	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A flag taking an integer in [min, max], stored at `off` in the config. */
+struct numopt {
+	int opt;
+	const char *name;
+	long long min, max;
+	size_t off;
+};
+
+#define CFG(field) offsetof(struct load_config, field)
+static const struct numopt numopts[] = {
+	{ 'c', "-c/--connections", 1, MAX_CONNS, CFG(conns) },
+	{ 's', "-s/--senders", 1, MAX_CONNS, CFG(senders) },
+	{ 'r', "-r/--rate", 1, 100000, CFG(rate) },
+	{ 'b', "-b/--bytes", 1, MAX_BYTES, CFG(bytes) },
+	{ 'd', "-d/--duration", 1, 3600, CFG(duration_s) },
+	{ 't', "-t/--threads", 1, 64, CFG(threads) },
+	{ OPT_RAMP, "--ramp", 0, MAX_CONNS, CFG(ramp) },
+	{ OPT_INFLIGHT, "--inflight", 1, 65536, CFG(inflight) },
+	{ OPT_DRAIN, "--drain", 0, 600000, CFG(drain_ms) },
+	{ OPT_STEPS, "--steps", 1, 20, CFG(steps) },
+	{ OPT_TIMEOUT, "--timeout", 1, 86400, CFG(timeout_s) },
+	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, CFG(server_pid) },
+};
+
+static const char usage_text[] =
+"usage: wshub-load MODE [options] ws://HOST:PORT/PATH\n"
+"\n"
+"modes:\n"
+"  broadcast  -c connections, -s of them send -r messages/s each for -d s;\n"
+"             the server echoes each message to every connection\n"
+"  connect    open -c connections at --ramp, hold -d s, then check that\n"
+"             one broadcast reaches every one of them\n"
+"  sweep      broadcast at -r, 2 x -r, 4 x -r, ... until loss > 1 %% or\n"
+"             p99 > 100 ms; report the highest passing rate\n"
+"\n"
+"options:\n"
+"  -c, --connections N  connections (default %d)\n"
+"  -s, --senders N      sending connections, <= -c (default %d)\n"
+"  -r, --rate N         messages/s per sender (default %d)\n"
+"  -b, --bytes N        message size; at least %d (text) or %d (binary)\n"
+"                       for the payload header (default %d, a chat line)\n"
+"  -d, --duration S     seconds of sending, or of holding in connect mode\n"
+"                       (default %d)\n"
+"      --ramp N         new connections/s; 0 = as fast as handshakes\n"
+"                       complete (default 0)\n"
+"      --inflight N     handshakes in flight at once (default %d: below\n"
+"                       the kernel's accept backlog, so no SYN is dropped)\n"
+"  -t, --threads N      event-loop threads (default %d: one thread drives\n"
+"                       10,000 connections and leaves a core to the server)\n"
+"      --drain MS       wait after the last send before counting (default\n"
+"                       %d; connect mode %d); ends early once all arrived\n"
+"      --steps N        sweep: at most N doubling steps (default %d)\n"
+"      --text, --binary message type (default text)\n"
+"      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
+"      --timeout S      hard limit for the whole run (default: computed)\n"
+"      --json           print one JSON summary line on stdout\n"
+"  -q, --quiet          no progress line, no table, no warnings\n"
+"\n"
+"exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
+"could connect, 2 bad usage.\n";
+
+/* The --help text. */
+static void
+usage(FILE *f)
+{
+	fprintf(f, usage_text, DEF_CONNS, DEF_SENDERS, DEF_RATE,
+	    PAYLOAD_TEXT_HEADER, PAYLOAD_BINARY_HEADER, DEF_BYTES,
+	    DEF_DURATION_S, DEF_INFLIGHT, DEF_THREADS, DEF_DRAIN_MS,
+	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS);
+}
+
+/* One line on stderr, then exit status 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("wshub-load: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(2);
+}
+
+/* Stores the integer flag `opt`; returns 0 if `opt` is not one. */
+static int
+set_number(struct load_config *cfg, int opt, const char *arg)
+{
+	const char *errstr;
+	long long v;
+
+	for (size_t i = 0; i < sizeof(numopts) / sizeof(numopts[0]); i++) {
+		const struct numopt *n = &numopts[i];
+
+		if (n->opt != opt)
+			continue;
+		v = strtonum(arg, n->min, n->max, &errstr);
+		if (errstr != NULL)
+			bad_usage("%s: '%s' is %s; must be an integer "
+			    "from %lld to %lld", n->name, arg, errstr, n->min,
+			    n->max);
+		if (opt == OPT_SERVER_PID)
+			cfg->server_pid = (pid_t)v;
+		else
+			*(uint32_t *)((char *)cfg + n->off) = (uint32_t)v;
+		return 1;
+	}
+	return 0;
+}
+
+/* Splits the authority [a, a + n) into host and port strings. */
+static void
+split_authority(const char *a, size_t n, char *host, size_t hcap,
+    char *port, size_t pcap)
+{
+	const char *colon = NULL, *h = a;
+	size_t hl = n;
+
+	if (n > 0 && a[0] == '[') {        /* [IPv6]:port */
+		const char *rb = memchr(a, ']', n);
+
+		if (rb == NULL)
+			bad_usage("URL: unbalanced '[' in the host");
+		h = a + 1;
+		hl = (size_t)(rb - h);
+		if (rb + 1 < a + n)
+			colon = *(rb + 1) == ':' ? rb + 1 : a + n;
+	} else if ((colon = memrchr(a, ':', n)) != NULL)
+		hl = (size_t)(colon - a);
+	if (hl == 0 || hl >= hcap || (colon != NULL && colon == a + n))
+		bad_usage("URL: bad host in '%.*s'", (int)n, a);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, pcap, "%.*s", colon ? (int)(a + n - colon - 1) : 2,
+	    colon ? colon + 1 : "80");
+}
+
+/* Resolves ws://HOST[:PORT][/PATH] to the one address we will use. */
+static void
+parse_url(struct load_config *cfg, const char *url)
+{
+	const char *auth = url + 5, *path, *errstr;
+	char host[256], port[16];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV }, *res;
+	size_t alen;
+	int rc;
+
+	if (strncmp(url, "wss://", 6) == 0)
+		bad_usage("URL: wss:// needs TLS, which wshub-load lacks");
+	if (strncmp(url, "ws://", 5) != 0)
+		bad_usage("URL: '%s' must start with ws://", url);
+	path = strchr(auth, '/');
+	alen = path ? (size_t)(path - auth) : strlen(auth);
+	split_authority(auth, alen, host, sizeof(host), port, sizeof(port));
+	strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL)
+		bad_usage("URL: port '%s' is %s; must be 1 to 65535", port,
+		    errstr);
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		bad_usage("URL: host '%s': %s", host, gai_strerror(rc));
+	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
+	cfg->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (alen >= sizeof(cfg->host) ||
+	    strlen(path ? path : "/") >= sizeof(cfg->path))
+		bad_usage("URL: too long");
+	snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)alen, auth);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path ? path : "/");
+	cfg->url = url;
+}
+
+static const char *const mode_names[] = {
+	[MODE_BROADCAST] = "broadcast",
+	[MODE_CONNECT] = "connect",
+	[MODE_SWEEP] = "sweep",
+};
+
+/* Mode enum -> its name on the command line. */
+const char *
+opts_mode_name(enum load_mode mode)
+{
+	return mode_names[mode];
+}
+
+/* The first positional argument. */
+static enum load_mode
+parse_mode(const char *s)
+{
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (enum load_mode)i;
+	bad_usage("MODE: '%s' must be broadcast, connect or sweep", s);
+}
+
+/* Every field at its documented default. */
+static void
+set_defaults(struct load_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->conns = DEF_CONNS;
+	cfg->senders = DEF_SENDERS;
+	cfg->rate = DEF_RATE;
+	cfg->bytes = DEF_BYTES;
+	cfg->duration_s = DEF_DURATION_S;
+	cfg->threads = DEF_THREADS;
+	cfg->inflight = DEF_INFLIGHT;
+	cfg->drain_ms = UINT32_MAX;  /* by mode, below */
+	cfg->steps = DEF_SWEEP_STEPS;
+	cfg->kind = PAYLOAD_TEXT;
+}
+
+/* The flags that interact, checked once all are known. */
+static void
+check_combined(struct load_config *cfg, bool senders_given)
+{
+	if (cfg->mode == MODE_CONNECT)
+		cfg->senders = 1;
+	else if (!senders_given && cfg->senders > cfg->conns)
+		cfg->senders = cfg->conns;
+	if (cfg->senders > cfg->conns)
+		bad_usage("-s/--senders: %u must be from 1 to -c (%u)",
+		    cfg->senders, cfg->conns);
+	if (cfg->bytes < payload_min_len(cfg->kind))
+		bad_usage("-b/--bytes: %u must be from %zu to %d for %s "
+		    "messages", cfg->bytes, payload_min_len(cfg->kind),
+		    MAX_BYTES, cfg->kind == PAYLOAD_TEXT ? "text" : "binary");
+	if (cfg->drain_ms == UINT32_MAX)
+		cfg->drain_ms = cfg->mode == MODE_CONNECT ?
+		    DEF_CONNECT_DRAIN_MS : DEF_DRAIN_MS;
+	if (cfg->threads > cfg->conns)
+		cfg->threads = cfg->conns;
+	cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
+}
+
+/* Handles one flag that is not an integer. */
+static void
+set_flag(struct load_config *cfg, int opt, char **argv)
+{
+	switch (opt) {
+	case OPT_TEXT:
+		cfg->kind = PAYLOAD_TEXT;
+		break;
+	case OPT_BINARY:
+		cfg->kind = PAYLOAD_BINARY;
+		break;
+	case OPT_JSON:
+		cfg->json = true;
+		break;
+	case 'q':
+		cfg->quiet = true;
+		break;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case ':':
+		bad_usage("%s needs a value", argv[optind - 1]);
+	default:
+		if (optopt != 0)
+			bad_usage("unknown flag '-%c'", optopt);
+		bad_usage("unknown flag '%s'", argv[optind - 1]);
+	}
+}
+
+/* Flags, then MODE and URL, then the checks that combine them. */
+void
+opts_parse(int argc, char **argv, struct load_config *cfg)
+{
+	bool senders_given = false;
+	int opt;
+
+	set_defaults(cfg);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qh", longopts,
+	    NULL)) != -1) {
+		senders_given |= opt == 's';
+		if (!set_number(cfg, opt, optarg))
+			set_flag(cfg, opt, argv);
+	}
+	if (argc - optind != 2)
+		bad_usage("expected MODE and URL, got %d argument%s",
+		    argc - optind, argc - optind == 1 ? "" : "s");
+	cfg->mode = parse_mode(argv[optind]);
+	parse_url(cfg, argv[optind + 1]);
+	check_combined(cfg, senders_given);
+}

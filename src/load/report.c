@@ -1,0 +1,389 @@
+/* report — progress line, human table and JSON summary (see report.h). */
+#include <inttypes.h>
+#include <string.h>
+
+#include "opts.h"
+#include "report.h"
+#include "run.h"
+
+/* Percentiles every latency line shows, and their JSON names. */
+static const struct {
+	double p;
+	const char *text, *json;
+} pcts[] = {
+	{ 50, "p50", "p50" }, { 90, "p90", "p90" }, { 99, "p99", "p99" },
+	{ 99.9, "p99.9", "p999" },
+};
+
+/* Formats nanoseconds with a unit that keeps 2-3 significant digits. */
+static const char *
+fmt_ns(char *buf, size_t cap, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, cap, "%" PRIu64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, cap, "%.3g us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, cap, "%.3g ms", (double)ns / 1e6);
+	else
+		snprintf(buf, cap, "%.3g s", (double)ns / 1e9);
+	return buf;
+}
+
+/* Deliveries received per expected one; 0 when nothing was expected. */
+static double
+ratio(const struct round_stats *rs)
+{
+	return rs->expected ? (double)rs->received / (double)rs->expected : 0;
+}
+
+/* Deliveries per second over the round, from its start to the last one. */
+static double
+per_second(const struct round_result *rr)
+{
+	int64_t end = rr->rs.last_recv_ns > rr->end_ns ? rr->rs.last_recv_ns :
+	    rr->end_ns;
+
+	return end > rr->start_ns ? (double)rr->rs.received * 1e9 /
+	    (double)(end - rr->start_ns) : 0;
+}
+
+/* One \r-rewritten status line on stderr. */
+void
+report_progress(const struct load_config *cfg, const struct progress *prev,
+    const struct progress *cur)
+{
+	double dt = (double)(cur->now_ns - prev->now_ns) / 1e9;
+	bool rates = prev->now_ns != 0 && prev->round == cur->round && dt > 0;
+	char p99[32];
+
+	fprintf(stderr, "\r\033[K[%3lld s] conns %ld/%u",
+	    (long long)(cur->elapsed_ns / NSEC_PER_SEC), cur->open, cfg->conns);
+	if (cur->round > 0)
+		fprintf(stderr, "  sent/s %.0f  recv/s %.0f  p99 %s",
+		    rates ? (double)(cur->sent - prev->sent) / dt : 0,
+		    rates ? (double)(cur->received - prev->received) / dt : 0,
+		    fmt_ns(p99, sizeof(p99), cur->p99_ns));
+	if (cur->srv_threads > 0)
+		fprintf(stderr, "  server %ld MiB %ld threads",
+		    cur->srv_rss_kib / 1024, cur->srv_threads);
+	fflush(stderr);
+}
+
+/* Clears the progress line. */
+void
+report_progress_end(void)
+{
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+/* One text line of latency figures from `h`. */
+static void
+text_hist(FILE *f, const char *label, const struct hist *h)
+{
+	char b[32];
+
+	fprintf(f, "%-14s", label);
+	if (h->count == 0) {
+		fputs(" none\n", f);
+		return;
+	}
+	fprintf(f, " min %s", fmt_ns(b, sizeof(b), h->min));
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		fprintf(f, "  %s %s", pcts[i].text,
+		    fmt_ns(b, sizeof(b), hist_percentile(h, pcts[i].p)));
+	fprintf(f, "  max %s\n", fmt_ns(b, sizeof(b), h->max));
+}
+
+/* Connection outcomes: counts, close codes, errors. */
+static void
+text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
+{
+	const struct conn_stats *cs = &r->cs;
+	bool any = false;
+
+	fprintf(f, "%-14s %u requested, %" PRIu64 " ok, %" PRIu64 " failed, %"
+	    PRIu64 " closed by the server\n", "connections", cfg->conns,
+	    cs->ok, cs->failed, cs->closed_by_server);
+	if (cs->ok > 0)
+		fprintf(f, "%-14s %.2f s to open them all%s\n", "ramp",
+		    (double)(cs->last_open_ns - r->t0_ns) / 1e9,
+		    r->settled_ns ? "" : " (connect phase cut short)");
+	text_hist(f, "handshake", &cs->handshake);
+	for (int i = 0; i < CLOSE_CODES_MAX && cs->closes[i].n > 0; i++)
+		fprintf(f, "%s%u x %" PRIu64, i ? ", " : "close codes    ",
+		    cs->closes[i].code, cs->closes[i].n);
+	if (cs->closed_by_server > 0)
+		fprintf(f, cs->closes_other ? ", other x %" PRIu64 "\n" : "\n",
+		    cs->closes_other);
+	fprintf(f, "%-14s", "errors");
+	for (int k = 0; k < LERR_COUNT; k++) {
+		if (cs->err[k] == 0)
+			continue;
+		fprintf(f, "%s%s %" PRIu64, any ? ", " : " ",
+		    stats_err_name((enum load_err)k), cs->err[k]);
+		if (cs->err_errno[k] != 0)
+			fprintf(f, " (%s)", strerror(cs->err_errno[k]));
+		if (k == LERR_HANDSHAKE && cs->http_status != 0)
+			fprintf(f, " (last: HTTP %d)", cs->http_status);
+		any = true;
+	}
+	fputs(any ? "\n" : " none\n", f);
+}
+
+/* Server figures from /proc, if --server-pid was given and readable. */
+static void
+text_server(FILE *f, const struct run_result *r,
+    const struct round_result *rr)
+{
+	if (!r->server_ok)
+		return;
+	fprintf(f, "%-14s rss %.1f MiB idle, %.1f MiB with connections",
+	    "server", (double)r->srv_start.rss_kib / 1024,
+	    (double)r->srv_open.rss_kib / 1024);
+	if (r->cs.ok > 0)
+		fprintf(f, " (%.1f KiB per connection)",
+		    (double)(r->srv_open.rss_kib - r->srv_start.rss_kib) /
+		    (double)r->cs.ok);
+	fprintf(f, "; peak %ld threads", r->srv_peak.threads);
+	if (rr != NULL && rr->server_cpu_ns >= 0 && rr->rs.received > 0)
+		fprintf(f, "; cpu %.2f us per delivery",
+		    (double)rr->server_cpu_ns / 1e3 / (double)rr->rs.received);
+	fputc('\n', f);
+}
+
+/* Client cost: our own CPU per frame received, user and kernel. */
+static void
+text_cpu(FILE *f, const struct round_result *rr)
+{
+	double n = (double)rr->rs.received;
+
+	if (rr->rs.received == 0)
+		return;
+	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel %.2f; "
+	    "target <= 2 us)\n", "client cpu", (double)(rr->client_cpu.user_ns +
+	    rr->client_cpu.sys_ns) / 1e3 / n,
+	    (double)rr->client_cpu.user_ns / 1e3 / n,
+	    (double)rr->client_cpu.sys_ns / 1e3 / n);
+}
+
+/* One broadcast round: sending, deliveries, latency. */
+static void
+text_round(FILE *f, const struct round_result *rr, uint32_t duration_s)
+{
+	const struct round_stats *rs = &rr->rs;
+
+	fprintf(f, "%-14s %u sender%s x %u/s for %u s: %" PRIu64 " sent, %"
+	    PRIu64 " skipped\n", "messages", rr->senders,
+	    rr->senders == 1 ? "" : "s", rr->rate,
+	    duration_s, rs->sent, rs->skipped);
+	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%), "
+	    "%.0f/s\n", "deliveries", rs->received, rs->expected,
+	    100 * ratio(rs), per_second(rr));
+	text_hist(f, "latency", &rs->latency);
+	text_cpu(f, rr);
+}
+
+/* The sweep's steps, one line each, and the verdict. */
+static void
+text_sweep(FILE *f, const struct run_result *r)
+{
+	const struct round_result *best = NULL;
+	char p50[32], p99[32];
+
+	fprintf(f, "%-5s %10s %10s %12s %9s %9s %9s  %s\n", "step", "rate/snd",
+	    "msgs/s", "deliv/s", "loss %", "p50", "p99", "result");
+	for (uint32_t i = 0; i < r->nrounds; i++) {
+		const struct round_result *rr = &r->rounds[i];
+
+		fprintf(f, "%-5u %10u %10" PRIu64 " %12.0f %9.3f %9s %9s  %s\n",
+		    i + 1, rr->rate, (uint64_t)rr->rate * rr->senders,
+		    per_second(rr), 100 * (1 - ratio(&rr->rs)),
+		    fmt_ns(p50, sizeof(p50), hist_percentile(&rr->rs.latency,
+		    50)), fmt_ns(p99, sizeof(p99),
+		    hist_percentile(&rr->rs.latency, 99)),
+		    rr->pass ? "pass" : "FAIL");
+		if (rr->pass)
+			best = rr;
+	}
+	if (r->nrounds > 0 && r->rounds[r->nrounds - 1].pass)
+		fputs("every step passed: raise --steps or -r to find the "
+		    "limit\n", f);
+	if (best == NULL)
+		fputs("highest passing: none\n", f);
+	else
+		fprintf(f, "highest passing: %u messages/s per sender (%" PRIu64
+		    " messages/s, %.0f deliveries/s)\n", best->rate,
+		    (uint64_t)best->rate * best->senders, per_second(best));
+}
+
+/* Connect mode: did one broadcast reach every connection? */
+static void
+text_connect(FILE *f, const struct round_result *rr)
+{
+	char last[32];
+
+	fprintf(f, "%-14s %s; received by %" PRIu64 " of %" PRIu64
+	    " open connections (%.3f %%), the last after %s\n", "broadcast",
+	    rr->rs.sent ? "sent" : "NOT sent (connection 0 not open)",
+	    rr->rs.received, rr->rs.expected, 100 * ratio(&rr->rs),
+	    fmt_ns(last, sizeof(last), rr->rs.latency.max));
+}
+
+/* The human table, mode by mode. */
+void
+report_text(FILE *f, const struct load_config *cfg,
+    const struct run_result *res)
+{
+	const struct round_result *rr = run_main_round(cfg, res);
+
+	fprintf(f, "wshub-load %s %s: %u thread%s, %s messages of %u bytes\n",
+	    opts_mode_name(cfg->mode), cfg->url, cfg->threads,
+	    cfg->threads == 1 ? "" : "s",
+	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes);
+	text_conns(f, cfg, res);
+	if (cfg->mode == MODE_SWEEP)
+		text_sweep(f, res);
+	else if (cfg->mode == MODE_CONNECT && rr != NULL)
+		text_connect(f, rr);
+	else if (rr != NULL)
+		text_round(f, rr, cfg->duration_s);
+	text_server(f, res, rr);
+	if (res->timed_out)
+		fputs("TIMED OUT: the run hit its hard time limit\n", f);
+}
+
+/* `s` as a JSON string literal. */
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* "name":{"n":..,"min":..,"p50":..,...,"max":..} in microseconds. */
+static void
+json_hist(FILE *f, const char *name, const struct hist *h)
+{
+	fprintf(f, "\"%s\":{\"n\":%" PRIu64 ",\"min\":%.3f", name, h->count,
+	    h->count ? (double)h->min / 1e3 : 0.0);
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		fprintf(f, ",\"%s\":%.3f", pcts[i].json,
+		    (double)hist_percentile(h, pcts[i].p) / 1e3);
+	fprintf(f, ",\"mean\":%.3f,\"max\":%.3f}", (double)hist_mean(h) / 1e3,
+	    (double)h->max / 1e3);
+}
+
+/* "connections":{...},"errors":{...},"handshake_us":{...} */
+static void
+json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
+{
+	const struct conn_stats *cs = &r->cs;
+
+	fprintf(f, "\"connections\":{\"requested\":%u,\"attempted\":%" PRIu64
+	    ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"closed_by_server\":%"
+	    PRIu64 ",\"close_codes\":{", cfg->conns, cs->attempted, cs->ok,
+	    cs->failed, cs->closed_by_server);
+	for (int i = 0; i < CLOSE_CODES_MAX && cs->closes[i].n > 0; i++)
+		fprintf(f, "%s\"%u\":%" PRIu64, i ? "," : "",
+		    cs->closes[i].code, cs->closes[i].n);
+	if (cs->closes_other > 0)
+		fprintf(f, "%s\"other\":%" PRIu64, cs->closes[0].n ? "," : "",
+		    cs->closes_other);
+	fprintf(f, "},\"ramp_s\":%.3f,\"settled\":%s},",
+	    cs->ok ? (double)(cs->last_open_ns - r->t0_ns) / 1e9 : 0.0,
+	    r->settled_ns ? "true" : "false");
+	json_hist(f, "handshake_us", &cs->handshake);
+	fputs(",\"errors\":{", f);
+	for (int k = 0; k < LERR_COUNT; k++)
+		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "",
+		    stats_err_name((enum load_err)k), cs->err[k]);
+	fprintf(f, "},\"last_http_status\":%d,", cs->http_status);
+}
+
+/* One round as a JSON object. */
+static void
+json_round(FILE *f, const struct round_result *rr)
+{
+	const struct round_stats *rs = &rr->rs;
+	double n = (double)rs->received;
+
+	fprintf(f, "{\"round\":%u,\"senders\":%u,\"rate\":%u,\"duration_s\":"
+	    "%.3f,\"sent\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"expected\":%"
+	    PRIu64 ",\"received\":%" PRIu64 ",\"stale\":%" PRIu64
+	    ",\"delivery_ratio\":%.6f,\"deliveries_per_s\":%.1f,",
+	    rr->round, rr->senders, rr->rate,
+	    (double)(rr->end_ns - rr->start_ns) / 1e9, rs->sent, rs->skipped,
+	    rs->expected, rs->received, rs->stale, ratio(rs), per_second(rr));
+	json_hist(f, "latency_us", &rs->latency);
+	fprintf(f, ",\"client_cpu_ns_per_frame\":%.1f,"
+	    "\"client_user_ns_per_frame\":%.1f,"
+	    "\"client_sys_ns_per_frame\":%.1f,"
+	    "\"server_cpu_ns_per_delivery\":",
+	    n ? (double)(rr->client_cpu.user_ns + rr->client_cpu.sys_ns) / n :
+	    0.0,
+	    n ? (double)rr->client_cpu.user_ns / n : 0.0,
+	    n ? (double)rr->client_cpu.sys_ns / n : 0.0);
+	if (rr->server_cpu_ns >= 0 && rs->received > 0)
+		fprintf(f, "%.1f", (double)rr->server_cpu_ns /
+		    (double)rs->received);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"pass\":%s}", rr->pass ? "true" : "false");
+}
+
+/* "server":{...} or "server":null */
+static void
+json_server(FILE *f, const struct load_config *cfg, const struct run_result *r)
+{
+	if (!r->server_ok) {
+		fputs("\"server\":null,", f);
+		return;
+	}
+	fprintf(f, "\"server\":{\"pid\":%d,\"rss_kib_start\":%ld,"
+	    "\"rss_kib_open\":%ld,\"rss_kib_peak\":%ld,\"threads_peak\":%ld,"
+	    "\"rss_bytes_per_conn\":%.0f},", (int)cfg->server_pid,
+	    r->srv_start.rss_kib, r->srv_open.rss_kib, r->srv_peak.rss_kib,
+	    r->srv_peak.threads, r->cs.ok ? (double)(r->srv_open.rss_kib -
+	    r->srv_start.rss_kib) * 1024 / (double)r->cs.ok : 0.0);
+}
+
+/* The JSON summary: one object, one line. */
+void
+report_json(FILE *f, const struct load_config *cfg,
+    const struct run_result *res)
+{
+	const struct round_result *main = run_main_round(cfg, res);
+
+	fprintf(f, "{\"mode\":\"%s\",\"url\":", opts_mode_name(cfg->mode));
+	json_string(f, cfg->url);
+	fprintf(f, ",\"threads\":%u,\"type\":\"%s\",\"bytes\":%u,",
+	    cfg->threads, cfg->kind == PAYLOAD_TEXT ? "text" : "binary",
+	    cfg->bytes);
+	json_conns(f, cfg, res);
+	json_server(f, cfg, res);
+	fputs("\"rounds\":[", f);
+	for (uint32_t i = 0; i < res->nrounds; i++) {
+		fputs(i ? "," : "", f);
+		json_round(f, &res->rounds[i]);
+	}
+	fputs("],\"result\":", f);
+	if (main != NULL)
+		json_round(f, main);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"timed_out\":%s,\"elapsed_s\":%.3f}\n",
+	    res->timed_out ? "true" : "false", (double)res->elapsed_ns / 1e9);
+	fflush(f);
+}

@@ -1,0 +1,106 @@
+/* stats — per-thread counters and their merging (see stats.h). */
+#include <string.h>
+
+#include "stats.h"
+
+static const char *const err_names[LERR_COUNT] = {
+	[LERR_CONNECT] = "connect",
+	[LERR_HANDSHAKE] = "handshake",
+	[LERR_TIMEOUT] = "timeout",
+	[LERR_IO] = "io",
+	[LERR_PROTOCOL] = "protocol",
+	[LERR_PAYLOAD] = "payload",
+};
+
+/* Zero counts, empty handshake histogram. */
+void
+stats_conn_init(struct conn_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	hist_init(&s->handshake);
+}
+
+/* Zero counts for round `round`, empty latency histogram. */
+void
+stats_round_init(struct round_stats *s, uint32_t round)
+{
+	memset(s, 0, sizeof(*s));
+	s->round = round;
+	hist_init(&s->latency);
+}
+
+/* Adds n closes with `code` to the table, or to closes_other if full. */
+static void
+close_add_n(struct conn_stats *s, uint16_t code, uint64_t n)
+{
+	for (int i = 0; i < CLOSE_CODES_MAX; i++) {
+		if (s->closes[i].n == 0)
+			s->closes[i].code = code;
+		if (s->closes[i].code == code) {
+			s->closes[i].n += n;
+			return;
+		}
+	}
+	s->closes_other += n;
+}
+
+/* One more connection closed by the server. */
+void
+stats_close_add(struct conn_stats *s, uint16_t code)
+{
+	s->closed_by_server++;
+	close_add_n(s, code, 1);
+}
+
+/* One more error of `kind`. */
+void
+stats_err_add(struct conn_stats *s, enum load_err kind, int err)
+{
+	s->err[kind]++;
+	if (err != 0)
+		s->err_errno[kind] = err;
+}
+
+/* Sums counts, merges close codes and histograms. */
+void
+stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src)
+{
+	dst->attempted += src->attempted;
+	dst->ok += src->ok;
+	dst->failed += src->failed;
+	dst->closed_by_server += src->closed_by_server;
+	for (int i = 0; i < CLOSE_CODES_MAX && src->closes[i].n > 0; i++)
+		close_add_n(dst, src->closes[i].code, src->closes[i].n);
+	dst->closes_other += src->closes_other;
+	for (int k = 0; k < LERR_COUNT; k++) {
+		dst->err[k] += src->err[k];
+		if (src->err_errno[k] != 0)
+			dst->err_errno[k] = src->err_errno[k];
+	}
+	if (src->http_status != 0)
+		dst->http_status = src->http_status;
+	if (src->last_open_ns > dst->last_open_ns)
+		dst->last_open_ns = src->last_open_ns;
+	hist_merge(&dst->handshake, &src->handshake);
+}
+
+/* Sums counts, keeps the latest delivery time. */
+void
+stats_round_merge(struct round_stats *dst, const struct round_stats *src)
+{
+	dst->sent += src->sent;
+	dst->expected += src->expected;
+	dst->received += src->received;
+	dst->stale += src->stale;
+	dst->skipped += src->skipped;
+	if (src->last_recv_ns > dst->last_recv_ns)
+		dst->last_recv_ns = src->last_recv_ns;
+	hist_merge(&dst->latency, &src->latency);
+}
+
+/* Error kind -> report name. */
+const char *
+stats_err_name(enum load_err kind)
+{
+	return kind < LERR_COUNT ? err_names[kind] : "?";
+}

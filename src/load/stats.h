@@ -1,0 +1,81 @@
+/*
+ * stats — what a loop thread counts, and how the main thread adds up the
+ * counts of all loop threads.
+ *
+ * Each loop thread owns one conn_stats (cumulative over the run) and one
+ * round_stats (reset at the start of every sending round) and updates them
+ * without locking.  The main thread only ever sees copies: published
+ * snapshots while the thread runs, the thread's own structs after it has
+ * been joined.  Plain data; struct assignment copies.
+ */
+#ifndef WSHUB_LOAD_STATS_H
+#define WSHUB_LOAD_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+/* Why a connection failed or an error was counted. */
+enum load_err {
+	LERR_CONNECT,    /* socket(2) or connect(2) failed */
+	LERR_HANDSHAKE,  /* the upgrade response was not a valid 101 */
+	LERR_TIMEOUT,    /* the upgrade took over HANDSHAKE_TIMEOUT_MS */
+	LERR_IO,         /* read/write error on an open connection */
+	LERR_PROTOCOL,   /* wslay rejected the server's frames */
+	LERR_PAYLOAD,    /* a data message not ours, or wrong size or type */
+	LERR_COUNT,
+};
+
+#define CLOSE_CODES_MAX 8  /* distinct close codes kept; others pooled */
+
+struct close_count {
+	uint16_t code;
+	uint64_t n;
+};
+
+/* Connection outcomes, cumulative over the run. */
+struct conn_stats {
+	uint64_t attempted;
+	uint64_t ok;                 /* completed the upgrade */
+	uint64_t failed;             /* never got to open */
+	uint64_t closed_by_server;   /* open, then closed by the server */
+	struct close_count closes[CLOSE_CODES_MAX];
+	uint64_t closes_other;       /* codes beyond CLOSE_CODES_MAX */
+	uint64_t err[LERR_COUNT];
+	int err_errno[LERR_COUNT];   /* last errno seen per kind, or 0 */
+	int http_status;             /* last refusal's HTTP status, or 0 */
+	int64_t last_open_ns;        /* when the latest upgrade completed */
+	struct hist handshake;       /* connect(2) to validated 101, ns */
+};
+
+/* One sending round: messages sent and their deliveries. */
+struct round_stats {
+	uint32_t round;
+	bool sending_done;           /* past the round's end time */
+	uint64_t sent;               /* messages handed to the server */
+	uint64_t expected;           /* sum, per message, of connections open */
+	uint64_t received;           /* deliveries of this round's messages */
+	uint64_t stale;              /* deliveries of earlier rounds */
+	uint64_t skipped;            /* not sent: sender closed or backlogged */
+	int64_t last_recv_ns;        /* latest delivery, 0 = none */
+	struct hist latency;         /* send to receive, ns */
+};
+
+void stats_conn_init(struct conn_stats *s);
+void stats_round_init(struct round_stats *s, uint32_t round);
+
+/* Counts a close by the server with `code` (1006: no close frame). */
+void stats_close_add(struct conn_stats *s, uint16_t code);
+
+/* Counts one error of `kind`, remembering errno `err` if non-zero. */
+void stats_err_add(struct conn_stats *s, enum load_err kind, int err);
+
+/* Adds `src` into `dst`. */
+void stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src);
+void stats_round_merge(struct round_stats *dst, const struct round_stats *src);
+
+/* Short name of an error kind, for reports: "connect", "handshake", ... */
+const char *stats_err_name(enum load_err kind);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * upgrade — the client side of the WebSocket opening handshake
+ * (RFC 6455 §4.1): build the GET request, check the 101 response.
+ *
+ * Stateless over the caller's buffers, no allocation, no I/O.
+ */
+#ifndef WSHUB_LOAD_UPGRADE_H
+#define WSHUB_LOAD_UPGRADE_H
+
+#include <stddef.h>
+
+#define UPGRADE_KEY_LEN 24     /* base64 of 16 random bytes */
+#define UPGRADE_ACCEPT_LEN 28  /* base64 of a 20-byte SHA-1 */
+#define UPGRADE_REQ_MAX 768    /* request buffer that always suffices */
+
+enum upgrade_status {
+	UPGRADE_AGAIN = -1,    /* no blank line yet: read more */
+	UPGRADE_ESTATUS = -2,  /* status line is not "HTTP/1.1 101" */
+	UPGRADE_EHEADER = -3,  /* Upgrade or Connection header missing/wrong */
+	UPGRADE_EACCEPT = -4,  /* Sec-WebSocket-Accept missing or wrong */
+};
+
+/*
+ * Sec-WebSocket-Accept for `key` (UPGRADE_KEY_LEN characters): base64 of
+ * SHA-1(key + the RFC's GUID).  Writes UPGRADE_ACCEPT_LEN characters and a
+ * NUL into `out`.
+ */
+void upgrade_accept(const char *key, char out[UPGRADE_ACCEPT_LEN + 1]);
+
+/*
+ * Writes the upgrade request for `host` (the Host header value) and `path`
+ * into `out` (UPGRADE_REQ_MAX bytes) with a fresh random key, and the
+ * accept value the server must answer with into `accept`.  Returns the
+ * request length, or -1 if host and path are too long for the buffer.
+ */
+int upgrade_request(char *out, const char *host, const char *path,
+    char accept[UPGRADE_ACCEPT_LEN + 1]);
+
+/*
+ * Checks the response bytes received so far (`len` of them; need not be
+ * NUL-terminated).  Returns the length of the header block including the
+ * blank line when it is a valid 101 answering `accept` (the bytes after it
+ * are WebSocket frames), UPGRADE_AGAIN when the block is incomplete, or
+ * one of the negative errors above; then the connection must be dropped.
+ */
+int upgrade_check(const char *buf, size_t len, const char *accept);
+
+/*
+ * The status code of the response's status line ("HTTP/1.1 503 ..." ->
+ * 503), or 0 if `buf` does not start with one.  For error reports.
+ */
+int upgrade_status_code(const char *buf, size_t len);
+
+#endif
