@@ -10,6 +10,12 @@
  * chan_close sets `closed` and broadcasts both, so every waiter re-checks
  * its condition and sees the channel closed.  All fields are guarded by mu;
  * nothing is read outside the lock.
+ *
+ * Waking is the expensive part (a futex system call and a context switch),
+ * so it is done sparingly: each side counts its sleepers and the wake-ups
+ * already sent to them, a sender signals only when a sleeping receiver has
+ * no wake-up coming yet, and every signal is sent after the mutex is
+ * released, so the woken thread does not wake up only to block on it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,10 +33,18 @@ struct ring {
 	size_t len;
 };
 
+/* Threads asleep on one condition variable, and wake-ups sent to them. */
+struct sleepers {
+	unsigned waiting;
+	unsigned woken;
+};
+
 struct chan {
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty;
 	pthread_cond_t not_full;
+	struct sleepers receivers; /* on not_empty */
+	struct sleepers senders;   /* on not_full */
 	struct ring data;
 	struct ring prio;
 	bool closed;
@@ -99,33 +113,70 @@ chan_free(chan_t *ch)
 	free(ch);
 }
 
-/* Queues a data item; mu held, room checked by the caller. */
-static void
-push_data_locked(chan_t *ch, void *item)
+/* mu held: true if one more sleeper should be woken (then it counts it). */
+static bool
+sleepers_claim(struct sleepers *sl)
 {
-	ring_push(&ch->data, item);
-	pthread_cond_signal(&ch->not_empty);
+	if (sl->waiting <= sl->woken)
+		return false;
+	sl->woken++;
+	return true;
+}
+
+/* Sleeps on `cond` (until `deadline` if not NULL); mu held. */
+static int
+sleepers_wait(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
+    const struct timespec *deadline)
+{
+	int rc;
+
+	sl->waiting++;
+	rc = deadline ? pthread_cond_timedwait(cond, &ch->mu, deadline) :
+	    pthread_cond_wait(cond, &ch->mu);
+	sl->waiting--;
+	if (sl->woken > 0)
+		sl->woken--;
+	return rc;
+}
+
+/* Queues an item on `ring`; mu held, room checked.  True: wake a receiver. */
+static bool
+push_locked(chan_t *ch, struct ring *ring, void *item)
+{
+	ring_push(ring, item);
+	return sleepers_claim(&ch->receivers);
+}
+
+/* Unlocks, then wakes `n` sleepers on `cond`. */
+static void
+unlock_and_wake(chan_t *ch, pthread_cond_t *cond, unsigned n)
+{
+	pthread_mutex_unlock(&ch->mu);
+	while (n-- > 0)
+		pthread_cond_signal(cond);
 }
 
 int
 chan_send(chan_t *ch, void *item)
 {
+	bool wake = false;
 	int rc = CHAN_OK;
 
 	pthread_mutex_lock(&ch->mu);
 	while (!ch->closed && ch->data.len == ch->data.cap)
-		pthread_cond_wait(&ch->not_full, &ch->mu);
+		sleepers_wait(ch, &ch->senders, &ch->not_full, NULL);
 	if (ch->closed)
 		rc = CHAN_CLOSED;
 	else
-		push_data_locked(ch, item);
-	pthread_mutex_unlock(&ch->mu);
+		wake = push_locked(ch, &ch->data, item);
+	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
 
 int
 chan_try_send(chan_t *ch, void *item)
 {
+	bool wake = false;
 	int rc = CHAN_OK;
 
 	pthread_mutex_lock(&ch->mu);
@@ -134,14 +185,15 @@ chan_try_send(chan_t *ch, void *item)
 	else if (ch->data.len == ch->data.cap)
 		rc = CHAN_FULL;
 	else
-		push_data_locked(ch, item);
-	pthread_mutex_unlock(&ch->mu);
+		wake = push_locked(ch, &ch->data, item);
+	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
 
 int
 chan_send_priority(chan_t *ch, void *item)
 {
+	bool wake = false;
 	int rc = CHAN_OK;
 
 	pthread_mutex_lock(&ch->mu);
@@ -149,22 +201,28 @@ chan_send_priority(chan_t *ch, void *item)
 		rc = CHAN_CLOSED;
 	else if (ch->prio.len == ch->prio.cap)
 		rc = CHAN_FULL;
-	else {
-		ring_push(&ch->prio, item);
-		pthread_cond_signal(&ch->not_empty);
-	}
-	pthread_mutex_unlock(&ch->mu);
+	else
+		wake = push_locked(ch, &ch->prio, item);
+	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
 
-/* Takes the next item, priority first; mu held and the channel non-empty. */
-static void *
-pop_locked(chan_t *ch)
+/*
+ * Takes up to `max` items, priority first; mu held.  Returns how many, and
+ * in *wake how many blocked senders to wake for the data slots freed.
+ */
+static size_t
+pop_locked(chan_t *ch, void **items, size_t max, unsigned *wake)
 {
-	if (ch->prio.len > 0)
-		return ring_pop(&ch->prio);
-	pthread_cond_signal(&ch->not_full);
-	return ring_pop(&ch->data);
+	size_t n = 0;
+
+	while (n < max && ch->prio.len > 0)
+		items[n++] = ring_pop(&ch->prio);
+	while (n < max && ch->data.len > 0) {
+		items[n++] = ring_pop(&ch->data);
+		*wake += sleepers_claim(&ch->senders);
+	}
+	return n;
 }
 
 /*
@@ -177,9 +235,7 @@ wait_nonempty_locked(chan_t *ch, const struct timespec *deadline)
 	while (ch->prio.len == 0 && ch->data.len == 0) {
 		if (ch->closed)
 			return CHAN_CLOSED;
-		if (deadline == NULL)
-			pthread_cond_wait(&ch->not_empty, &ch->mu);
-		else if (pthread_cond_timedwait(&ch->not_empty, &ch->mu,
+		if (sleepers_wait(ch, &ch->receivers, &ch->not_empty,
 		    deadline) == ETIMEDOUT &&
 		    ch->prio.len == 0 && ch->data.len == 0)
 			return ch->closed ? CHAN_CLOSED : CHAN_TIMEOUT;
@@ -191,15 +247,15 @@ int
 chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
     const struct timespec *deadline)
 {
+	unsigned wake = 0;
 	int rc;
 
 	*n = 0;
 	pthread_mutex_lock(&ch->mu);
 	rc = wait_nonempty_locked(ch, deadline);
-	while (rc == CHAN_OK && *n < max &&
-	    (ch->prio.len > 0 || ch->data.len > 0))
-		items[(*n)++] = pop_locked(ch);
-	pthread_mutex_unlock(&ch->mu);
+	if (rc == CHAN_OK)
+		*n = pop_locked(ch, items, max, &wake);
+	unlock_and_wake(ch, &ch->not_full, wake);
 	return rc;
 }
 
@@ -228,15 +284,15 @@ chan_recv_timeout(chan_t *ch, void **item, long timeout_ms)
 int
 chan_try_recv(chan_t *ch, void **item)
 {
+	unsigned wake = 0;
 	int rc;
 
 	pthread_mutex_lock(&ch->mu);
-	if (ch->prio.len > 0 || ch->data.len > 0) {
-		*item = pop_locked(ch);
+	if (pop_locked(ch, item, 1, &wake) == 1)
 		rc = CHAN_OK;
-	} else
+	else
 		rc = ch->closed ? CHAN_CLOSED : CHAN_EMPTY;
-	pthread_mutex_unlock(&ch->mu);
+	unlock_and_wake(ch, &ch->not_full, wake);
 	return rc;
 }
 
