@@ -708,6 +708,8 @@ conn_reap(conn_t *c)
 
 	if (c->writer_started)
 		pthread_join(c->writer, NULL);
+	stats_count_close(c->env.stats,
+	    c->code_received ? c->code_received : CLOSE_ABNORMAL);
 	if (c->code_received)
 		log_info("disconnect id=%llu peer=%s code=%u reason=\"%s\" "
 		    "sent=%u", (unsigned long long)c->id, c->peer,

@@ -38,6 +38,8 @@ handshake_route(const struct http_request *req)
 		route = ROUTE_PAGE;
 	else if (path_is(req, "/stats"))
 		route = ROUTE_STATS;
+	else if (path_is(req, "/metrics"))
+		route = ROUTE_METRICS;
 	else if (path_is(req, "/ws"))
 		route = ROUTE_WEBSOCKET;
 	else

@@ -45,6 +45,7 @@
 #define REAPER_QUEUE_LEN 1024
 #define RESPONSE_MAX 512
 #define ADDR_MAX 80
+#define METRICS_MAX 4096
 
 /* The chat page, embedded by the build (xxd -i src/chat.html). */
 extern unsigned char chat_html[];
@@ -369,7 +370,7 @@ respond_ok(server_t *s, struct pending *p, const char *type, const void *body,
 static void
 pending_route(server_t *s, struct pending *p, const struct http_request *req)
 {
-	char accept[HANDSHAKE_ACCEPT_LEN + 1], json[1024], *out;
+	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], *out;
 	const char *why;
 	int status;
 
@@ -379,8 +380,12 @@ pending_route(server_t *s, struct pending *p, const struct http_request *req)
 		    chat_html_len);
 		return;
 	case ROUTE_STATS:
-		respond_ok(s, p, "application/json", json,
-		    stats_format_json(&s->stats, json, sizeof(json)));
+		respond_ok(s, p, "application/json", text,
+		    stats_format_json(&s->stats, text, sizeof(text)));
+		return;
+	case ROUTE_METRICS:
+		respond_ok(s, p, "text/plain; version=0.0.4; charset=utf-8", text,
+		    stats_format_prometheus(&s->stats, text, sizeof(text)));
 		return;
 	case ROUTE_NOT_FOUND:
 		respond_error(s, p, 404, "no such page; the hub is at /ws");

@@ -1,9 +1,24 @@
 /* stats — counters and their JSON form (see stats.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "wshub/deadline.h"
 #include "wshub/stats.h"
+
+const int stats_close_codes[STATS_CLOSE_CODES] = {
+	1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011,
+};
+
+void
+stats_count_close(struct stats *st, int code)
+{
+	int i = 0;
+
+	while (i < STATS_CLOSE_CODES && stats_close_codes[i] != code)
+		i++;
+	stats_add(&st->closes[i], 1); /* i == STATS_CLOSE_CODES: "other" */
+}
 
 void
 stats_init(struct stats *st)
@@ -46,4 +61,71 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
 
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
+/* Appends printf output to buf at *len, never past size. */
+static void __attribute__((format(printf, 4, 5)))
+append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+/* One metric with its HELP and TYPE lines. */
+static void
+metric(char *buf, size_t size, size_t *len, const char *name,
+    const char *type, const char *help, double value)
+{
+	append(buf, size, len, "# HELP wshub_%s %s\n# TYPE wshub_%s %s\n"
+	    "wshub_%s %.17g\n", name, help, name, type, name, value);
+}
+
+size_t
+stats_format_prometheus(struct stats *st, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	metric(buf, size, &len, "clients", "gauge",
+	    "Clients registered with the hub now.", stats_get(&st->clients));
+	metric(buf, size, &len, "threads", "gauge",
+	    "Threads of the server process.", stats_thread_count());
+	metric(buf, size, &len, "uptime_seconds", "gauge",
+	    "Seconds since the server started.",
+	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
+	metric(buf, size, &len, "connections_total", "counter",
+	    "WebSocket connections accepted.", stats_get(&st->connections_total));
+	metric(buf, size, &len, "messages_in_total", "counter",
+	    "Data messages received from clients.", stats_get(&st->messages_in));
+	metric(buf, size, &len, "deliveries_total", "counter",
+	    "Data frames written to clients.", stats_get(&st->deliveries));
+	metric(buf, size, &len, "bytes_in_total", "counter",
+	    "Payload bytes received.", stats_get(&st->bytes_in));
+	metric(buf, size, &len, "bytes_out_total", "counter",
+	    "Bytes written to clients, frame headers included.",
+	    stats_get(&st->bytes_out));
+	metric(buf, size, &len, "slow_client_drops_total", "counter",
+	    "Clients dropped because their send queue was full.",
+	    stats_get(&st->slow_client_drops));
+	metric(buf, size, &len, "protocol_errors_total", "counter",
+	    "Connections closed with 1002, 1007 or 1009.",
+	    stats_get(&st->protocol_errors));
+	metric(buf, size, &len, "handshake_rejects_total", "counter",
+	    "Upgrade requests refused.", stats_get(&st->handshake_rejects));
+	append(buf, size, &len, "# HELP wshub_closes_total Connections ended, "
+	    "by the close code the client sent (1006: none).\n"
+	    "# TYPE wshub_closes_total counter\n");
+	for (int i = 0; i < STATS_CLOSE_CODES; i++)
+		append(buf, size, &len, "wshub_closes_total{code=\"%d\"} %ld\n",
+		    stats_close_codes[i], stats_get(&st->closes[i]));
+	append(buf, size, &len, "wshub_closes_total{code=\"other\"} %ld\n",
+	    stats_get(&st->closes[STATS_CLOSE_CODES]));
+	return len;
 }

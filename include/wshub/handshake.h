@@ -22,6 +22,7 @@
 enum handshake_route {
 	ROUTE_PAGE,       /* GET /       the chat page */
 	ROUTE_STATS,      /* GET /stats  JSON counters */
+	ROUTE_METRICS,    /* GET /metrics  Prometheus text format */
 	ROUTE_WEBSOCKET,  /* GET /ws     the upgrade */
 	ROUTE_NOT_FOUND,  /* 404 */
 	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET */

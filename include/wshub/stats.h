@@ -12,6 +12,11 @@
 #include <stddef.h>
 #include <time.h>
 
+/* The close codes counted one by one (RFC 6455 §7.4.1); others share a
+ * counter. */
+#define STATS_CLOSE_CODES 10
+extern const int stats_close_codes[STATS_CLOSE_CODES];
+
 struct stats {
 	atomic_long clients;            /* registered with the hub now */
 	atomic_long connections_total;  /* upgrades since start */
@@ -22,6 +27,8 @@ struct stats {
 	atomic_long slow_client_drops;  /* clients dropped for a full queue */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
 	atomic_long handshake_rejects;  /* upgrade requests refused */
+	/* Connections ended, by the close code the peer sent (1006: none). */
+	atomic_long closes[STATS_CLOSE_CODES + 1]; /* last: any other code */
 	struct timespec started;        /* CLOCK_MONOTONIC, set once */
 };
 
@@ -42,10 +49,20 @@ stats_get(atomic_long *counter)
 	return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+/* Counts a connection that ended with close code `code`. */
+void stats_count_close(struct stats *st, int code);
+
 /* The process's thread count from /proc/self/status, or -1. */
 long stats_thread_count(void);
 
 /* Writes the counters as one JSON object; returns its length. */
 size_t stats_format_json(struct stats *st, char *buf, size_t size);
+
+/*
+ * Writes the counters in the Prometheus text exposition format (version
+ * 0.0.4, with HELP and TYPE lines); returns its length.  `size` of 4 KiB
+ * is enough.
+ */
+size_t stats_format_prometheus(struct stats *st, char *buf, size_t size);
 
 #endif

@@ -1,0 +1,93 @@
+/* GET /metrics (Prometheus text format) and /stats move with the hub. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/testserver.h"
+#include "support/wsclient.h"
+
+static struct test_server ts;
+
+/* GETs `path` and returns the whole response (malloc'd). */
+static char *
+get(const char *path)
+{
+	char req[256], *buf = calloc(1, 16384);
+	size_t len = 0;
+	ssize_t n;
+	int fd = ws_tcp_connect(ts.port, 0);
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	ws_write_all(fd, req, strlen(req));
+	while (len < 16383 && (n = read(fd, buf + len, 16383 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	return buf;
+}
+
+/* The value of the sample line starting with `name ` in /metrics. */
+static double
+metric(const char *name)
+{
+	char *text = get("/metrics"), *line, key[128];
+	double v = -1;
+
+	snprintf(key, sizeof(key), "\n%s ", name);
+	if ((line = strstr(text, key)) != NULL)
+		v = strtod(line + strlen(key), NULL);
+	free(text);
+	return v;
+}
+
+/* Polls /metrics until `name` equals `want` (the reaper is asynchronous). */
+static bool
+metric_becomes(const char *name, double want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (metric(name) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(metrics, values_move_as_clients_connect_chat_and_leave, .timeout = 60)
+{
+	char *text;
+	int a, b;
+	struct ws_frame f;
+
+	test_server_init(&ts);
+	test_server_start(&ts);
+	text = get("/metrics");
+	cr_assert_not_null(strstr(text, "Content-Type: text/plain; version=0.0.4"));
+	cr_assert_not_null(strstr(text, "# TYPE wshub_clients gauge\n"));
+	cr_assert_not_null(strstr(text, "# TYPE wshub_deliveries_total counter\n"));
+	free(text);
+	cr_assert_eq(metric("wshub_clients"), 0);
+	a = ws_open(ts.port);
+	b = ws_open(ts.port);
+	cr_assert(metric_becomes("wshub_clients", 2));
+	cr_assert_eq(metric("wshub_connections_total"), 2);
+	ws_send(a, 0x1, "hi", 2);
+	cr_assert_eq(ws_recv(a, &f, WS_TIMEOUT_MS), 0);
+	ws_frame_free(&f);
+	cr_assert_eq(ws_recv(b, &f, WS_TIMEOUT_MS), 0);
+	ws_frame_free(&f);
+	cr_assert_eq(metric("wshub_messages_in_total"), 1);
+	cr_assert_eq(metric("wshub_bytes_in_total"), 2);
+	cr_assert_eq(metric("wshub_deliveries_total"), 2);
+	ws_send_close(a, 1000, "bye");
+	ws_recv_close(a, NULL);
+	close(a);
+	close(b); /* no close frame: counted as 1006 */
+	cr_assert(metric_becomes("wshub_closes_total{code=\"1000\"}", 1));
+	cr_assert(metric_becomes("wshub_closes_total{code=\"1006\"}", 1));
+	cr_assert(metric_becomes("wshub_clients", 0));
+	text = get("/stats");
+	cr_assert_not_null(strstr(text, "\"messages_in\":1,"), "%s", text);
+	free(text);
+	test_server_stop(&ts);
+}
