@@ -191,6 +191,28 @@ chan_try_send(chan_t *ch, void *item)
 }
 
 int
+chan_try_send_many(chan_t *ch, void *const *items, size_t n, size_t *sent)
+{
+	bool wake = false;
+	int rc = CHAN_OK;
+
+	*sent = 0;
+	pthread_mutex_lock(&ch->mu);
+	if (ch->closed)
+		rc = CHAN_CLOSED;
+	else {
+		while (*sent < n && ch->data.len < ch->data.cap)
+			ring_push(&ch->data, items[(*sent)++]);
+		if (*sent < n)
+			rc = CHAN_FULL;
+		if (*sent > 0)
+			wake = sleepers_claim(&ch->receivers);
+	}
+	unlock_and_wake(ch, &ch->not_empty, wake);
+	return rc;
+}
+
+int
 chan_send_priority(chan_t *ch, void *item)
 {
 	bool wake = false;

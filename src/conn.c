@@ -151,9 +151,17 @@ conn_hub_link(conn_t *c)
 }
 
 int
-conn_try_send(conn_t *c, msg_t *m)
+conn_try_send(conn_t *c, msg_t *const *msgs, size_t n)
 {
-	return chan_try_send(c->send, m);
+	size_t sent;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		msg_ref(msgs[i]); /* before the writer can see (and drop) it */
+	rc = chan_try_send_many(c->send, (void *const *)msgs, n, &sent);
+	for (size_t i = sent; i < n; i++)
+		msg_unref(msgs[i]);
+	return rc;
 }
 
 void

@@ -114,24 +114,29 @@ hub_on_register(hub_t *h, conn_t *c)
 		conn_close_send(c, CLOSE_GOING_AWAY);
 }
 
-/* Go: for client := range h.clients { select { case client.send <- m:
- * default: close(client.send); delete(h.clients, client) } } */
+/*
+ * Go: for client := range h.clients { select { case client.send <- m:
+ * default: close(client.send); delete(h.clients, client) } }
+ * for a run of consecutive broadcasts at once: each client gets all of
+ * them with one lock and at most one wake-up of its writer, so when the
+ * hub falls behind, the work per message shrinks instead of growing.
+ */
 static void
-hub_on_broadcast(hub_t *h, msg_t *m)
+hub_on_broadcasts(hub_t *h, msg_t *const *msgs, size_t n)
 {
 	struct hub_link *link, *next;
 
 	TAILQ_FOREACH_SAFE(link, &h->clients, entry, next) {
-		if (conn_try_send(link->conn, msg_ref(m)) == CHAN_OK)
+		if (conn_try_send(link->conn, msgs, n) == CHAN_OK)
 			continue;
-		msg_unref(m);
 		log_info("slow client id=%llu peer=%s: send queue full, dropped",
 		    (unsigned long long)conn_id(link->conn),
 		    conn_peer(link->conn));
 		stats_add(&h->stats->slow_client_drops, 1);
 		hub_remove(h, link, CLOSE_POLICY_VIOLATION);
 	}
-	msg_unref(m);
+	for (size_t i = 0; i < n; i++)
+		msg_unref(msgs[i]);
 }
 
 /* Says goodbye (1001) to every client; they unregister as they finish. */
@@ -168,11 +173,8 @@ hub_handle(hub_t *h, struct hub_event *e)
 		if (conn_hub_link(e->conn)->registered)
 			hub_remove(h, conn_hub_link(e->conn), 0);
 		break;
-	case HUB_BROADCAST:
-		if (h->stopping)
-			msg_unref(e->msg);
-		else
-			hub_on_broadcast(h, e->msg);
+	case HUB_BROADCAST: /* runs of them are handled in hub_handle_batch */
+		msg_unref(e->msg);
 		break;
 	case HUB_SHUTDOWN:
 		hub_on_shutdown(h, e->timeout_ms);
@@ -181,6 +183,30 @@ hub_handle(hub_t *h, struct hub_event *e)
 	if (e->conn)
 		conn_unref(e->conn);
 	free(e);
+}
+
+/* Handles events in order, each run of broadcasts in one pass. */
+static void
+hub_handle_batch(hub_t *h, void *const *items, size_t n)
+{
+	msg_t *run[HUB_BATCH_MAX];
+	size_t i = 0;
+
+	while (i < n) {
+		struct hub_event *e;
+		size_t k = 0;
+
+		while (i < n && (e = items[i])->type == HUB_BROADCAST &&
+		    !h->stopping) {
+			run[k++] = e->msg; /* the event's reference */
+			free(e);
+			i++;
+		}
+		if (k > 0)
+			hub_on_broadcasts(h, run, k);
+		else
+			hub_handle(h, items[i++]);
+	}
 }
 
 /* The hub thread: Go's `for { select { ... } }`, taking every queued
@@ -199,8 +225,7 @@ hub_main(void *arg)
 
 		if (rc == CHAN_TIMEOUT)
 			hub_abort_stragglers(h);
-		for (size_t i = 0; i < n; i++)
-			hub_handle(h, batch[i]);
+		hub_handle_batch(h, batch, n);
 	}
 	/* Late events (a broadcast racing the end) are dropped, refs freed. */
 	chan_close(h->events);

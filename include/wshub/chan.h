@@ -75,6 +75,16 @@ int chan_send(chan_t *ch, void *item);
 int chan_try_send(chan_t *ch, void *item);
 
 /*
+ * Queues items[0..n) in order as far as they fit; never blocks, locks
+ * once and wakes the receiver at most once (a burst costs one wake-up).
+ * Sets *sent to how many were queued (they now belong to the channel).
+ * Returns CHAN_OK if all were, CHAN_FULL if some were not, CHAN_CLOSED
+ * (nothing queued).
+ */
+int chan_try_send_many(chan_t *ch, void *const *items, size_t n,
+    size_t *sent);
+
+/*
  * Queues `item` on the priority lane; never blocks.  It will be received
  * before every data item already queued.  Returns CHAN_OK, CHAN_FULL (the
  * priority lane holds priority_cap items) or CHAN_CLOSED.

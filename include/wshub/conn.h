@@ -94,10 +94,13 @@ const char *conn_peer(const conn_t *c);
 struct hub_link *conn_hub_link(conn_t *c);
 
 /*
- * Hub thread only.  Queues `m` on the send channel without blocking; on
- * CHAN_OK the channel owns the reference, otherwise the caller keeps it.
+ * Hub thread only.  Queues msgs[0..n) on the send channel, in order, as far
+ * as they fit, without blocking; each queued message gets its own
+ * reference (the caller keeps its own).  Wakes the writer at most once.
+ * Returns CHAN_OK (all queued), CHAN_FULL (the queue filled up: a slow
+ * client) or CHAN_CLOSED.
  */
-int conn_try_send(conn_t *c, msg_t *m);
+int conn_try_send(conn_t *c, msg_t *const *msgs, size_t n);
 
 /*
  * Hub thread only.  Closes the send channel: the writer sends what is
