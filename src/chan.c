@@ -26,10 +26,18 @@
 #include "wshub/deadline.h"
 #include "wshub/xmalloc.h"
 
+/*
+ * A ring of at most `cap` items whose storage grows on demand (doubling,
+ * from RING_MIN_ALLOC slots): thousands of idle connections should not
+ * each hold a full-size send queue.
+ */
+#define RING_MIN_ALLOC 8
+
 struct ring {
 	void **slot;
-	size_t cap;
-	size_t head; /* index of the oldest item */
+	size_t alloc; /* slots allocated */
+	size_t cap;   /* slots allowed */
+	size_t head;  /* index of the oldest item */
 	size_t len;
 };
 
@@ -53,16 +61,35 @@ struct chan {
 static void
 ring_init(struct ring *r, size_t cap)
 {
-	r->slot = cap ? xcalloc(cap, sizeof(*r->slot)) : NULL;
+	r->alloc = cap < RING_MIN_ALLOC ? cap : RING_MIN_ALLOC;
+	r->slot = r->alloc ? xcalloc(r->alloc, sizeof(*r->slot)) : NULL;
 	r->cap = cap;
 	r->head = 0;
 	r->len = 0;
 }
 
+/* Doubles the storage (up to cap), moving the items to the front. */
+static void
+ring_grow(struct ring *r)
+{
+	size_t alloc = r->alloc * 2 < r->cap ? r->alloc * 2 : r->cap;
+	void **slot = xcalloc(alloc, sizeof(*slot));
+
+	for (size_t i = 0; i < r->len; i++)
+		slot[i] = r->slot[(r->head + i) % r->alloc];
+	free(r->slot);
+	r->slot = slot;
+	r->alloc = alloc;
+	r->head = 0;
+}
+
+/* Appends an item; the caller has checked len < cap. */
 static void
 ring_push(struct ring *r, void *item)
 {
-	r->slot[(r->head + r->len) % r->cap] = item;
+	if (r->len == r->alloc)
+		ring_grow(r);
+	r->slot[(r->head + r->len) % r->alloc] = item;
 	r->len++;
 }
 
@@ -71,7 +98,7 @@ ring_pop(struct ring *r)
 {
 	void *item = r->slot[r->head];
 
-	r->head = (r->head + 1) % r->cap;
+	r->head = (r->head + 1) % r->alloc;
 	r->len--;
 	return item;
 }

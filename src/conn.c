@@ -47,9 +47,9 @@
 
 #define PEER_MAX 64
 #define REASON_MAX 123        /* a close reason fits in a control frame */
-#define WRITE_BATCH_MAX 64    /* frames per writev(2), well under IOV_MAX */
+#define WRITE_BATCH_MAX 32    /* frames per writev(2), well under IOV_MAX */
 #define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
-#define OUTBOX_MAX 64         /* messages parsed before they go to the hub */
+#define OUTBOX_MAX 16         /* messages parsed before they go to the hub */
 #define DRAIN_BUF 2048
 
 struct conn {
