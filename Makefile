@@ -42,7 +42,7 @@ WSHUB     := $(BUILD)/wshub
 WSHUB_LOAD := $(BUILD)/wshub-load
 UNIT      := $(BUILD)/test/unit
 
-.PHONY: all deps run test test-asan test-tsan tsan-drivers install clean
+.PHONY: all deps run test test-asan test-tsan tsan-drivers bench install clean
 
 # Binaries appear as their sources land.
 all: $(if $(wildcard src/main.c),$(WSHUB)) $(if $(LOAD_SRC),$(WSHUB_LOAD))
@@ -68,6 +68,10 @@ test-tsan: deps
 	@scripts/run-tsan.sh build/tsan
 
 tsan-drivers: $(TSAN_DRIVERS)
+
+# S1-S4 against an optimised build; RUNS=3 by default (see BENCHMARKS.md).
+bench: deps
+	@scripts/bench.sh $(or $(RUNS),3)
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""The standard wshub benchmarks (BENCHMARKS.md), run with wshub-load.
+
+Each scenario runs RUNS times against a fresh server; the table shows the
+median and [min-max] of each figure.  Numbers depend on the machine: report
+them with the machine, as medians of repeated runs.
+
+usage: scripts/bench.py WSHUB WSHUB_LOAD [RUNS] [SCENARIO...]
+"""
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+SCENARIOS = {
+    "S1": ("broadcast: 100 connections, 10 senders x 100 msg/s, 128 B, 10 s",
+           ["broadcast", "-c", "100", "-s", "10", "-r", "100", "-b", "128",
+            "-d", "10"]),
+    "S2": ("fan-out: 1,000 connections, 5 senders x 20 msg/s, 128 B, 10 s",
+           ["broadcast", "-c", "1000", "-s", "5", "-r", "20", "-b", "128",
+            "-d", "10"]),
+    "S3": ("saturation: 1,000 connections, 5 senders, rate doubling from 20/s",
+           ["sweep", "-c", "1000", "-s", "5", "-r", "20", "-b", "128",
+            "-d", "5", "--steps", "7"]),
+    "S4": ("capacity: 10,000 idle connections held 10 s, then one broadcast",
+           ["connect", "-c", "10000", "-d", "10"]),
+    "S4b": ("capacity: 15,000 idle connections held 10 s, then one broadcast",
+            ["connect", "-c", "15000", "-d", "10", "--inflight", "128"]),
+}
+
+
+def start_server(wshub):
+    proc = subprocess.Popen([wshub, "--port", "0", "-q"],
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    m = re.search(r"listening on (\S+):(\d+)", line)
+    if not m:
+        raise SystemExit("bench: wshub did not start: " + line)
+    return proc, int(m.group(2))
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_once(wshub, load, args):
+    proc, port = start_server(wshub)
+    try:
+        time.sleep(0.2)
+        out = subprocess.run(
+            [load] + args + ["-q", "--json", "--server-pid", str(proc.pid),
+                             f"ws://127.0.0.1:{port}/ws"],
+            capture_output=True, text=True, timeout=600)
+        return json.loads(out.stdout)
+    finally:
+        stop_server(proc)
+
+
+def figures(mode, r):
+    """The figures worth reporting for one run, by name."""
+    res = r["result"] or {}
+    lat = res.get("latency_us", {})
+    srv = r.get("server", {})
+    f = {"connections ok": r["connections"]["ok"]}
+    if mode in ("broadcast", "sweep"):
+        f["delivery %"] = 100.0 * res.get("delivery_ratio", 0)
+        f["deliveries/s"] = res.get("deliveries_per_s", 0)
+        f["p50 ms"] = lat.get("p50", 0) / 1000
+        f["p99 ms"] = lat.get("p99", 0) / 1000
+        f["max ms"] = lat.get("max", 0) / 1000
+        f["server us/delivery"] = res.get("server_cpu_ns_per_delivery", 0) / 1000
+        f["client us/frame"] = res.get("client_cpu_ns_per_frame", 0) / 1000
+    if mode == "sweep":
+        f["best rate/sender"] = res.get("rate", 0)
+    if mode == "connect":
+        f["ramp s"] = r["connections"]["ramp_s"]
+        f["received broadcast"] = res.get("received", 0)
+        f["last receiver ms"] = lat.get("max", 0) / 1000
+        f["server KiB/conn"] = srv.get("rss_bytes_per_conn", 0) / 1024
+        f["server threads"] = srv.get("threads_peak", 0)
+    return f
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    wshub, load = sys.argv[1], sys.argv[2]
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    names = sys.argv[4:] or ["S1", "S2", "S3", "S4"]
+    print(f"machine: {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB, "
+          f"{os.uname().release}; {runs} runs per scenario, median [min-max]")
+    for name in names:
+        title, args = SCENARIOS[name]
+        print(f"\n{name} {title}\n  wshub-load {' '.join(args)}")
+        samples = {}
+        for _ in range(runs):
+            for k, v in figures(args[0], run_once(wshub, load, args)).items():
+                samples.setdefault(k, []).append(v)
+        for k, vs in samples.items():
+            print(f"  {k:22} {statistics.median(vs):>12.2f}  "
+                  f"[{min(vs):.2f}-{max(vs):.2f}]")
+
+
+if __name__ == "__main__":
+    main()
