@@ -306,6 +306,15 @@ reader_record_close(conn_t *c, const struct wslay_event_on_msg_recv_arg *arg)
 	c->cause = "peer sent close";
 }
 
+/* Hands the parsed messages to the hub, in order. */
+static void
+reader_publish(struct reader *r)
+{
+	for (size_t i = 0; i < r->outbox_len; i++)
+		hub_broadcast(r->c->env.hub, r->outbox[i]); /* takes the ref */
+	r->outbox_len = 0;
+}
+
 /* A whole message arrived: data goes to the hub, one frame per message. */
 static void
 reader_message(wslay_event_context_ptr ctx,
@@ -328,19 +337,15 @@ reader_message(wslay_event_context_ptr ctx,
 	stats_add(&c->env.stats->messages_in, 1);
 	stats_add(&c->env.stats->bytes_in, (long)arg->msg_length);
 	/* Framed once here, shared by every recipient; sent on after the
-	 * replies to the pings that came with it (reader_publish). */
+	 * replies to the pings that came with it (reader_publish).  wslay
+	 * parses all the bytes it has buffered in one call, so the outbox can
+	 * fill up: then the earlier messages go on at once. */
+	if (r->outbox_len == OUTBOX_MAX)
+		reader_publish(r);
 	r->outbox[r->outbox_len++] =
 	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length);
 }
 
-/* Hands the parsed messages to the hub, in order. */
-static void
-reader_publish(struct reader *r)
-{
-	for (size_t i = 0; i < r->outbox_len; i++)
-		hub_broadcast(r->c->env.hub, r->outbox[i]); /* takes the ref */
-	r->outbox_len = 0;
-}
 
 static const struct wslay_event_callbacks reader_callbacks = {
 	.recv_callback = reader_recv,

@@ -73,6 +73,28 @@ Test(hub, every_message_reaches_every_client_with_its_type, .init = start,
 	close(c[1]);
 }
 
+Test(hub, a_burst_of_messages_in_one_write_all_arrive_in_order,
+    .init = start, .fini = stop, .timeout = 30)
+{
+	enum { N = 200 }; /* under --send-queue: none can be a slow client */
+	uint8_t burst[N * 10];
+	size_t len = 0;
+	int fd = ws_open(ts.port);
+
+	for (int i = 0; i < N; i++) { /* masked 4-byte binary frames */
+		burst[len++] = 0x82;
+		burst[len++] = 0x84;
+		memset(burst + len, 0, 4); /* a zero mask */
+		len += 4;
+		memcpy(burst + len, &i, 4);
+		len += 4;
+	}
+	cr_assert_eq(ws_write_all(fd, burst, len), 0);
+	for (int i = 0; i < N; i++)
+		expect_frame(fd, 0x2, &i, 4);
+	close(fd);
+}
+
 Test(hub, slow_client_is_dropped_fast_client_gets_everything,
     .timeout = 60)
 {
