@@ -10,6 +10,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+MANDIR   ?= $(PREFIX)/share/man
 BUILD    ?= build
 SANITIZE ?=
 
@@ -108,8 +109,9 @@ $(BUILD)/obj/chat_page.o: $(BUILD)/gen/chat_page.c
 	$(CC) $(CPPFLAGS) $(filter-out -Wpedantic,$(CFLAGS)) -c -o $@ $<
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(WSHUB) $(WSHUB_LOAD) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/wshub.1 man/wshub-load.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf build

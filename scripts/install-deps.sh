@@ -10,6 +10,8 @@ packages=(
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
 	libcriterion-dev          # unit tests
 	python3 python3-websockets # integration tests drive the server with it
+	chromium                  # browser test (test/browser, playwright-core)
+	groff-base                # man.sh: groff -ww on the man pages
 )
 
 missing=()

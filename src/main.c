@@ -5,11 +5,14 @@
  * before any thread exists (new threads inherit the mask), and one signal
  * thread takes them with sigwait(3).  The first SIGINT/SIGTERM asks the
  * server to shut down gracefully; a second one exits at once.  SIGUSR1 is
- * how main tells the signal thread to finish.
+ * how main tells the signal thread to finish (after setting signals_done,
+ * so a SIGUSR1 from outside is ignored).
  */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +72,7 @@ usage(FILE *out)
 "  --max-clients N        refuse upgrades beyond N live clients with 503\n"
 "                         (default 0: no limit but the machine's)\n"
 "  --max-message BYTES    largest message; bigger closes with 1009\n"
-"                         (default %d, as Gorilla's maxMessageSize)\n"
+"                         (default %d)\n"
 "  --send-queue N         messages queued per client before it counts as\n"
 "                         slow and is dropped with 1008 (default %d)\n"
 "  --ping-interval SEC    ping idle clients this often (default %.0f:\n"
@@ -200,6 +203,8 @@ parse_flags(int argc, char **argv, struct config *cfg)
 	}
 }
 
+static atomic_bool signals_done; /* main: the signal thread may finish */
+
 /* The signal thread: the only place signals are taken (see the top). */
 static void *
 signal_main(void *arg)
@@ -212,7 +217,12 @@ signal_main(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
-	while (sigwait(&set, &sig) == 0 && sig != SIGUSR1) {
+	while (sigwait(&set, &sig) == 0) {
+		if (sig == SIGUSR1) {
+			if (atomic_load(&signals_done))
+				break;
+			continue; /* not from main: ignore it */
+		}
 		if (stops++ > 0) {
 			log_warn("second %s: exiting without waiting",
 			    strsignal(sig));
@@ -247,6 +257,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "wshub: listening on %s\n", server_address(s));
 	pthread_create(&signal_thread, NULL, signal_main, s);
 	server_run(s);
+	atomic_store(&signals_done, true);
 	pthread_kill(signal_thread, SIGUSR1);
 	pthread_join(signal_thread, NULL);
 	server_free(s);
