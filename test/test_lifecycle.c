@@ -89,6 +89,7 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 	for (int i = 0; i < 3; i++)
 		cr_assert_geq(c[i] = ws_open(port), 0);
 	ws_send(c[0], 0x1, "before", 6);
+	cr_assert_eq(kill(pid, SIGUSR1), 0); /* from outside: ignored */
 	cr_assert_eq(kill(pid, SIGTERM), 0);
 	for (int i = 0; i < 3; i++) {
 		int skipped;
