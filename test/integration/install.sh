@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make install` into a temporary DESTDIR puts the binaries and the man
+# pages where PREFIX says, and the installed wshub runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+passed=0 failed=0
+check() {
+	if "$@"; then passed=$((passed + 1)); echo "ok - $*"
+	else failed=$((failed + 1)); echo "not ok - $*"; fi
+}
+make -s install DESTDIR="$dest" PREFIX=/opt/wshub >/dev/null
+check test -x "$dest/opt/wshub/bin/wshub"
+check test -x "$dest/opt/wshub/bin/wshub-load"
+check test -f "$dest/opt/wshub/share/man/man1/wshub.1"
+check test -f "$dest/opt/wshub/share/man/man1/wshub-load.1"
+check "$dest/opt/wshub/bin/wshub" --version
+echo "install: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
