@@ -185,9 +185,8 @@ http_count_headers(const struct http_request *req, const char *name)
 	return n;
 }
 
-/* True if the comma-separated list in v[0..len) holds `token`. */
-static bool
-list_has_token(const char *v, size_t len, const char *token)
+bool
+http_list_has_token(const char *v, size_t len, const char *token)
 {
 	const char *end = v + len;
 
@@ -215,7 +214,7 @@ http_header_has_token(const struct http_request *req, const char *name,
 		const struct http_header *h = &req->headers[i];
 
 		if (span_eq(h->name, h->name_len, name) &&
-		    list_has_token(h->value, h->value_len, token))
+		    http_list_has_token(h->value, h->value_len, token))
 			return true;
 	}
 	return false;

@@ -69,6 +69,9 @@ size_t http_count_headers(const struct http_request *req, const char *name);
 bool http_header_has_token(const struct http_request *req, const char *name,
     const char *token);
 
+/* True if the comma-separated list v[0..len) holds `token`, any case. */
+bool http_list_has_token(const char *v, size_t len, const char *token);
+
 /* True if the method is exactly `method` (methods are case-sensitive). */
 bool http_method_is(const struct http_request *req, const char *method);
 

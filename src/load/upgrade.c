@@ -1,6 +1,5 @@
 /* upgrade — client side of the WebSocket opening handshake (see upgrade.h). */
 #include <resolv.h>
-#include <sha1.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,22 +7,8 @@
 #include <strings.h>
 
 #include "upgrade.h"
-
-static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/* SHA-1 of key + GUID, base64: RFC 6455 §4.2.2. */
-void
-upgrade_accept(const char *key, char out[UPGRADE_ACCEPT_LEN + 1])
-{
-	SHA1_CTX ctx;
-	uint8_t digest[SHA1_DIGEST_LENGTH];
-
-	SHA1Init(&ctx);
-	SHA1Update(&ctx, (const uint8_t *)key, UPGRADE_KEY_LEN);
-	SHA1Update(&ctx, (const uint8_t *)ws_guid, sizeof(ws_guid) - 1);
-	SHA1Final(digest, &ctx);
-	b64_ntop(digest, sizeof(digest), out, UPGRADE_ACCEPT_LEN + 1);
-}
+#include "wshub/handshake.h"
+#include "wshub/http.h"
 
 /* The GET request, with a fresh 16-byte random key. */
 int
@@ -36,7 +21,7 @@ upgrade_request(char *out, const char *host, const char *path,
 
 	arc4random_buf(nonce, sizeof(nonce));
 	b64_ntop(nonce, sizeof(nonce), key, sizeof(key));
-	upgrade_accept(key, accept);
+	handshake_accept_key(key, UPGRADE_KEY_LEN, accept);
 	n = snprintf(out, UPGRADE_REQ_MAX,
 	    "GET %s HTTP/1.1\r\n"
 	    "Host: %s\r\n"
@@ -46,29 +31,6 @@ upgrade_request(char *out, const char *host, const char *path,
 	    "Sec-WebSocket-Version: 13\r\n"
 	    "\r\n", path, host, key);
 	return n < 0 || n >= UPGRADE_REQ_MAX ? -1 : n;
-}
-
-/* Whether the comma-separated list v[0..n) holds `token`, any case. */
-static bool
-has_token(const char *v, size_t n, const char *token)
-{
-	size_t tl = strlen(token), i = 0;
-
-	while (i < n) {
-		size_t start, end;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		start = i;
-		while (i < n && v[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-			end--;
-		if (end - start == tl && strncasecmp(v + start, token, tl) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* Header facts upgrade_check needs. */
@@ -96,9 +58,9 @@ check_line(const char *line, size_t n, const char *accept, struct seen *s)
 #define IS(name) (name_len == sizeof(name) - 1 && \
 	    strncasecmp(line, name, name_len) == 0)
 	if (IS("Upgrade"))
-		s->upgrade = has_token(v, vlen, "websocket");
+		s->upgrade = http_list_has_token(v, vlen, "websocket");
 	else if (IS("Connection"))
-		s->connection = has_token(v, vlen, "upgrade");
+		s->connection = http_list_has_token(v, vlen, "upgrade");
 	else if (IS("Sec-WebSocket-Accept")) {
 		s->accept_seen = true;
 		s->accept_ok = vlen == UPGRADE_ACCEPT_LEN &&

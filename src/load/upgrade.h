@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define UPGRADE_KEY_LEN 24     /* base64 of 16 random bytes */
-#define UPGRADE_ACCEPT_LEN 28  /* base64 of a 20-byte SHA-1 */
+#define UPGRADE_ACCEPT_LEN 28  /* = HANDSHAKE_ACCEPT_LEN: base64 of SHA-1 */
 #define UPGRADE_REQ_MAX 768    /* request buffer that always suffices */
 
 enum upgrade_status {
@@ -19,13 +19,6 @@ enum upgrade_status {
 	UPGRADE_EHEADER = -3,  /* Upgrade or Connection header missing/wrong */
 	UPGRADE_EACCEPT = -4,  /* Sec-WebSocket-Accept missing or wrong */
 };
-
-/*
- * Sec-WebSocket-Accept for `key` (UPGRADE_KEY_LEN characters): base64 of
- * SHA-1(key + the RFC's GUID).  Writes UPGRADE_ACCEPT_LEN characters and a
- * NUL into `out`.
- */
-void upgrade_accept(const char *key, char out[UPGRADE_ACCEPT_LEN + 1]);
 
 /*
  * Writes the upgrade request for `host` (the Host header value) and `path`
