@@ -10,7 +10,10 @@ packages=(
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
 	libcriterion-dev          # unit tests
 	python3 python3-websockets # integration tests drive the server with it
+	nodejs node-ws            # interop test: Node's ws client
 	chromium                  # browser test (test/browser, playwright-core)
+	clang libclang-rt-dev     # make fuzz: libFuzzer
+	valgrind                  # make valgrind
 	groff-base                # man.sh: groff -ww on the man pages
 )
 

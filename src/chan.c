@@ -103,25 +103,14 @@ ring_pop(struct ring *r)
 	return item;
 }
 
-static void
-cond_init_monotonic(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 chan_t *
 chan_new(size_t cap, size_t priority_cap)
 {
 	chan_t *ch = xcalloc(1, sizeof(*ch));
 
 	pthread_mutex_init(&ch->mu, NULL);
-	cond_init_monotonic(&ch->not_empty);
-	cond_init_monotonic(&ch->not_full);
+	deadline_cond_init(&ch->not_empty);
+	deadline_cond_init(&ch->not_full);
 	ring_init(&ch->data, cap ? cap : 1);
 	ring_init(&ch->prio, priority_cap);
 	return ch;

@@ -98,7 +98,7 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 	c->link.conn = c;
 	atomic_init(&c->close_code, CLOSE_NORMAL);
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->reader_done_cond, NULL);
+	deadline_cond_init(&c->reader_done_cond); /* timed waits: monotonic */
 	if (early_len > 0) {
 		c->early = xmalloc(early_len);
 		memcpy(c->early, early, early_len);
@@ -301,7 +301,10 @@ reader_record_close(conn_t *c, const struct wslay_event_on_msg_recv_arg *arg)
 	c->code_received = arg->status_code ? arg->status_code : CLOSE_NO_STATUS;
 	if (len > REASON_MAX)
 		len = REASON_MAX;
-	strvisx(visible, (const char *)arg->msg + 2, len, VIS_CSTYLE | VIS_DQ);
+	if (len > 0) /* an empty close comes with msg == NULL */
+		strvisx(visible, (const char *)arg->msg + 2, len, VIS_CSTYLE | VIS_DQ);
+	else
+		visible[0] = '\0';
 	strlcpy(c->reason, visible, sizeof(c->reason));
 	c->cause = "peer sent close";
 }

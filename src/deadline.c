@@ -50,3 +50,14 @@ deadline_elapsed_ms(const struct timespec *start)
 
 	return diff_ns(start, &now) / NSEC_PER_MSEC;
 }
+
+void
+deadline_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}

@@ -84,7 +84,8 @@ struct server {
 	/* Front door thread only. */
 	struct pending_list pending;
 	struct timespec accept_resume; /* accepting paused until then */
-	bool accept_paused;
+	bool accept_paused;  /* the listener is out of epoll for now */
+	bool accept_starved; /* from the first EMFILE to the next accept */
 	struct timespec next_sweep;
 
 	/* The reaper: finished connections arrive on env.reaper. */
@@ -501,8 +502,9 @@ sweep_expired(server_t *s)
 static void
 accept_pause(server_t *s)
 {
-	if (!s->accept_paused)
+	if (!s->accept_starved) /* once per episode, not every retry */
 		log_warn("accept: %s; pausing new connections", strerror(errno));
+	s->accept_starved = true;
 	s->accept_paused = true;
 	s->accept_resume = deadline_after_ms(ACCEPT_BACKOFF_MS);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
@@ -536,8 +538,9 @@ accept_all(server_t *s)
 				continue;
 			return;
 		}
-		if (s->accept_paused)
+		if (s->accept_starved)
 			log_info("accepting connections again");
+		s->accept_starved = false;
 		p = xcalloc(1, sizeof(*p));
 		p->fd = fd;
 		p->state = READING;

@@ -281,5 +281,8 @@ Test(hub, shutdown_sends_1001_to_every_client, .timeout = 30)
 		close(c[i]);
 	}
 	pthread_join(ts.thread, NULL);
+	/* The server waited for each reply: ended with 1001, not 1006. */
+	cr_assert_eq(stats_get(&test_server_stats(&ts)->closes[1]), 3,
+	    "closes with code %d", stats_close_codes[1]);
 	server_free(ts.server);
 }

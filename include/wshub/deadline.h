@@ -9,6 +9,7 @@
 #ifndef WSHUB_DEADLINE_H
 #define WSHUB_DEADLINE_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,5 +24,13 @@ int64_t deadline_remaining_ms(const struct timespec *d);
 
 /* Milliseconds since `start` (may be 0). */
 int64_t deadline_elapsed_ms(const struct timespec *start);
+
+/*
+ * Initialises a condition variable whose timed waits take these deadlines
+ * (CLOCK_MONOTONIC).  Every condition variable waited on with a deadline
+ * must be made here: the default clock is the wall clock, and a monotonic
+ * deadline read as wall-clock time has passed long ago.
+ */
+void deadline_cond_init(pthread_cond_t *cond);
 
 #endif
