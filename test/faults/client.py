@@ -1,0 +1,301 @@
+"""Raw-socket WebSocket clients for the fault scenarios.
+
+Frames are built with the conformance suite's codec (test/conformance/
+wsproto.py: encode_frame masks every client frame with a fresh key).  What
+is new here is a client that can be shared between threads: a background
+reader thread answers pings, records data messages and the close frame,
+and every write goes through one lock, so a test thread may send while the
+reader answers a ping without their bytes interleaving.
+
+Run as a script it is the child process of the SIGSTOP scenario:
+    python3 client.py hold HOST PORT SECONDS
+connects, prints "ready PORT" and keeps answering pings until it is
+stopped, killed or SECONDS pass.
+"""
+
+import base64
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "conformance"))
+import wsproto  # noqa: E402  (the path above)
+
+# The codec's names, for the scenarios to import from here.
+OP_CONT, OP_TEXT, OP_BINARY = wsproto.OP_CONT, wsproto.OP_TEXT, wsproto.OP_BINARY
+OP_CLOSE, OP_PING, OP_PONG = wsproto.OP_CLOSE, wsproto.OP_PING, wsproto.OP_PONG
+encode_frame = wsproto.encode_frame
+
+
+class ClientError(Exception):
+    """A client could not do what it was asked; str() says why."""
+
+
+def request_head(host, port, path="/ws"):
+    """A valid upgrade request and its key."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n" % (path, host, port, key))
+    return head.encode(), key
+
+
+def connect(addr, timeout=5.0, rcvbuf=None, sndbuf=None):
+    """A TCP connection with optional small buffers (set before connect,
+    so the window is small from the first segment)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if sndbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(addr)
+    except OSError as e:
+        sock.close()
+        raise ClientError("connect to %s:%d: %s" % (addr[0], addr[1], e))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def handshake(sock, addr, timeout=5.0):
+    """Sends the upgrade request and reads the 101; returns the bytes that
+    came after the response head (the start of the first frames)."""
+    head, key = request_head(*addr)
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(head)
+    except OSError as e:
+        raise ClientError("handshake: %s" % e)
+    return read_101(sock, key, timeout)
+
+
+def read_101(sock, key, timeout=5.0):
+    """Reads the response to an upgrade request sent with `key`; returns
+    the bytes after its head.  ClientError unless it is a valid 101."""
+    sock.settimeout(timeout)
+    try:
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in buf:
+            if time.monotonic() > deadline:
+                raise socket.timeout()
+            data = sock.recv(4096)
+            if not data:
+                raise ClientError("server closed during the handshake")
+            buf += data
+    except socket.timeout:
+        raise ClientError("no HTTP response within %gs" % timeout)
+    except OSError as e:
+        raise ClientError("handshake: %s" % e)
+    status, rest = buf.split(b"\r\n", 1)
+    if not status.startswith(b"HTTP/1.1 101"):
+        raise ClientError("handshake answered %r" % status.decode("latin-1"))
+    if wsproto.accept_key(key).encode() not in rest.split(b"\r\n\r\n", 1)[0]:
+        raise ClientError("wrong Sec-WebSocket-Accept")
+    return buf.split(b"\r\n\r\n", 1)[1]
+
+
+def reset(sock):
+    """Closes with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def parse_frame(buf):
+    """(fin, opcode, payload, length used) for the first server frame in buf,
+    or None if it is incomplete.  Server frames are never masked."""
+    if len(buf) < 2:
+        return None
+    b0, b1 = buf[0], buf[1]
+    n, pos = b1 & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, pos = struct.unpack("!H", buf[2:4])[0], 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, pos = struct.unpack("!Q", buf[2:10])[0], 10
+    if b1 & 0x80:
+        raise ClientError("server sent a masked frame")
+    if len(buf) < pos + n:
+        return None
+    return bool(b0 & 0x80), b0 & 0x0F, bytes(buf[pos:pos + n]), pos + n
+
+
+class Client:
+    """One WebSocket client with a reader thread (see the top).
+
+    messages: (opcode, payload) of every data message, in order (fragments
+    joined).  close_code: the code of the server's close frame (None: none
+    came, 1005: empty body).  eof: why reading stopped ("eof", "reset",
+    ...), None while it goes on."""
+
+    def __init__(self, addr, timeout=5.0, rcvbuf=None, label="client",
+                 sock=None, early=b""):
+        """Connects and handshakes, or adopts `sock`, already upgraded,
+        with the bytes `early` that followed its 101."""
+        self.addr = addr
+        self.label = label
+        self.timeout = timeout
+        if sock is None:
+            sock = connect(addr, timeout, rcvbuf)
+            try:
+                early = handshake(sock, addr, timeout)
+            except ClientError:
+                sock.close()
+                raise
+        self.sock = sock
+        self.local_port = self.sock.getsockname()[1]
+        self.messages = []
+        self.pings = 0
+        self.close_code = None
+        self.eof = None
+        self._buf = bytearray(early)
+        self._frags = []
+        self._frag_op = None
+        self._wlock = threading.Lock()
+        self._cond = threading.Condition()
+        self._closing = False
+        self.sock.settimeout(None)
+        self._thread = threading.Thread(target=self._read_loop, daemon=True,
+                                        name="reader-" + label)
+        self._thread.start()
+
+    # -- writing (any thread)
+
+    def send_raw(self, data):
+        with self._wlock:
+            self.sock.sendall(data)
+
+    def send_frame(self, opcode, payload=b"", fin=True):
+        self.send_raw(encode_frame(opcode, payload, fin))
+
+    def send_text(self, text):
+        self.send_frame(OP_TEXT, text.encode("utf-8"))
+
+    # -- reading (the reader thread)
+
+    def _read_loop(self):
+        try:
+            while True:
+                while True:
+                    frame = parse_frame(self._buf)
+                    if frame is None:
+                        break
+                    del self._buf[:frame[3]]
+                    if self._on_frame(*frame[:3]):
+                        self._finish("closed")
+                        return
+                data = self.sock.recv(262144)
+                if not data:
+                    self._finish("eof")
+                    return
+                self._buf += data
+        except ConnectionResetError:
+            self._finish("reset")
+        except (OSError, ClientError) as e:
+            self._finish("error: %s" % e)
+
+    def _on_frame(self, fin, opcode, payload):
+        """Handles one frame; True once the close handshake is complete."""
+        if opcode == OP_PING:
+            self.pings += 1
+            try:
+                self.send_frame(OP_PONG, payload)
+            except OSError:
+                pass
+            return False
+        if opcode == OP_CLOSE:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            with self._cond:
+                self.close_code = code
+                self._cond.notify_all()
+            if not self._closing:  # echo, as a client must
+                try:
+                    self.send_frame(OP_CLOSE, payload[:2])
+                except OSError:
+                    pass
+            return False  # the server closes TCP next: wait for EOF
+        if opcode == OP_PONG:
+            return False
+        if opcode != OP_CONT:
+            self._frag_op = opcode
+        self._frags.append(payload)
+        if fin:
+            with self._cond:
+                self.messages.append((self._frag_op, b"".join(self._frags)))
+                self._cond.notify_all()
+            self._frags = []
+        return False
+
+    def _finish(self, why):
+        with self._cond:
+            self.eof = why
+            self._cond.notify_all()
+
+    # -- waiting (any thread)
+
+    def wait_for(self, pred, timeout):
+        """Waits until pred(self) holds; returns whether it did."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not pred(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def wait_messages(self, n, timeout):
+        """True once n messages arrived (False at the timeout or at EOF)."""
+        return self.wait_for(lambda c: len(c.messages) >= n or c.eof, timeout) \
+            and len(self.messages) >= n
+
+    def texts(self):
+        with self._cond:
+            return [p.decode("utf-8", "replace") for op, p in self.messages if op == OP_TEXT]
+
+    # -- closing
+
+    def close(self, code=1000, timeout=None):
+        """The close handshake: our close, the server's echo, its FIN.
+        Returns the code the server answered with (None if none came)."""
+        timeout = self.timeout if timeout is None else timeout
+        self._closing = True
+        try:
+            self.send_frame(OP_CLOSE, struct.pack("!H", code))
+        except OSError:
+            pass
+        self.wait_for(lambda c: c.eof is not None, timeout)
+        self.sock.close()
+        self._thread.join(1.0)
+        return self.close_code
+
+    def abort(self):
+        """Resets the connection (RST)."""
+        reset(self.sock)
+        self._thread.join(1.0)
+
+
+def hold(host, port, seconds):
+    """The SIGSTOP scenario's child: a live client until stopped."""
+    c = Client((host, int(port)), label="held")
+    print("ready %d" % c.local_port, flush=True)
+    c.wait_for(lambda x: x.eof is not None, float(seconds))
+    c.abort()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "hold":
+        hold(*sys.argv[2:])
+    else:
+        sys.exit("usage: client.py hold HOST PORT SECONDS")

@@ -1,0 +1,248 @@
+"""The server under test for the fault scenarios: start, observe, check its
+health, stop.
+
+A Server is one wshub child process.  Its stderr is drained by a thread
+(every line is kept: scenarios look for log lines such as "handshake
+timeout"), and /proc/PID gives its thread count, descriptor count and
+resident memory.  The health check after every scenario asks four things:
+the process is alive, /stats counts no clients, a fresh pair of clients
+exchanges a message, and the thread and descriptor counts are back to what
+they were before the scenario (polled for up to BASELINE_WAIT_S).
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from client import Client, ClientError
+
+LISTENING = re.compile(r"wshub: listening on ([0-9.]+):([0-9]+)")
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 20.0     # SIGTERM to exit, with LeakSanitizer's scan
+BASELINE_WAIT_S = 10.0
+HTTP_TIMEOUT_S = 5.0
+
+
+class Failure(Exception):
+    """A scenario or a health check failed; str() says what happened."""
+
+
+def describe_status(code):
+    if code is None:
+        return "did not exit within %gs of SIGTERM" % STOP_TIMEOUT_S
+    if code < 0:
+        return "was killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
+    return "exited with status %d" % code
+
+
+class Server:
+    def __init__(self, path, flags=(), nofile=None):
+        self.path = path
+        self.flags = list(flags)
+        self.nofile = nofile
+        self.proc = None
+        self.lines = []
+        self.addr = None
+        self.base_threads = None
+        self.base_fds = None
+
+    # -- life
+
+    def start(self):
+        argv = [self.path, "--port", "0"] + self.flags
+        if self.nofile:  # util-linux's prlimit execs the server: same pid
+            argv = ["prlimit", "--nofile=%d:%d" % (self.nofile, self.nofile), "--"] + argv
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except OSError as e:
+            raise Failure("cannot start %s: %s" % (argv[0], e))
+        ready = threading.Event()
+        threading.Thread(target=self._drain, args=(ready,), daemon=True).start()
+        if not ready.wait(START_TIMEOUT_S) or self.addr is None:
+            self.kill()
+            raise Failure("the server did not start%s" % self.tail())
+        self.stats()  # the front door answers: the hub and reaper run too
+        self.base_threads, self.base_fds = self._settled()
+
+    def _settled(self, stable_s=0.3, limit_s=3.0):
+        """Thread and descriptor counts once they have not changed for
+        stable_s (the /stats socket lingers a moment on the server)."""
+        deadline = time.monotonic() + limit_s
+        last, since = None, time.monotonic()
+        while True:
+            now = (self.threads(), self.fds())
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= stable_s or time.monotonic() > deadline:
+                return last
+            time.sleep(0.02)
+
+    def _drain(self, ready):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.lines.append(line)
+            m = LISTENING.search(line)
+            if m and not ready.is_set():
+                self.addr = (m.group(1), int(m.group(2)))
+                ready.set()
+        ready.set()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM; the exit status, or None if it did not exit in time."""
+        if not self.alive():
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def tail(self, n=12):
+        if not self.lines:
+            return ""
+        return "\n    server: " + "\n    server: ".join(self.lines[-n:])
+
+    def count_lines(self, pattern):
+        rx = re.compile(pattern)
+        return sum(1 for line in list(self.lines) if rx.search(line))
+
+    # -- /proc
+
+    def _status(self, field):
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def threads(self):
+        return self._status("Threads")
+
+    def rss_kib(self):
+        return self._status("VmRSS")
+
+    def fds(self):
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        except OSError:
+            return None
+
+    # -- HTTP
+
+    def stats(self):
+        """GET /stats; the JSON as a dict."""
+        try:
+            sock = socket.create_connection(self.addr, timeout=HTTP_TIMEOUT_S)
+            sock.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            sock.close()
+            return json.loads(data.split(b"\r\n\r\n", 1)[1])
+        except (OSError, ValueError, IndexError) as e:
+            raise Failure("GET /stats failed: %s%s" % (e, "" if self.alive() else
+                          "; the server %s" % describe_status(self.proc.returncode)))
+
+    def wait_stats(self, pred, timeout, what):
+        """Polls /stats until pred(stats) holds; returns the stats."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.stats()
+            if pred(st):
+                return st
+            if time.monotonic() > deadline:
+                raise Failure("%s: not within %gs (stats: %s)" % (what, timeout, st))
+            time.sleep(0.05)
+
+    # -- health
+
+    def wait_baseline(self, timeout=BASELINE_WAIT_S):
+        """Threads and descriptors back to the counts measured at start."""
+        deadline = time.monotonic() + timeout
+        while True:
+            t, f = self.threads(), self.fds()
+            if t is not None and t <= self.base_threads and f <= self.base_fds:
+                return
+            if not self.alive():
+                raise Failure("the server %s%s" % (describe_status(self.proc.returncode),
+                                                   self.tail()))
+            if time.monotonic() > deadline:
+                raise Failure("threads %s and descriptors %s, not back to %d and %d "
+                              "within %gs" % (t, f, self.base_threads, self.base_fds, timeout))
+            time.sleep(0.05)
+
+    def health_check(self, tag):
+        """Alive, no clients, a fresh pair chats, back to baseline."""
+        if not self.alive():
+            raise Failure("the server %s%s" % (describe_status(self.proc.returncode),
+                                               self.tail()))
+        self.wait_stats(lambda s: s["clients"] == 0, BASELINE_WAIT_S,
+                        "clients back to 0")
+        self.wait_baseline()
+        try:
+            a = Client(self.addr, label="health-a")
+            b = Client(self.addr, label="health-b")
+        except ClientError as e:
+            raise Failure("a fresh client cannot connect: %s" % e)
+        text = "health check after %s" % tag
+        a.send_text(text)
+        for c in (a, b):
+            if not c.wait_messages(1, 5.0) or c.texts() != [text]:
+                raise Failure("fresh pair: %s received %r" % (c.label, c.texts()))
+        for c in (a, b):
+            if c.close(1000) != 1000:
+                raise Failure("fresh pair: close echo was %s" % c.close_code)
+        self.wait_stats(lambda s: s["clients"] == 0, BASELINE_WAIT_S,
+                        "clients back to 0 after the fresh pair")
+        self.wait_baseline()
+
+
+class RssSampler:
+    """Samples the server's VmRSS every `period` seconds on a thread."""
+
+    def __init__(self, server, period=0.02):
+        self.server = server
+        self.period = period
+        self.base = server.rss_kib()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.wait(self.period):
+            rss = self.server.rss_kib()
+            if rss is not None and rss > self.peak:
+                self.peak = rss
+
+    @property
+    def growth_mib(self):
+        return (self.peak - self.base) / 1024.0
