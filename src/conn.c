@@ -693,11 +693,12 @@ conn_start_failed(conn_t *c, int err)
 }
 
 int
-conn_start(conn_t *c)
+conn_start(conn_t *c, msg_t *greeting)
 {
 	pthread_attr_t attr;
 	int err;
 
+	chan_send_priority(c->send, greeting); /* an empty lane: cannot fail */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, c->env.cfg->thread_stack_kib * 1024);
 	c->reader_started = true;

@@ -7,7 +7,9 @@
  *   LINGER   after an error or a page: our side is shut for writing and
  *            we read and discard until the client closes (LINGER_MS), so
  *            closing never resets a response the client has not read.
- * An upgrade leaves the front door once its 101 is written.
+ * An upgrade leaves the front door as soon as it is checked: the socket is
+ * registered with the hub first and its write thread sends the 101, so a
+ * client that has its 101 is already in the hub and misses no broadcast.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,7 +61,6 @@ struct pending {
 	enum pending_state state;
 	struct timespec deadline;
 	char peer[ADDR_MAX];
-	bool upgrade;      /* after WRITING: hand over to a connection */
 	size_t head_len;   /* bytes of in[] that were the request head */
 	char *out;         /* response being written (owned) */
 	size_t out_len, out_off;
@@ -279,9 +280,12 @@ pending_write(struct pending *p)
 	return 1;
 }
 
-/* The upgrade is written: the socket becomes a connection with two threads. */
+/*
+ * A valid upgrade: the socket becomes a connection with two threads,
+ * registered with the hub before its writer sends `response` (the 101).
+ */
 static void
-pending_upgrade(server_t *s, struct pending *p)
+pending_upgrade(server_t *s, struct pending *p, msg_t *response)
 {
 	int one = 1;
 	conn_t *c;
@@ -293,6 +297,7 @@ pending_upgrade(server_t *s, struct pending *p)
 	p->fd = -1; /* the connection owns it now */
 	pending_free(s, p);
 	if (hub_register(s->hub, c) != 0) {
+		msg_unref(response);
 		conn_unref(c);
 		return;
 	}
@@ -302,17 +307,13 @@ pending_upgrade(server_t *s, struct pending *p)
 	stats_add(&s->stats.connections_total, 1);
 	log_info("connect id=%llu peer=%s", (unsigned long long)conn_id(c),
 	    conn_peer(c));
-	conn_start(c); /* on failure it has handed c to the reaper itself */
+	conn_start(c, response); /* on failure it handed c to the reaper */
 }
 
-/* The response is written: upgrade, or shut our side and linger. */
+/* The response is written: shut our side and linger. */
 static void
 pending_written(server_t *s, struct pending *p)
 {
-	if (p->upgrade) {
-		pending_upgrade(s, p);
-		return;
-	}
 	shutdown(p->fd, SHUT_WR);
 	p->state = LINGER;
 	p->deadline = deadline_after_ms(LINGER_MS);
@@ -321,14 +322,12 @@ pending_written(server_t *s, struct pending *p)
 
 /* Sends `out` (owned) as the response, then pending_written. */
 static void
-pending_respond(server_t *s, struct pending *p, char *out, size_t len,
-    bool upgrade)
+pending_respond(server_t *s, struct pending *p, char *out, size_t len)
 {
 	int rc;
 
 	p->out = out;
 	p->out_len = len;
-	p->upgrade = upgrade;
 	p->state = WRITING;
 	if ((rc = pending_write(p)) < 0)
 		pending_free(s, p);
@@ -349,7 +348,7 @@ respond_error(server_t *s, struct pending *p, int status, const char *why)
 	    handshake_status_text(status), why);
 	if (status != 404 && status != 405)
 		stats_add(&s->stats.handshake_rejects, 1);
-	pending_respond(s, p, out, len, false);
+	pending_respond(s, p, out, len);
 }
 
 /* Answers 200 with `body` of `type`. */
@@ -364,14 +363,14 @@ respond_ok(server_t *s, struct pending *p, const char *type, const void *body,
 	    type, body_len);
 
 	memcpy(out + n, body, body_len);
-	pending_respond(s, p, out, (size_t)n + body_len, false);
+	pending_respond(s, p, out, (size_t)n + body_len);
 }
 
 /* A complete request head: route it and answer. */
 static void
 pending_route(server_t *s, struct pending *p, const struct http_request *req)
 {
-	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], *out;
+	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], out[RESPONSE_MAX];
 	const char *why;
 	int status;
 
@@ -407,9 +406,8 @@ pending_route(server_t *s, struct pending *p, const struct http_request *req)
 		respond_error(s, p, 503, "too many clients, try again later");
 		return;
 	}
-	out = xmalloc(RESPONSE_MAX);
-	pending_respond(s, p, out, handshake_format_101(out, RESPONSE_MAX, accept),
-	    true);
+	pending_upgrade(s, p, msg_new_encoded(MSG_RAW, out,
+	    handshake_format_101(out, sizeof(out), accept)));
 }
 
 /* Reads what arrived of the request and answers once it is complete. */

@@ -75,11 +75,13 @@ conn_t *conn_new(int fd, const char *peer, const void *early,
 
 /*
  * Starts the read and write threads with the configured stack size; from
- * then on the caller's reference belongs to them.  Call after
- * hub_register.  Returns 0, or an errno; on error the connection is already
+ * then on the caller's reference belongs to them.  The writer sends
+ * `greeting` (the 101 response, taken over) before anything else.  Call
+ * after hub_register, so the client is in the hub before it learns it is
+ * connected.  Returns 0, or an errno; on error the connection is already
  * unregistered and handed to the reaper, and the caller must not use it.
  */
-int conn_start(conn_t *c);
+int conn_start(conn_t *c, msg_t *greeting);
 
 conn_t *conn_ref(conn_t *c);
 

@@ -31,6 +31,7 @@ enum msg_opcode {
 	MSG_CLOSE = 0x8,
 	MSG_PING = 0x9,
 	MSG_PONG = 0xa,
+	MSG_RAW = 0xff, /* not a frame: bytes sent as they are (the 101) */
 };
 
 /* Largest frame header a server writes: 2 + 8 bytes for 64-bit lengths. */

@@ -8,8 +8,10 @@
  * one byte a second (slowloris) costs a descriptor and 8 KiB, never a
  * thread, and never delays anyone else.  Requests are answered here: the
  * chat page, /stats, errors (then a lingering close), and the WebSocket
- * upgrade — after the 101 is written, the socket is registered with the hub
- * and gets its two threads (conn_start), and the front door forgets it.
+ * upgrade — once it is checked, the socket is registered with the hub and
+ * gets its two threads (conn_start), whose writer sends the 101 first; so a
+ * client that has read its 101 misses no broadcast.  The front door then
+ * forgets it.
  *
  * Threads: the acceptor, the hub, the reaper (joins finished connection
  * threads: a goroutine just ends, a pthread must be joined), and two per
