@@ -25,10 +25,7 @@ status 0 when nothing failed, 1 otherwise, 2 for bad arguments.
 import argparse
 import os
 import re
-import signal
-import subprocess
 import sys
-import threading
 import time
 import traceback
 
@@ -41,94 +38,19 @@ import cases_reserved
 import cases_utf8
 from wsproto import Fail, Target
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "support"))
+from wshub_process import WshubProcess, describe_status  # noqa: E402
+
 GROUPS = [cases_handshake, cases_framing, cases_pings, cases_reserved,
           cases_fragmentation, cases_utf8, cases_close]
 MAX_MESSAGE = 65536      # bytes; the --max-message the cases are written for
-START_TIMEOUT_S = 10     # for the server's "listening" line
-STOP_TIMEOUT_S = 10      # from SIGTERM to exit
 CRASH_GRACE_S = 0.3      # after a failed case, time for a crash to show
-LISTENING = re.compile(r"wshub: listening on ([0-9.]+):([0-9]+)")
 
 
-class Server:
-    """A wshub child process; its stderr is kept (the tail is shown when it
-    dies) by a thread that also spots the "listening" line."""
-
-    def __init__(self, path):
-        self.path = path
-        self.proc = None
-        self.lines = []
-        self.addr = None
-
-    def start(self):
-        """Start the server and wait for its address; raise RuntimeError."""
-        self.lines, self.addr = [], None
-        try:
-            self.proc = subprocess.Popen(
-                [self.path, "--port", "0", "--max-message", str(MAX_MESSAGE)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE)
-        except OSError as e:
-            raise RuntimeError("cannot start %s: %s" % (self.path, e))
-        ready = threading.Event()
-        threading.Thread(target=self._drain, args=(self.proc, self.lines, ready),
-                         daemon=True).start()
-        if not ready.wait(START_TIMEOUT_S) or self.addr is None:
-            self.kill()
-            raise RuntimeError("%s printed no 'listening' line within %ds%s"
-                               % (self.path, START_TIMEOUT_S, self.tail()))
-        return self.addr
-
-    def _drain(self, proc, lines, ready):
-        """Runs on its own thread for one process: keeps its stderr lines
-        and sets ready at the 'listening' line or at EOF."""
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            lines.append(line)
-            m = LISTENING.search(line)
-            if m and not ready.is_set():
-                self.addr = (m.group(1), int(m.group(2)))
-                ready.set()
-        ready.set()  # EOF: the process is gone
-
-    def dead(self, grace=0.0):
-        """None while running, else a description of how it ended. grace:
-        seconds to wait for an exit already under way (a crash is reported
-        against the case that caused it, not the next one)."""
-        if self.proc is None:
-            return None
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            return None
-        return describe_status(self.proc.returncode)
-
-    def tail(self, n=20):
-        if not self.lines:
-            return ""
-        return "\n  server stderr (last lines):\n    " + "\n    ".join(self.lines[-n:])
-
-    def stop(self):
-        """SIGTERM, then wait; returns the exit status (None if it hung)."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def describe_status(code):
-    if code is None:
-        return "did not exit within %ds of SIGTERM" % STOP_TIMEOUT_S
-    if code < 0:
-        return "was killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
-    return "exited with status %d" % code
+def new_server(path):
+    """The server the cases run against, on a free port."""
+    return WshubProcess(path, ["--max-message", str(MAX_MESSAGE)])
 
 
 def parse_url(url):
@@ -228,7 +150,7 @@ def main():
     if args.url:
         host, port, path = parse_url(args.url)
     else:
-        server = Server(os.environ.get("WSHUB", "build/wshub"))
+        server = new_server(os.environ.get("WSHUB", "build/wshub"))
         try:
             (host, port), path = server.start(), "/ws"
         except RuntimeError as e:

@@ -13,17 +13,17 @@ they were before the scenario (polled for up to BASELINE_WAIT_S).
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
+import sys
 import threading
 import time
 
 from client import Client, ClientError
 
-LISTENING = re.compile(r"wshub: listening on ([0-9.]+):([0-9]+)")
-START_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 20.0     # SIGTERM to exit, with LeakSanitizer's scan
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "support"))
+from wshub_process import WshubProcess, describe_status  # noqa: E402,F401
+
 BASELINE_WAIT_S = 10.0
 HTTP_TIMEOUT_S = 5.0
 
@@ -32,41 +32,21 @@ class Failure(Exception):
     """A scenario or a health check failed; str() says what happened."""
 
 
-def describe_status(code):
-    if code is None:
-        return "did not exit within %gs of SIGTERM" % STOP_TIMEOUT_S
-    if code < 0:
-        return "was killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
-    return "exited with status %d" % code
-
-
-class Server:
+class Server(WshubProcess):
     def __init__(self, path, flags=(), nofile=None):
-        self.path = path
-        self.flags = list(flags)
-        self.nofile = nofile
-        self.proc = None
-        self.lines = []
-        self.addr = None
+        # util-linux's prlimit execs the server: same pid for /proc.
+        prefix = ["prlimit", "--nofile=%d:%d" % (nofile, nofile), "--"] if nofile else []
+        super().__init__(path, flags, prefix)
         self.base_threads = None
         self.base_fds = None
 
     # -- life
 
     def start(self):
-        argv = [self.path, "--port", "0"] + self.flags
-        if self.nofile:  # util-linux's prlimit execs the server: same pid
-            argv = ["prlimit", "--nofile=%d:%d" % (self.nofile, self.nofile), "--"] + argv
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        except OSError as e:
-            raise Failure("cannot start %s: %s" % (argv[0], e))
-        ready = threading.Event()
-        threading.Thread(target=self._drain, args=(ready,), daemon=True).start()
-        if not ready.wait(START_TIMEOUT_S) or self.addr is None:
-            self.kill()
-            raise Failure("the server did not start%s" % self.tail())
+            super().start()
+        except RuntimeError as e:
+            raise Failure("the server did not start: %s" % e)
         self.stats()  # the front door answers: the hub and reaper run too
         self.base_threads, self.base_fds = self._settled()
 
@@ -82,40 +62,6 @@ class Server:
             elif time.monotonic() - since >= stable_s or time.monotonic() > deadline:
                 return last
             time.sleep(0.02)
-
-    def _drain(self, ready):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
-            m = LISTENING.search(line)
-            if m and not ready.is_set():
-                self.addr = (m.group(1), int(m.group(2)))
-                ready.set()
-        ready.set()
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM; the exit status, or None if it did not exit in time."""
-        if not self.alive():
-            return self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, n=12):
-        if not self.lines:
-            return ""
-        return "\n    server: " + "\n    server: ".join(self.lines[-n:])
 
     def count_lines(self, pattern):
         rx = re.compile(pattern)
