@@ -2,8 +2,9 @@
  * hub — the manager thread (see hub.h for the design).
  *
  * The hub thread blocks on its event channel and nothing else: every send
- * to a client is chan_try_send, so the hub never waits for a client and
- * holds no lock while anyone writes to a socket.
+ * to a client is a non-blocking chan_try_send_many (through conn_try_send),
+ * so the hub never waits for a client and holds no lock while anyone
+ * writes to a socket.
  */
 #include <pthread.h>
 #include <stdlib.h>

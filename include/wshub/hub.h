@@ -15,10 +15,10 @@
  * - Events from one thread are handled in the order sent (FIFO), so a
  *   connection's register is always seen before its unregister.
  * - Broadcast reaches every registered client, the sender included, through
- *   chan_try_send: the hub never blocks on a client.  A client whose queue
- *   is full is a slow client: the hub closes its send channel with close
- *   code 1008 (policy violation: it did not keep up), removes it, counts and
- *   logs it.  Its writer still sends what is queued and the close frame.
+ *   chan_try_send_many (a run of queued broadcasts at once, one wake-up):
+ *   the hub never blocks on a client.  A client whose queue is full is a
+ *   slow client: the hub closes its send channel with close code 1008
+ *   (policy violation: it did not keep up), removes it, counts and logs it.  Its writer still sends what is queued and the close frame.
  * - Only the hub closes a client's send channel, and it does so when it
  *   removes the client: on unregister, on a slow-client drop, on shutdown.
  * - Unregistering a client the hub no longer has is a no-op.
