@@ -26,6 +26,7 @@
  *   the connection to the reaper.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -61,10 +62,20 @@ struct conn {
 	chan_t *send;           /* msg_t *: data, and control on the priority lane */
 	struct hub_link link;   /* hub thread only */
 
+	struct conn_live_link live; /* the server's, under its lock */
+
 	pthread_t reader, writer;
 	bool reader_started, writer_started; /* set before the threads exist */
 	atomic_bool cleanup_started;         /* conn_close_once */
-	atomic_int close_code;  /* for the writer's own close frame */
+	atomic_int farewell;    /* enum farewell: the writer's own close frame */
+	/* The close frame the reader produced (the echo of the peer's close,
+	 * or our verdict on bad input): set once by the reader before it
+	 * starts cleanup, taken by the writer after the queue is drained. */
+	_Atomic(msg_t *) final_close;
+	atomic_bool discard;    /* dropped as slow: queued data is not sent */
+	/* Since when (monotonic ms) the writer waits for a full socket; 0
+	 * while it does not.  Written by the writer, read by the hub. */
+	atomic_llong stalled_since_ms;
 
 	pthread_mutex_t mu;     /* guards reader_done */
 	pthread_cond_t reader_done_cond;
@@ -75,7 +86,7 @@ struct conn {
 	size_t early_len, early_off;
 	uint16_t code_received; /* 0: no close frame came */
 	char reason[REASON_MAX + 1];
-	uint16_t reader_code_sent; /* a close wslay produced (echo, error) */
+	uint16_t reader_code_sent; /* the close the reader asked for */
 	const char *cause;      /* why reading stopped, for the log */
 	/* Write thread only, then read by the reaper. */
 	uint16_t writer_code_sent;
@@ -83,20 +94,62 @@ struct conn {
 
 static atomic_uint_least64_t next_conn_id = 1;
 
+/* The close frames the writer sends of its own accord, code and reason. */
+enum farewell {
+	BYE_NORMAL,        /* the client left (unregister) */
+	BYE_GOING_AWAY,    /* server shutdown */
+	BYE_PONG_TIMEOUT,  /* nothing read for --pong-timeout */
+	BYE_SLOW,          /* dropped by the hub as a slow client */
+	BYE_FLOOD,         /* control frames faster than it reads the replies */
+	BYE_INTERNAL,      /* no memory, no thread */
+};
+
+static const struct {
+	uint16_t code;
+	const char *reason;
+} farewells[] = {
+	[BYE_NORMAL] = { CLOSE_NORMAL, "" },
+	[BYE_GOING_AWAY] = { CLOSE_GOING_AWAY, "server shutting down" },
+	/* 1001: the server gives up on a peer it considers gone.  Not 1000
+	 * (nothing was completed) and not 1011 (no server error). */
+	[BYE_PONG_TIMEOUT] = { CLOSE_GOING_AWAY, "pong timeout" },
+	[BYE_SLOW] = { CLOSE_POLICY_VIOLATION, "client too slow" },
+	[BYE_FLOOD] = { CLOSE_POLICY_VIOLATION, "control frame flood" },
+	[BYE_INTERNAL] = { CLOSE_INTERNAL_ERROR, "internal error" },
+};
+
+/* Milliseconds on the monotonic clock, never 0 (0 means "not stalled"). */
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec now = deadline_now();
+
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
+}
+
 conn_t *
 conn_new(int fd, const char *peer, const void *early, size_t early_len,
-    const struct conn_env *env)
+    msg_t *greeting, const struct conn_env *env)
 {
 	conn_t *c = xcalloc(1, sizeof(*c));
+	int rc;
 
 	atomic_init(&c->refs, 1);
 	c->fd = fd;
 	c->id = atomic_fetch_add(&next_conn_id, 1);
 	strlcpy(c->peer, peer, sizeof(c->peer));
 	c->env = *env;
-	c->send = chan_new(env->cfg->send_queue, CONTROL_QUEUE_LEN);
+	c->send = chan_new(SEND_QUEUE_LIMIT(env->cfg->send_queue),
+	    CONTROL_QUEUE_LEN);
+	/* First in the priority lane of an open, empty channel: it goes out
+	 * before anything else, even if the hub closes the channel at once. */
+	rc = chan_send_priority(c->send, greeting);
+	assert(rc == CHAN_OK);
+	(void)rc;
 	c->link.conn = c;
-	atomic_init(&c->close_code, CLOSE_NORMAL);
+	c->live.conn = c;
+	atomic_init(&c->farewell, BYE_NORMAL);
+	atomic_init(&c->final_close, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	deadline_cond_init(&c->reader_done_cond); /* timed waits: monotonic */
 	if (early_len > 0) {
@@ -124,6 +177,7 @@ conn_unref(conn_t *c)
 		return;
 	while (chan_try_recv(c->send, &m) == CHAN_OK)
 		msg_unref(m); /* queued after the writer stopped */
+	msg_unref(atomic_load(&c->final_close)); /* if the writer never took it */
 	chan_free(c->send);
 	close(c->fd); /* the one close(2) of this socket */
 	pthread_cond_destroy(&c->reader_done_cond);
@@ -150,6 +204,12 @@ conn_hub_link(conn_t *c)
 	return &c->link;
 }
 
+struct conn_live_link *
+conn_live_link(conn_t *c)
+{
+	return &c->live;
+}
+
 int
 conn_try_send(conn_t *c, msg_t *const *msgs, size_t n)
 {
@@ -164,12 +224,52 @@ conn_try_send(conn_t *c, msg_t *const *msgs, size_t n)
 	return rc;
 }
 
+bool
+conn_is_slow(conn_t *c)
+{
+	int64_t since = atomic_load_explicit(&c->stalled_since_ms,
+	    memory_order_relaxed);
+
+	if (since == 0 || monotonic_ms() - since <
+	    SLOW_STALL_MS(c->env.cfg->write_timeout_ms))
+		return false; /* the writer is not stuck on the socket */
+	return chan_len(c->send) > c->env.cfg->send_queue;
+}
+
 void
 conn_close_send(conn_t *c, uint16_t code)
 {
-	if (code != 0)
-		atomic_store(&c->close_code, code);
+	if (code == CLOSE_GOING_AWAY)
+		atomic_store(&c->farewell, BYE_GOING_AWAY);
 	chan_close(c->send); /* Go: close(client.send) */
+}
+
+bool
+conn_mark_slow(conn_t *c)
+{
+	return !atomic_exchange(&c->discard, true);
+}
+
+void
+conn_drop_slow(conn_t *c)
+{
+	atomic_store(&c->discard, true);
+	atomic_store(&c->farewell, BYE_SLOW);
+	chan_close(c->send);
+}
+
+/*
+ * Keeps the close frame the reader produced for the writer, which sends it
+ * after everything the hub queued before the reader's unregister.  The
+ * first one wins: there is one close frame per connection.
+ */
+static void
+conn_set_final_close(conn_t *c, msg_t *m)
+{
+	msg_t *none = NULL;
+
+	if (!atomic_compare_exchange_strong(&c->final_close, &none, m))
+		msg_unref(m);
 }
 
 void
@@ -209,6 +309,7 @@ struct reader {
 	struct timespec deadline; /* read deadline: extended by every frame */
 	bool io_failed;           /* the socket failed or hit EOF */
 	bool violation;           /* we refused a frame wslay accepts */
+	bool closing;             /* a close frame is ready: stop reading */
 	uint8_t *out;             /* bytes wslay produced, not yet handed over */
 	size_t out_len, out_cap;
 	msg_t *outbox[OUTBOX_MAX]; /* messages for the hub, after the replies */
@@ -361,14 +462,9 @@ static const struct wslay_event_callbacks reader_callbacks = {
 static void
 reader_send_close(struct reader *r, uint16_t code, const char *reason)
 {
-	msg_t *m = msg_new_close(code, reason);
-
-	if (chan_send_priority(r->c->send, m) == CHAN_OK)
-		r->c->reader_code_sent = code;
-	else {
-		msg_unref(m);
-		atomic_store(&r->c->close_code, code); /* the writer sends it */
-	}
+	conn_set_final_close(r->c, msg_new_close(code, reason));
+	r->c->reader_code_sent = code;
+	r->closing = true;
 }
 
 /* Records the close wslay produced: an echo, or its verdict on bad input. */
@@ -386,34 +482,68 @@ reader_note_close_sent(struct reader *r)
 }
 
 /*
- * Hands what wslay produced to the writer's priority lane as one message.
- * Returns -1 if the lane is full: the peer sends control frames faster
- * than it reads the replies.
+ * Offset of the last frame in `buf`, a run of whole unmasked frames as
+ * wslay encodes them (RFC 6455 §5.2: 2 header bytes, then a 16- or 64-bit
+ * length when the 7-bit one is 126 or 127).
+ */
+static size_t
+last_frame_offset(const uint8_t *buf, size_t len)
+{
+	size_t off = 0, last = 0;
+
+	while (off + 2 <= len) {
+		uint64_t plen = buf[off + 1] & 0x7f;
+		size_t hlen = plen == 126 ? 4 : plen == 127 ? 10 : 2;
+
+		if (off + hlen > len)
+			break;
+		if (plen >= 126) {
+			plen = 0;
+			for (size_t i = 2; i < hlen; i++)
+				plen = plen << 8 | buf[off + i];
+		}
+		last = off;
+		off += hlen + plen;
+	}
+	return last;
+}
+
+/*
+ * Hands what wslay produced to the writer.  Pongs go on the priority lane
+ * (they may overtake data); a close frame, always the last thing wslay
+ * sends, is kept for the writer to send after every message already
+ * queued (conn_set_final_close).  Returns -1 if the priority lane is full:
+ * the peer sends control frames faster than it reads the replies.
  */
 static int
 reader_flush(struct reader *r)
 {
 	conn_t *c = r->c;
-	bool closing;
-	msg_t *m;
-	int rc;
+	size_t pong_len;
+	int rc = CHAN_OK;
 
 	if (wslay_event_want_write(r->ctx))
 		wslay_event_send(r->ctx); /* reader_send never fails */
 	if (r->out_len == 0)
 		return 0;
-	closing = wslay_event_get_close_sent(r->ctx);
-	m = msg_new_encoded(closing ? MSG_CLOSE : MSG_PONG, r->out, r->out_len);
-	r->out_len = 0;
-	if ((rc = chan_send_priority(c->send, m)) == CHAN_OK) {
-		if (closing)
-			reader_note_close_sent(r);
-		return 0;
+	pong_len = r->out_len;
+	if (wslay_event_get_close_sent(r->ctx)) {
+		pong_len = last_frame_offset(r->out, r->out_len);
+		conn_set_final_close(c, msg_new_encoded(MSG_CLOSE,
+		    r->out + pong_len, r->out_len - pong_len));
+		reader_note_close_sent(r);
+		r->closing = true;
 	}
-	msg_unref(m); /* CHAN_CLOSED: the writer is closing already */
+	if (pong_len > 0) {
+		msg_t *m = msg_new_encoded(MSG_PONG, r->out, pong_len);
+
+		if ((rc = chan_send_priority(c->send, m)) != CHAN_OK)
+			msg_unref(m); /* CHAN_CLOSED: the writer is closing */
+	}
+	r->out_len = 0;
 	if (rc == CHAN_FULL) {
 		c->cause = "control frame flood";
-		atomic_store(&c->close_code, CLOSE_POLICY_VIOLATION);
+		atomic_store(&c->farewell, BYE_FLOOD);
 		return -1;
 	}
 	return 0;
@@ -433,6 +563,9 @@ reader_loop(struct reader *r)
 
 			if (ready <= 0) {
 				c->cause = ready == 0 ? "read timeout" : "poll error";
+				if (ready == 0)
+					atomic_store(&c->farewell,
+					    BYE_PONG_TIMEOUT);
 				r->io_failed = true;
 				return;
 			}
@@ -449,8 +582,8 @@ reader_loop(struct reader *r)
 			}
 			return;
 		}
-		if (flooded)
-			return;
+		if (flooded || r->closing)
+			return; /* cleanup sends the close after the queue */
 	}
 }
 
@@ -503,7 +636,7 @@ reader_main(void *arg)
 
 	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
 		c->cause = "out of memory";
-		atomic_store(&c->close_code, CLOSE_INTERNAL_ERROR);
+		atomic_store(&c->farewell, BYE_INTERNAL);
 		conn_close_once(c);
 		reader_done(c);
 		return NULL;
@@ -527,21 +660,45 @@ struct writer {
 	conn_t *c;
 	struct timespec next_ping;
 	bool failed;      /* a write failed or timed out */
+	bool timed_out;   /* the socket took nothing for --write-timeout */
 	bool close_sent;  /* a close frame is on the wire: nothing may follow */
 };
 
-/* Writes all of iov[0..cnt) before the write deadline.  0 or -1. */
+/*
+ * Waits for room in the socket's send buffer, telling the hub meanwhile
+ * that the writer is stuck on the peer (conn_is_slow).  1, 0 on deadline,
+ * -1 on error.
+ */
 static int
-write_all(int fd, struct iovec *iov, int cnt, const struct timespec *deadline)
+writer_wait_writable(conn_t *c, const struct timespec *deadline)
+{
+	int ready;
+
+	atomic_store_explicit(&c->stalled_since_ms, monotonic_ms(),
+	    memory_order_relaxed);
+	ready = wait_fd(c->fd, POLLOUT, deadline);
+	atomic_store_explicit(&c->stalled_since_ms, 0, memory_order_relaxed);
+	return ready;
+}
+
+/* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
+ * WRITE_TIMED_OUT if the deadline passed. */
+#define WRITE_TIMED_OUT 1
+static int
+write_all(conn_t *c, struct iovec *iov, int cnt,
+    const struct timespec *deadline)
 {
 	while (cnt > 0) {
-		ssize_t n = writev(fd, iov, cnt);
+		ssize_t n = writev(c->fd, iov, cnt);
+		int ready;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) <= 0)
+			if (errno != EAGAIN)
 				return -1;
+			if ((ready = writer_wait_writable(c, deadline)) <= 0)
+				return ready == 0 ? WRITE_TIMED_OUT : -1;
 			continue;
 		}
 		while (cnt > 0 && (size_t)n >= iov->iov_len) {
@@ -557,7 +714,16 @@ write_all(int fd, struct iovec *iov, int cnt, const struct timespec *deadline)
 	return 0;
 }
 
-/* Writes one batch with one writev; nothing after a close frame. */
+static bool
+is_data(const msg_t *m)
+{
+	return msg_opcode(m) == MSG_TEXT || msg_opcode(m) == MSG_BINARY;
+}
+
+/*
+ * Writes one batch with one writev; nothing after a close frame, and no
+ * data once the client has been dropped as slow.
+ */
 static void
 writer_write_batch(struct writer *w, void **batch, size_t n)
 {
@@ -565,20 +731,25 @@ writer_write_batch(struct writer *w, void **batch, size_t n)
 	struct timespec deadline;
 	size_t cnt = 0, bytes = 0;
 	long data_frames = 0;
+	bool discard = atomic_load(&w->c->discard);
+	int rc;
 
 	for (size_t i = 0; i < n && !w->close_sent; i++) {
 		const msg_t *m = batch[i];
 
+		if (discard && is_data(m))
+			continue;
 		iov[cnt].iov_base = (void *)msg_wire(m);
 		iov[cnt++].iov_len = msg_wire_len(m);
 		bytes += msg_wire_len(m);
-		data_frames += msg_opcode(m) == MSG_TEXT ||
-		    msg_opcode(m) == MSG_BINARY;
+		data_frames += is_data(m);
 		w->close_sent = msg_opcode(m) == MSG_CLOSE;
 	}
 	deadline = deadline_after_ms(w->c->env.cfg->write_timeout_ms);
-	if (write_all(w->c->fd, iov, (int)cnt, &deadline) != 0)
+	if ((rc = write_all(w->c, iov, (int)cnt, &deadline)) != 0) {
 		w->failed = true;
+		w->timed_out = rc == WRITE_TIMED_OUT;
+	}
 	else {
 		stats_add(&w->c->env.stats->deliveries, data_frames);
 		stats_add(&w->c->env.stats->bytes_out, (long)bytes);
@@ -596,20 +767,13 @@ writer_write_frame(struct writer *w, msg_t *m)
 	writer_write_batch(w, batch, 1);
 }
 
-/* The close reason the writer gives for its own close codes. */
-static const char *
-close_reason(uint16_t code)
-{
-	switch (code) {
-	case CLOSE_GOING_AWAY: return "server shutting down";
-	case CLOSE_POLICY_VIOLATION: return "client too slow";
-	case CLOSE_INTERNAL_ERROR: return "internal error";
-	case CLOSE_PROTOCOL_ERROR: return "protocol error";
-	default: return "";
-	}
-}
-
-/* Sends queued frames and pings until the channel closes or a write fails. */
+/*
+ * Sends queued frames and pings until the channel closes or a write fails.
+ * Go: for { select { case m, ok := <-c.send: ...; case <-ticker.C: ... } },
+ * except that a ping that is due goes out with the next batch even when
+ * the queue never empties: Go's select picks a ready case at random, so
+ * its ticker is not starved either.
+ */
 static void
 writer_loop(struct writer *w)
 {
@@ -619,18 +783,51 @@ writer_loop(struct writer *w)
 	size_t n;
 
 	while (!w->failed && !w->close_sent) {
-		int rc = chan_recv_many(c->send, batch, WRITE_BATCH_MAX, &n,
+		int rc = chan_recv_many(c->send, batch, WRITE_BATCH_MAX - 1, &n,
 		    &w->next_ping);
 
 		if (rc == CHAN_CLOSED)
 			return; /* Go: the send channel was closed */
-		if (rc == CHAN_TIMEOUT) { /* Go: case <-ticker.C */
-			writer_write_frame(w, msg_new_frame(MSG_PING, NULL, 0));
+		if (deadline_remaining_ms(&w->next_ping) == 0) {
+			batch[n++] = msg_new_frame(MSG_PING, NULL, 0);
 			w->next_ping = deadline_after_ms(interval);
-			continue;
 		}
 		writer_write_batch(w, batch, n);
 	}
+}
+
+/* The code of a close frame the writer sends (1005 for an empty one).  A
+ * close frame is unmasked and short: a 2-byte header, then the code. */
+static uint16_t
+close_frame_code(const msg_t *m)
+{
+	const uint8_t *w = msg_wire(m);
+
+	return (w[1] & 0x7f) >= 2 ? (uint16_t)(w[2] << 8 | w[3]) :
+	    CLOSE_NO_STATUS;
+}
+
+/*
+ * The channel is closed and drained: the server stops sending, but still
+ * closes politely.  The reader's close frame (an echo, or our verdict on
+ * bad input) if it made one, else the writer's own.
+ */
+static void
+writer_say_goodbye(struct writer *w)
+{
+	conn_t *c = w->c;
+	msg_t *m = atomic_exchange(&c->final_close, NULL);
+	uint16_t code;
+
+	if (m == NULL) {
+		int bye = atomic_load(&c->farewell);
+
+		m = msg_new_close(farewells[bye].code, farewells[bye].reason);
+	}
+	code = close_frame_code(m);
+	writer_write_frame(w, m);
+	if (w->close_sent && !w->failed)
+		c->writer_code_sent = code;
 }
 
 /* After our close frame: FIN, then wait a while for the reader to finish. */
@@ -656,13 +853,13 @@ writer_main(void *arg)
 
 	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
 	writer_loop(&w);
-	if (!w.failed && !w.close_sent) {
-		/* The server stops sending, but still closes politely. */
-		uint16_t code = (uint16_t)atomic_load(&c->close_code);
-
-		writer_write_frame(&w, msg_new_close(code, close_reason(code)));
-		if (w.close_sent && !w.failed)
-			c->writer_code_sent = code;
+	if (!w.failed && !w.close_sent)
+		writer_say_goodbye(&w);
+	if (w.timed_out && conn_mark_slow(c)) { /* before the hub saw it */
+		log_info("slow client id=%llu peer=%s: no write accepted for "
+		    "--write-timeout, dropped", (unsigned long long)c->id,
+		    c->peer);
+		stats_add(&c->env.stats->slow_client_drops, 1);
 	}
 	conn_close_once(c);
 	if (w.close_sent && !w.failed)
@@ -680,7 +877,7 @@ static int
 conn_start_failed(conn_t *c, int err)
 {
 	log_error("cannot start a thread for %s: %s", c->peer, strerror(err));
-	atomic_store(&c->close_code, CLOSE_INTERNAL_ERROR);
+	atomic_store(&c->farewell, BYE_INTERNAL);
 	conn_abort(c);
 	if (c->reader_started)
 		pthread_join(c->reader, NULL); /* it ends: the socket is shut */
@@ -693,12 +890,11 @@ conn_start_failed(conn_t *c, int err)
 }
 
 int
-conn_start(conn_t *c, msg_t *greeting)
+conn_start(conn_t *c)
 {
 	pthread_attr_t attr;
 	int err;
 
-	chan_send_priority(c->send, greeting); /* an empty lane: cannot fail */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, c->env.cfg->thread_stack_kib * 1024);
 	c->reader_started = true;
@@ -720,8 +916,7 @@ conn_start(conn_t *c, msg_t *greeting)
 void
 conn_reap(conn_t *c)
 {
-	uint16_t sent = c->writer_code_sent ? c->writer_code_sent :
-	    c->reader_code_sent;
+	uint16_t sent = c->writer_code_sent; /* 0: no close frame went out */
 
 	if (c->writer_started)
 		pthread_join(c->writer, NULL);

@@ -11,7 +11,6 @@
 
 #include "wshub/chan.h"
 #include "wshub/conn.h"
-#include "wshub/deadline.h"
 #include "wshub/hub.h"
 #include "wshub/log.h"
 #include "wshub/xmalloc.h"
@@ -24,7 +23,6 @@ struct hub_event {
 	enum hub_event_type type;
 	conn_t *conn;       /* REGISTER, UNREGISTER: a reference */
 	msg_t *msg;         /* BROADCAST: a reference */
-	int64_t timeout_ms; /* SHUTDOWN */
 };
 
 TAILQ_HEAD(client_list, hub_link);
@@ -36,8 +34,6 @@ struct hub {
 	/* Hub thread only. */
 	struct client_list clients;
 	bool stopping;
-	struct timespec stop_deadline;
-	bool aborted;
 };
 
 hub_t *
@@ -70,35 +66,35 @@ hub_post(hub_t *h, struct hub_event ev)
 int
 hub_register(hub_t *h, conn_t *c)
 {
-	return hub_post(h, (struct hub_event){ HUB_REGISTER, conn_ref(c), NULL, 0 });
+	return hub_post(h, (struct hub_event){ HUB_REGISTER, conn_ref(c), NULL });
 }
 
 void
 hub_unregister(hub_t *h, conn_t *c)
 {
-	hub_post(h, (struct hub_event){ HUB_UNREGISTER, conn_ref(c), NULL, 0 });
+	hub_post(h, (struct hub_event){ HUB_UNREGISTER, conn_ref(c), NULL });
 }
 
 int
 hub_broadcast(hub_t *h, msg_t *m)
 {
-	return hub_post(h, (struct hub_event){ HUB_BROADCAST, NULL, m, 0 });
+	return hub_post(h, (struct hub_event){ HUB_BROADCAST, NULL, m });
 }
 
 void
-hub_shutdown(hub_t *h, int64_t timeout_ms)
+hub_shutdown(hub_t *h)
 {
-	hub_post(h, (struct hub_event){ HUB_SHUTDOWN, NULL, NULL, timeout_ms });
+	hub_post(h, (struct hub_event){ HUB_SHUTDOWN, NULL, NULL });
 }
 
-/* Removes a client: closes its send channel and drops the hub's reference. */
+/* Removes a client and drops the hub's reference; the caller has closed
+ * its send channel. */
 static void
-hub_remove(hub_t *h, struct hub_link *link, uint16_t code)
+hub_remove(hub_t *h, struct hub_link *link)
 {
 	TAILQ_REMOVE(&h->clients, link, entry);
 	link->registered = false;
 	stats_add(&h->stats->clients, -1);
-	conn_close_send(link->conn, code);
 	conn_unref(link->conn);
 }
 
@@ -121,6 +117,11 @@ hub_on_register(hub_t *h, conn_t *c)
  * for a run of consecutive broadcasts at once: each client gets all of
  * them with one lock and at most one wake-up of its writer, so when the
  * hub falls behind, the work per message shrinks instead of growing.
+ *
+ * Unlike Go's `default:`, a queue past --send-queue is not enough to drop
+ * a client: its writer must also be stuck on the socket (conn_is_slow),
+ * or the queue must reach its hard limit.  A reader whose writer merely
+ * has not been scheduled yet keeps every message.
  */
 static void
 hub_on_broadcasts(hub_t *h, msg_t *const *msgs, size_t n)
@@ -128,13 +129,19 @@ hub_on_broadcasts(hub_t *h, msg_t *const *msgs, size_t n)
 	struct hub_link *link, *next;
 
 	TAILQ_FOREACH_SAFE(link, &h->clients, entry, next) {
-		if (conn_try_send(link->conn, msgs, n) == CHAN_OK)
+		int rc = conn_try_send(link->conn, msgs, n);
+
+		if (rc == CHAN_OK && !conn_is_slow(link->conn))
 			continue;
-		log_info("slow client id=%llu peer=%s: send queue full, dropped",
-		    (unsigned long long)conn_id(link->conn),
-		    conn_peer(link->conn));
-		stats_add(&h->stats->slow_client_drops, 1);
-		hub_remove(h, link, CLOSE_POLICY_VIOLATION);
+		if (conn_mark_slow(link->conn)) {
+			log_info("slow client id=%llu peer=%s: %s, dropped",
+			    (unsigned long long)conn_id(link->conn),
+			    conn_peer(link->conn), rc == CHAN_OK ?
+			    "it stopped reading" : "send queue at its limit");
+			stats_add(&h->stats->slow_client_drops, 1);
+		}
+		conn_drop_slow(link->conn);
+		hub_remove(h, link);
 	}
 	for (size_t i = 0; i < n; i++)
 		msg_unref(msgs[i]);
@@ -142,25 +149,13 @@ hub_on_broadcasts(hub_t *h, msg_t *const *msgs, size_t n)
 
 /* Says goodbye (1001) to every client; they unregister as they finish. */
 static void
-hub_on_shutdown(hub_t *h, int64_t timeout_ms)
+hub_on_shutdown(hub_t *h)
 {
 	struct hub_link *link;
 
 	h->stopping = true;
-	h->stop_deadline = deadline_after_ms(timeout_ms);
 	TAILQ_FOREACH(link, &h->clients, entry)
 		conn_close_send(link->conn, CLOSE_GOING_AWAY);
-}
-
-/* Shutdown timeout passed: wake the stragglers' threads. */
-static void
-hub_abort_stragglers(hub_t *h)
-{
-	struct hub_link *link;
-
-	h->aborted = true;
-	TAILQ_FOREACH(link, &h->clients, entry)
-		conn_abort(link->conn);
 }
 
 static void
@@ -171,14 +166,16 @@ hub_handle(hub_t *h, struct hub_event *e)
 		hub_on_register(h, e->conn);
 		break;
 	case HUB_UNREGISTER:
-		if (conn_hub_link(e->conn)->registered)
-			hub_remove(h, conn_hub_link(e->conn), 0);
+		if (conn_hub_link(e->conn)->registered) {
+			conn_close_send(e->conn, 0);
+			hub_remove(h, conn_hub_link(e->conn));
+		}
 		break;
 	case HUB_BROADCAST: /* runs of them are handled in hub_handle_batch */
 		msg_unref(e->msg);
 		break;
 	case HUB_SHUTDOWN:
-		hub_on_shutdown(h, e->timeout_ms);
+		hub_on_shutdown(h);
 		break;
 	}
 	if (e->conn)
@@ -220,12 +217,7 @@ hub_main(void *arg)
 	size_t n;
 
 	while (!h->stopping || !TAILQ_EMPTY(&h->clients)) {
-		bool timed = h->stopping && !h->aborted;
-		int rc = chan_recv_many(h->events, batch, HUB_BATCH_MAX, &n,
-		    timed ? &h->stop_deadline : NULL);
-
-		if (rc == CHAN_TIMEOUT)
-			hub_abort_stragglers(h);
+		chan_recv_many(h->events, batch, HUB_BATCH_MAX, &n, NULL);
 		hub_handle_batch(h, batch, n);
 	}
 	/* Late events (a broadcast racing the end) are dropped, refs freed. */

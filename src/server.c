@@ -69,6 +69,7 @@ struct pending {
 };
 
 TAILQ_HEAD(pending_list, pending);
+TAILQ_HEAD(live_list, conn_live_link);
 
 struct server {
 	const struct config *cfg;
@@ -94,6 +95,7 @@ struct server {
 	pthread_mutex_t mu;
 	pthread_cond_t all_reaped;
 	long live;      /* connections started and not yet reaped; mu */
+	struct live_list live_conns; /* the same connections; mu */
 };
 
 /* Formats a socket address as "host:port" or "[v6]:port". */
@@ -191,7 +193,8 @@ server_new(const struct config *cfg, char *err, size_t errlen)
 	stats_init(&s->stats);
 	TAILQ_INIT(&s->pending);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->all_reaped, NULL);
+	deadline_cond_init(&s->all_reaped); /* timed waits: monotonic */
+	TAILQ_INIT(&s->live_conns);
 	return s;
 }
 
@@ -233,6 +236,9 @@ reaper_main(void *arg)
 	void *c;
 
 	while (chan_recv(s->env.reaper, &c) == CHAN_OK) {
+		pthread_mutex_lock(&s->mu); /* before conn_reap may free it */
+		TAILQ_REMOVE(&s->live_conns, conn_live_link(c), entry);
+		pthread_mutex_unlock(&s->mu);
 		conn_reap(c);
 		pthread_mutex_lock(&s->mu);
 		if (--s->live == 0)
@@ -293,21 +299,21 @@ pending_upgrade(server_t *s, struct pending *p, msg_t *response)
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
 	c = conn_new(p->fd, p->peer, p->in + p->head_len,
-	    p->in_len - p->head_len, &s->env);
+	    p->in_len - p->head_len, response, &s->env);
 	p->fd = -1; /* the connection owns it now */
 	pending_free(s, p);
 	if (hub_register(s->hub, c) != 0) {
-		msg_unref(response);
-		conn_unref(c);
+		conn_unref(c); /* frees the queued 101 too */
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
 	s->live++;
+	TAILQ_INSERT_TAIL(&s->live_conns, conn_live_link(c), entry);
 	pthread_mutex_unlock(&s->mu);
 	stats_add(&s->stats.connections_total, 1);
 	log_info("connect id=%llu peer=%s", (unsigned long long)conn_id(c),
 	    conn_peer(c));
-	conn_start(c, response); /* on failure it handed c to the reaper */
+	conn_start(c); /* on failure it handed c to the reaper */
 }
 
 /* The response is written: shut our side and linger. */
@@ -593,6 +599,31 @@ start_workers(server_t *s)
 	return pthread_create(&s->reaper, NULL, reaper_main, s);
 }
 
+/*
+ * Waits until every connection is reaped.  At the deadline it shuts the
+ * remaining sockets down, so that every thread blocked on one (a read, a
+ * poll, a write to a client that stopped reading) wakes up and finishes
+ * at once, and waits for those.  Server thread, on shutdown.
+ */
+static void
+await_connections(server_t *s, struct timespec deadline)
+{
+	struct conn_live_link *link;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->live > 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->all_reaped, &s->mu, &deadline);
+	if (s->live > 0) {
+		log_info("shutdown timeout: aborting %ld connection(s)", s->live);
+		TAILQ_FOREACH(link, &s->live_conns, entry)
+			conn_abort(link->conn);
+	}
+	while (s->live > 0)
+		pthread_cond_wait(&s->all_reaped, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int
 server_run(server_t *s)
 {
@@ -610,12 +641,9 @@ server_run(server_t *s)
 	s->listen_fd = -1;
 	while ((p = TAILQ_FIRST(&s->pending)) != NULL)
 		pending_free(s, p);
-	hub_shutdown(s->hub, s->cfg->shutdown_timeout_ms);
-	hub_join(s->hub);
-	pthread_mutex_lock(&s->mu);
-	while (s->live > 0)
-		pthread_cond_wait(&s->all_reaped, &s->mu);
-	pthread_mutex_unlock(&s->mu);
+	hub_shutdown(s->hub);
+	await_connections(s, deadline_after_ms(s->cfg->shutdown_timeout_ms));
+	hub_join(s->hub); /* every client has unregistered by now */
 	chan_close(s->env.reaper);
 	pthread_join(s->reaper, NULL);
 	log_info("shut down cleanly");

@@ -19,14 +19,29 @@
 
 /* Time allowed to write one batch of frames to a peer (Go: writeWait). */
 #define WRITE_TIMEOUT_MS 10000
+/* How long a writer may wait on a full socket, with more than --send-queue
+ * messages queued, before the hub drops its client as slow (1008): half the
+ * write timeout, so the hub decides before the writer itself gives up. */
+#define SLOW_STALL_MS(write_timeout_ms) ((write_timeout_ms) / 2)
 /* Time allowed to read the next frame from a peer (Go: pongWait). */
 #define PONG_TIMEOUT_MS 60000
 /* Ping period: 9/10 of the pong wait, so a pong can arrive in time. */
 #define PING_INTERVAL_MS (PONG_TIMEOUT_MS * 9 / 10)
 /* Largest message accepted; bigger ones are closed with 1009. */
 #define MAX_MESSAGE_BYTES 65536
-/* Messages queued for one client before it counts as slow (Go: 256). */
+/*
+ * Messages queued for one client before it may count as slow (Go: 256).
+ * The rule: a client is slow when more than --send-queue messages wait for
+ * it AND its writer has been blocked on the socket for SLOW_STALL_MS (the
+ * client stopped reading).  A queue that is merely long because its writer
+ * has not been scheduled yet is not slow: it may grow to
+ * SEND_QUEUE_LIMIT(--send-queue) while the writer catches up.
+ */
 #define SEND_QUEUE_LEN 256
+/* The hard bound on one client's queue: 16 times --send-queue, at least
+ * 4096 messages (8 bytes a slot: messages are shared by every recipient).
+ * A client whose queue reaches it is dropped whatever its writer does. */
+#define SEND_QUEUE_LIMIT(n) ((n) * 16 > 4096 ? (n) * 16 : (size_t)4096)
 /* Control replies (pong, close) queued ahead of data, at most. */
 #define CONTROL_QUEUE_LEN 16
 /* A client that has not finished its HTTP request by then is dropped. */

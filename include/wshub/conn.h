@@ -35,8 +35,10 @@
 #ifndef WSHUB_CONN_H
 #define WSHUB_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "wshub/chan.h"
 #include "wshub/config.h"
@@ -68,20 +70,22 @@ struct conn_env {
 /*
  * Wraps an upgraded socket.  Takes ownership of `fd` (non-blocking).
  * `early` holds bytes read after the HTTP request head: the start of the
- * first frames.  Returns a connection with one reference (the caller's).
+ * first frames.  `greeting` (the 101 response, taken over) is queued at
+ * once, ahead of everything, so whatever the hub does to the connection
+ * later, the 101 is the first thing its writer sends.  Returns a
+ * connection with one reference (the caller's).
  */
 conn_t *conn_new(int fd, const char *peer, const void *early,
-    size_t early_len, const struct conn_env *env);
+    size_t early_len, msg_t *greeting, const struct conn_env *env);
 
 /*
  * Starts the read and write threads with the configured stack size; from
- * then on the caller's reference belongs to them.  The writer sends
- * `greeting` (the 101 response, taken over) before anything else.  Call
- * after hub_register, so the client is in the hub before it learns it is
+ * then on the caller's reference belongs to them.  Call after
+ * hub_register, so the client is in the hub before it learns it is
  * connected.  Returns 0, or an errno; on error the connection is already
  * unregistered and handed to the reaper, and the caller must not use it.
  */
-int conn_start(conn_t *c, msg_t *greeting);
+int conn_start(conn_t *c);
 
 conn_t *conn_ref(conn_t *c);
 
@@ -95,14 +99,30 @@ const char *conn_peer(const conn_t *c);
 /* The hub's bookkeeping inside the connection (hub thread only). */
 struct hub_link *conn_hub_link(conn_t *c);
 
+/* The server's list of started connections, embedded in each connection.
+ * Only the server touches it, under its own lock. */
+struct conn_live_link {
+	TAILQ_ENTRY(conn_live_link) entry;
+	conn_t *conn;
+};
+struct conn_live_link *conn_live_link(conn_t *c);
+
 /*
  * Hub thread only.  Queues msgs[0..n) on the send channel, in order, as far
- * as they fit, without blocking; each queued message gets its own
- * reference (the caller keeps its own).  Wakes the writer at most once.
- * Returns CHAN_OK (all queued), CHAN_FULL (the queue filled up: a slow
- * client) or CHAN_CLOSED.
+ * as they fit under SEND_QUEUE_LIMIT, without blocking; each queued message
+ * gets its own reference (the caller keeps its own).  Wakes the writer at
+ * most once.  Returns CHAN_OK (all queued), CHAN_FULL (the hard limit was
+ * reached: a slow client) or CHAN_CLOSED.
  */
 int conn_try_send(conn_t *c, msg_t *const *msgs, size_t n);
+
+/*
+ * Hub thread only.  True if the client has stopped taking data: more than
+ * --send-queue messages wait for it and its writer has been blocked on the
+ * full socket for SLOW_STALL_MS.  A long queue alone is not enough: a
+ * writer that has not been scheduled yet is not blocked on the socket.
+ */
+bool conn_is_slow(conn_t *c);
 
 /*
  * Hub thread only.  Closes the send channel: the writer sends what is
@@ -110,6 +130,20 @@ int conn_try_send(conn_t *c, msg_t *const *msgs, size_t n);
  * already chose, 1000 by default) unless one was already sent.
  */
 void conn_close_send(conn_t *c, uint16_t code);
+
+/*
+ * Marks the client as slow, once: true for the first caller, who counts
+ * and logs it (the hub when conn_is_slow, or the writer when the socket
+ * took nothing for --write-timeout).  Any thread.
+ */
+bool conn_mark_slow(conn_t *c);
+
+/*
+ * Hub thread only.  Closes the send channel of a slow client: the writer
+ * discards the data still queued (the queue is the problem) and sends
+ * 1008 once its socket takes it.
+ */
+void conn_drop_slow(conn_t *c);
 
 /* Shuts the socket down so both threads wake up and finish.  Any thread. */
 void conn_abort(conn_t *c);

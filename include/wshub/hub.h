@@ -16,18 +16,28 @@
  *   connection's register is always seen before its unregister.
  * - Broadcast reaches every registered client, the sender included, through
  *   chan_try_send_many (a run of queued broadcasts at once, one wake-up):
- *   the hub never blocks on a client.  A client whose queue is full is a
- *   slow client: the hub closes its send channel with close code 1008
- *   (policy violation: it did not keep up), removes it, counts and logs it.  Its writer still sends what is queued and the close frame.
- * - Only the hub closes a client's send channel, and it does so when it
- *   removes the client: on unregister, on a slow-client drop, on shutdown.
+ *   the hub never blocks on a client.  A client is slow when it has
+ *   stopped taking data: more than --send-queue messages wait for it while
+ *   its writer has been blocked on the full socket for half the write
+ *   timeout (conn_is_slow), or its queue reached its hard limit
+ *   (SEND_QUEUE_LIMIT).  A queue that is long only because its writer has
+ *   not run yet is not slow.  The hub drops a slow client with close code
+ *   1008 (conn_drop_slow: its queued data is discarded), removes it,
+ *   counts and logs it.
+ * - Only the hub closes a client's send channel: when it removes the client
+ *   (unregister, slow-client drop), and for every client on shutdown
+ *   (without removing it: it stays until its unregister).
  * - Unregistering a client the hub no longer has is a no-op.
+ * - Events from one thread keep their order, so a reader's last broadcast
+ *   is queued for every client (the sender included) before the reader's
+ *   unregister closes its channel: the sender's close frame follows its
+ *   own echo.
  * - Every event that names a connection holds a reference to it, so the
  *   connection outlives any event still queued for the hub.
  * - Shutdown: every client's send channel is closed with 1001 (going away);
- *   the hub keeps handling events until every client has unregistered, and
- *   after the timeout it shuts the stragglers' sockets down (conn_abort) so
- *   their threads finish.  Then the thread exits.
+ *   the hub keeps handling events until every client has unregistered,
+ *   then the thread exits.  The server bounds that wait: at
+ *   --shutdown-timeout it shuts every remaining socket down.
  */
 #ifndef WSHUB_HUB_H
 #define WSHUB_HUB_H
@@ -85,7 +95,7 @@ int hub_broadcast(hub_t *h, msg_t *m);
  * Starts the shutdown described above and returns at once; hub_join waits
  * for the end.  Call once, after the acceptor has stopped registering.
  */
-void hub_shutdown(hub_t *h, int64_t timeout_ms);
+void hub_shutdown(hub_t *h);
 
 /* Waits for the hub thread to exit.  Call once, after hub_shutdown. */
 void hub_join(hub_t *h);

@@ -24,7 +24,7 @@ struct stats {
 	atomic_long deliveries;         /* data frames written to clients */
 	atomic_long bytes_in;           /* payload bytes received */
 	atomic_long bytes_out;          /* wire bytes written */
-	atomic_long slow_client_drops;  /* clients dropped for a full queue */
+	atomic_long slow_client_drops;  /* clients dropped for not reading */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
 	atomic_long handshake_rejects;  /* upgrade requests refused */
 	/* Connections ended, by the close code the peer sent (1006: none). */
