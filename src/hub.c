@@ -105,10 +105,10 @@ hub_on_register(hub_t *h, conn_t *c)
 
 	link->registered = true;
 	TAILQ_INSERT_TAIL(&h->clients, link, entry);
-	stats_add(&h->stats->clients, 1);
 	conn_ref(c); /* the hub's own reference while registered */
 	if (h->stopping) /* too late to join: say goodbye at once */
 		conn_close_send(c, CLOSE_GOING_AWAY);
+	stats_add(&h->stats->clients, 1); /* last: tests wait for it */
 }
 
 /*

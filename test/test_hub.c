@@ -150,7 +150,7 @@ Test(hub, silent_client_is_removed_within_the_pong_timeout, .timeout = 30)
 {
 	int quiet;
 	struct ws_frame f;
-	int pings = 0, closes = 0;
+	int pings = 0, closes = 0, code = 0;
 
 	test_server_init(&ts);
 	ts.cfg.pong_timeout_ms = 400;
@@ -160,11 +160,16 @@ Test(hub, silent_client_is_removed_within_the_pong_timeout, .timeout = 30)
 	wait_clients(1);
 	while (ws_recv(quiet, &f, WS_TIMEOUT_MS) == 0) {
 		pings += f.opcode == 0x9;
-		closes += f.opcode == 0x8;
+		if (f.opcode == 0x8) {
+			closes++;
+			code = f.len >= 2 ? f.payload[0] << 8 | f.payload[1] : 0;
+			cr_assert_str_eq((char *)f.payload + 2, "pong timeout");
+		}
 		ws_frame_free(&f);
 	}
 	cr_assert_geq(pings, 1, "the writer pings every --ping-interval");
 	cr_assert_eq(closes, 1, "a best-effort close frame, then TCP close");
+	cr_assert_eq(code, 1001, "a pong timeout is 1001 (going away)");
 	wait_clients(0);
 	close(quiet);
 	test_server_stop(&ts);
