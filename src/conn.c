@@ -19,8 +19,8 @@
  *   blocks on: chan_recv_many until the next ping is due (Go's select on
  *   the send channel and a time.Ticker); poll(POLLOUT) until the write
  *   deadline.
- *   ends when: a write fails or times out, a close frame has been written,
- *   or the send channel is closed (then it writes its own close frame).
+ *   ends when: a write fails or times out, or the send channel is closed
+ *   and drained (then it writes the reader's close frame, or its own).
  *   After a close frame it half-closes (FIN), waits for the reader up to
  *   --shutdown-timeout, shuts the socket down, joins the reader and hands
  *   the connection to the reaper.

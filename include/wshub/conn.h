@@ -4,20 +4,23 @@
  * DESIGN (Go: readPump and writePump, one goroutine each)
  *
  *   socket ──▶ read thread ──broadcast──▶ hub ──try_send──▶ send channel
- *                 │  pong / close echo (priority lane) ─────▶ send channel
+ *                 │  pongs (priority lane) ─────────────────▶ send channel
+ *                 │  close frame (final_close, after the queue) ──▶ writer
  *                 ▼                                            │
  *           wslay context                         write thread ◀┘──▶ socket
  *
  * Ownership
  * - The read thread alone owns the wslay event context (wslay contexts are
- *   not thread-safe).  It reads frames, sends data messages to the hub, and
- *   hands the bytes wslay produces (pongs, the close echo, a protocol-error
- *   close) to the write thread through the send channel's priority lane.
+ *   not thread-safe).  It reads frames, sends data messages to the hub,
+ *   hands the pongs wslay produces to the write thread through the send
+ *   channel's priority lane, and leaves a close frame (the echo, or a
+ *   protocol-error close) for the writer to send once the queue is drained:
+ *   a close never overtakes a message queued before it.
  * - The write thread is the only thread that writes to the socket.  It
- *   blocks on the send channel, writes every queued frame with one
- *   writev(2), pings every ping interval, and once the channel is closed it
- *   still performs the close handshake (sends a close frame, waits briefly
- *   for the reply).
+ *   blocks on the send channel, writes up to 32 queued frames with one
+ *   writev(2), pings every ping interval (even when the queue never
+ *   empties), and once the channel is closed it still performs the close
+ *   handshake (sends a close frame, waits briefly for the reply).
  * - The socket is closed exactly once, when the last reference goes
  *   (conn_unref), after both threads have been joined.  Threads wake each
  *   other with shutdown(2) or chan_close, never signals or cancellation.
