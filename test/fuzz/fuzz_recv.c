@@ -15,8 +15,9 @@
  * - hub_broadcast and hub_unregister are defined here (hub.c is not
  *   linked): broadcasts are checked and collected instead of fanned out;
  * - the writer thread is the harness: it takes what the reader put on the
- *   send channel's priority lane (pongs, closes) at every wake-up, or only
- *   at the end when the input asks for a stalled writer.
+ *   send channel's priority lane (pongs) at every wake-up, or only at the
+ *   end when the input asks for a stalled writer; at the end it appends
+ *   the close frame the reader left for after the queue (final_close).
  * Everything runs on the fuzzer's thread; no thread is started.
  *
  * Input layout
@@ -35,7 +36,7 @@
  * - the reader unregisters exactly once and never spins (polls again and
  *   again without reading);
  * - everything the server would write is well formed: the priority lane
- *   up to its first close (where the writer stops) and every broadcast
+ *   and the reader's close after it, and every broadcast
  *   parse as final, unmasked server frames with the shortest length
  *   encoding, no RSV bits and control payloads <= 125 bytes; a close has
  *   no body, or a code a server may send and a UTF-8 reason; pongs answer
@@ -549,6 +550,18 @@ sim_take_lane(void)
 	}
 }
 
+/* The writer, once the queue is drained: the reader's close, if any. */
+static void
+sim_take_final_close(void)
+{
+	msg_t *m = atomic_exchange(&sim->c->final_close, NULL);
+
+	if (m != NULL) {
+		bytes_add(&sim->lane, msg_wire(m), msg_wire_len(m));
+		msg_unref(m);
+	}
+}
+
 /* poll(2) on the socket: a wake-up that finds the next chunk, or EOF. */
 static int
 sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
@@ -696,15 +709,17 @@ check_messages(const struct ref *r, bool prefix_only)
 
 /*
  * Compares what the server did with what the model says it must do.  The
- * server's close is the first one on the priority lane, or else the one
- * the writer sends when the send channel closes (c->close_code, 1000
- * unless the reader chose another).
+ * server's close is the reader's (after the pongs), or else the one the
+ * writer sends when the send channel closes (c->farewell: 1000, or 1001
+ * after a pong timeout, unless the reader chose another).
  */
 static void
 check_verdict(const struct ref *r)
 {
-	uint16_t writer_code = (uint16_t)atomic_load(&sim->c->close_code);
-	bool flooded = writer_code == CLOSE_POLICY_VIOLATION;
+	int bye = atomic_load(&sim->c->farewell);
+	uint16_t writer_code = farewells[bye].code;
+	uint16_t quiet_code = sim->silent ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
+	bool flooded = bye == BYE_FLOOD;
 	struct frame close = { 0 };
 	size_t pongs;
 	bool on_lane = check_lane(r, &close, &pongs);
@@ -730,7 +745,7 @@ check_verdict(const struct ref *r)
 			    on_lane ? "reader" : "writer", code);
 		return;
 	}
-	if (!r->closed && (on_lane || code != CLOSE_NORMAL))
+	if (!r->closed && (on_lane || code != quiet_code))
 		fail("a valid stream was failed: the %s closes with %u",
 		    on_lane ? "reader" : "writer", code);
 	if (r->closed && (!on_lane ||
@@ -779,11 +794,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		abort();
 	sim = &s;
-	s.c = conn_new(fd, "fuzz", s.in, early, &env); /* owns fd */
+	s.c = conn_new(fd, "fuzz", s.in, early, msg_new_encoded(MSG_RAW, NULL, 0),
+	    &env); /* owns fd; an empty 101 */
 	s.in += early;
 	s.in_len -= early;
 	reader_main(s.c);
 	sim_take_lane();
+	sim_take_final_close();
 	check_verdict(&r);
 	conn_unref(s.c);
 	sim = NULL;
