@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support/mass_drop.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"
 #include "wshub/chan.h"
@@ -365,4 +366,12 @@ Test(message_path, shutdown_is_bounded_by_its_timeout, .timeout = 20)
 	close(fast);
 	close(stuck);
 	free(msg);
+}
+
+/* Hundreds of clients dropped as slow while broadcasts are in flight:
+ * nothing is lost for the reader, nothing leaks (run under ASan too). */
+Test(message_path, hundreds_of_clients_dropped_while_broadcasts_fly,
+    .timeout = 120)
+{
+	cr_assert_eq(mass_drop_run(150, 20000), 0);
 }
