@@ -14,18 +14,24 @@ MANDIR   ?= $(PREFIX)/share/man
 BUILD    ?= build
 SANITIZE ?=
 
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
+# CFLAGS and LDFLAGS from the command line choose optimisation and debug
+# information (make CFLAGS="-O1 -g"); what the build cannot do without is
+# added with override, so such a build still gets C11, -pthread and the
+# sanitizer it asks for.  (Without override, a command-line CFLAGS drops
+# every += below: objects built without -fsanitize=thread, linked against
+# TSan's runtime, make its interceptors report races that are not there.)
+override CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
             $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
-LDLIBS   += -lwslay -lmd -lresolv \
+override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
+override LDLIBS += -lwslay -lmd -lresolv \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SANITIZE)
+override CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
