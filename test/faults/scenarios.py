@@ -283,9 +283,13 @@ def slowloris(server):
     errors = [p for p in probes if isinstance(p, str)]
     if errors or len(probes) != 3:
         raise Failure("fresh clients during the slowloris: %s" % (errors or probes))
-    if max(probes) > 1.0:
+    # A front door that waited on a slow request would hold a fresh client
+    # for a whole handshake timeout; anything shorter shows it did not.  (A
+    # tighter figure would measure this machine's load, not the design.)
+    if max(probes) >= HANDSHAKE_TIMEOUT_S:
         raise Failure("a fresh handshake and round trip took %.3fs during the "
-                      "slowloris (limit 1s)" % max(probes))
+                      "slowloris, as long as the handshake timeout (%gs): the "
+                      "front door waited on a slow request" % (max(probes), HANDSHAKE_TIMEOUT_S))
     logged = server.count_lines(r"handshake timeout")
     if logged < SLOW_CONNS:
         raise Failure("the server logged %d handshake timeouts, expected %d"
