@@ -225,11 +225,14 @@ class Browser:
         argv = DIE_WITH_RUNNER + [self.path] + CHROMIUM_ARGS + [
             "--user-data-dir=" + self.profile, "--remote-debugging-port=0",
             "about:blank"]
+        # Chromium's own temporary files (its singleton socket) go in
+        # self.tmp too, so one rmtree takes everything it wrote.
+        env = dict(os.environ, TMPDIR=self.tmp)
         with open(self.log_path, "wb") as log:
             try:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    start_new_session=True)
+                    env=env, start_new_session=True)
             except OSError as e:
                 raise RuntimeError("cannot start %s: %s" % (argv[0], e))
         endpoint = await self._endpoint()
