@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian packages wshub needs to build and test.
+# Installs the Debian packages wshub needs to build and test: every one of
+# them, and nothing from any other registry (no npm, no pip), so the tests
+# download nothing.
 # Idempotent and quick when everything is present: it asks dpkg first and
 # runs `apt-get update` only when something must be installed.
 set -euo pipefail
 
 packages=(
-	gcc make pkg-config xxd   # toolchain; xxd embeds the chat page
+	gcc libc6-dev make pkg-config xxd # toolchain; xxd embeds the chat page
 	libwslay-dev              # WebSocket framing
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
 	libcriterion-dev          # unit tests
 	python3 python3-websockets # integration tests drive the server with it
-	nodejs node-ws            # interop test: Node's ws client
-	chromium                  # browser test (test/browser, playwright-core)
+	nodejs node-ws            # interop test: Node's ws client (no npm)
+	chromium                  # browser test, driven over the DevTools protocol
 	clang libclang-rt-dev     # make fuzz: libFuzzer
 	valgrind                  # make valgrind
-	groff-base                # man.sh: groff -ww on the man pages
+	groff-base bsdextrautils  # man.sh: groff -ww on the man pages, col -b
 )
 
 missing=()

@@ -41,7 +41,7 @@ start_server() {
 # check NAME FILE PYTHON-EXPRESSION: the expression over the JSON summary
 # `j` must be true.
 check() {
-	if ! python3 - "$2" "$3" <<'PY'
+	if ! /usr/bin/python3 - "$2" "$3" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 sys.exit(0 if eval(sys.argv[2]) else 1)

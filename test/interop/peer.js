@@ -3,8 +3,10 @@
  * The Node side of the interop test: clients built on the `ws` library
  * (Debian's node-ws), driven by test/interop/run.py.
  *
- * Usage: node peer.js ws://127.0.0.1:PORT/ws
- * (NODE_PATH must include /usr/share/nodejs, where Debian installs ws.)
+ * Usage: /usr/bin/node peer.js ws://127.0.0.1:PORT/ws /usr/share/nodejs/ws
+ * The second argument is the ws module by its full path (run.py passes
+ * Debian's node-ws), so neither NODE_PATH nor npm plays any part.  Runs on
+ * Node 18, Debian 12's nodejs.
  *
  * Protocol: one JSON command per line on stdin, one JSON reply per line on
  * stdout, in order.  Every command carries an "id" that its reply repeats,
@@ -32,9 +34,9 @@
  */
 const crypto = require('crypto');
 const readline = require('readline');
-const WebSocket = require('ws');
-
 const url = process.argv[2];
+const WS_MODULE = process.argv[3];
+const WebSocket = require(WS_MODULE);
 const clients = []; // {ws, label, port, msgs, closed: {code, reason}, error}
 const SHORT_TEXT = 64;
 
@@ -175,7 +177,7 @@ const commands = {
 		    Array.from({ length: cmd.n }, (_, i) => connect(base + i)));
 		clients.push(...made);
 		return { ports: made.map((c) => c.port),
-		    version: require('ws/package.json').version };
+		    version: require(WS_MODULE + '/package.json').version };
 	},
 
 	async send(cmd) {

@@ -32,7 +32,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import sys
 import time
@@ -48,7 +47,8 @@ WAIT_S = 20.0            # any one wait (the ASan build is slow)
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
 RUN_TIMEOUT_S = 240.0
-NODE_MODULES = "/usr/share/nodejs"   # where Debian installs node-ws
+NODE = "/usr/bin/node"               # Debian's nodejs, whatever else is on PATH
+WS_MODULE = "/usr/share/nodejs/ws"   # Debian's node-ws, handed to peer.js
 LISTENING = re.compile(r"wshub: listening on ([0-9.]+):([0-9]+)")
 SHORT_TEXT = 64
 
@@ -241,20 +241,19 @@ class NodePeer:
 
     @classmethod
     async def start(cls, url):
-        node = shutil.which("node") or shutil.which("nodejs")
-        if node is None:
-            raise RuntimeError("node is not installed (Debian: nodejs)")
-        env = dict(os.environ)
-        env["NODE_PATH"] = os.pathsep.join(
-            p for p in (env.get("NODE_PATH"), NODE_MODULES) if p)
+        if not os.access(NODE, os.X_OK):
+            raise RuntimeError("%s is missing: install Debian's nodejs "
+                               "(scripts/install-deps.sh)" % NODE)
+        # Only Debian's node-ws, by its full path: no module search path.
+        env = {k: v for k, v in os.environ.items() if k != "NODE_PATH"}
         probe = await asyncio.create_subprocess_exec(
-            node, "-e", "require('ws')", env=env,
+            NODE, "-e", "require(%s)" % json.dumps(WS_MODULE), env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         if await probe.wait() != 0:
-            raise RuntimeError("Node cannot load 'ws': install Debian's node-ws "
-                               "(scripts/install-deps.sh)")
+            raise RuntimeError("%s cannot load %s: install Debian's node-ws "
+                               "(scripts/install-deps.sh)" % (NODE, WS_MODULE))
         proc = await asyncio.create_subprocess_exec(
-            node, os.path.join(HERE, "peer.js"), url, env=env,
+            NODE, os.path.join(HERE, "peer.js"), url, WS_MODULE, env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=16 * 1024 * 1024)
         return cls(proc)

@@ -1,8 +1,9 @@
 """A wshub server as a child process, for the Python test runners.
 
-start() runs `WSHUB --port 0 FLAGS` (behind an optional argv prefix such
-as prlimit), keeps every stderr line (a thread drains it) and returns the
-(host, port) of its "wshub: listening on HOST:PORT" line.  stop() sends
+start() runs `WSHUB --port PORT FLAGS` (PORT 0, a free one, unless given;
+behind an optional argv prefix such as prlimit), keeps every stderr line (a
+thread drains it) and returns the (host, port) of its "wshub: listening on
+HOST:PORT" line.  stop() sends
 SIGTERM and returns the exit status; describe_status() words it.
 """
 
@@ -26,17 +27,20 @@ def describe_status(code):
 
 
 class WshubProcess:
-    def __init__(self, path, flags=(), prefix=()):
+    def __init__(self, path, flags=(), prefix=(), port=0):
+        """port: 0 for any free port; a fixed one to restart a server
+        where its clients expect it."""
         self.path = path
         self.flags = list(flags)
         self.prefix = list(prefix)
+        self.port = port
         self.proc = None
         self.lines = []
         self.addr = None
 
     def start(self):
         """Starts the server; returns (host, port) or raises RuntimeError."""
-        argv = self.prefix + [self.path, "--port", "0"] + self.flags
+        argv = self.prefix + [self.path, "--port", str(self.port)] + self.flags
         self.lines, self.addr = [], None
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
