@@ -14,8 +14,7 @@
 # later run replays it.  New corpus entries stay in the scratch copy: the
 # committed corpus (test/fuzz/corpus/, see make_corpus.py) never changes.
 #
-# Environment: FUZZ_CC (clang), FUZZ_CFLAGS (extra compiler flags),
-# FUZZ_RECV_ALLOW (known findings fuzz_recv lets pass; see fuzz_recv.c).
+# Environment: FUZZ_CC (clang), FUZZ_CFLAGS (extra compiler flags).
 # Last line: "fuzz: N passed, M failed".  Exit status 0 when nothing
 # failed, 1 otherwise, 2 for a bad argument or a failed build.
 set -uo pipefail

@@ -4,7 +4,8 @@
  * Go's readPump / writePump, with the C details spelled out:
  *
  * Read thread (reader_main)
- *   owns: the wslay event context, the early bytes, the read deadline.
+ *   owns: the wslay event context, the early bytes, the read deadline,
+ *   and a close frame held back until it is whole (reader_recv_whole).
  *   blocks on: poll(POLLIN) until the read deadline; chan_send into the
  *   hub's event channel (backpressure).
  *   ends when: the peer's close frame arrives, a protocol error is found, a
@@ -52,6 +53,10 @@
 #define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
 #define OUTBOX_MAX 16         /* messages parsed before they go to the hub */
 #define DRAIN_BUF 2048
+/* A client's close frame on the wire: 2 header bytes, the mask key, at
+ * most 125 payload bytes (RFC 6455 §5.5). */
+#define CLOSE_WIRE_MAX (2 + 4 + 125)
+#define FRAME_HEADER_MAX 14   /* 2, a 64-bit length, the mask key */
 
 struct conn {
 	atomic_int refs;
@@ -314,9 +319,18 @@ struct reader {
 	size_t out_len, out_cap;
 	msg_t *outbox[OUTBOX_MAX]; /* messages for the hub, after the replies */
 	size_t outbox_len;
+	/* The byte stream as wslay sees it (reader_recv_whole): the header
+	 * of the current frame as far as it has gone to wslay, the payload
+	 * bytes of that frame still to go, and a close frame held back. */
+	uint8_t head[FRAME_HEADER_MAX];
+	size_t head_len;
+	uint64_t payload_left;
+	uint8_t held[CLOSE_WIRE_MAX];
+	size_t held_len;
 };
 
-/* wslay asks for bytes: early bytes first, then the (non-blocking) socket. */
+/* Bytes for wslay (via reader_recv_whole): early bytes first, then the
+ * (non-blocking) socket. */
 static ssize_t
 reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *user)
@@ -353,6 +367,160 @@ reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	return -1;
 }
 
+/* Header length of a client frame, from its first two bytes (RFC 6455
+ * §5.2): a 16- or 64-bit length when the 7-bit one is 126 or 127, then
+ * the mask key if the mask bit is set. */
+static size_t
+frame_header_len(const uint8_t *h)
+{
+	size_t len7 = h[1] & 0x7f;
+
+	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
+	    (h[1] & 0x80 ? 4 : 0);
+}
+
+/* Payload length of a frame, from its whole header. */
+static uint64_t
+frame_payload_len(const uint8_t *h)
+{
+	uint64_t len = h[1] & 0x7f;
+	size_t ext = len == 126 ? 2 : len == 127 ? 8 : 0;
+
+	if (ext > 0)
+		len = 0;
+	for (size_t i = 0; i < ext; i++)
+		len = len << 8 | h[2 + i];
+	return len;
+}
+
+/*
+ * False if a close reason is already invalid UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF), whatever follows.
+ * `payload` is the first `len` bytes of a close payload, masked with
+ * `key` as it came; the reason starts after the 2-byte code.  The bytes
+ * are unmasked on the fly and left as they are.
+ */
+static bool
+utf8_prefix_ok(const uint8_t *payload, size_t len, const uint8_t key[4])
+{
+	uint8_t lo = 0x80, hi = 0xbf; /* the range of the next continuation */
+	int need = 0;                 /* continuation bytes still expected */
+
+	for (size_t i = 2; i < len; i++) {
+		uint8_t b = payload[i] ^ key[i % 4];
+
+		if (need > 0) {
+			if (b < lo || b > hi)
+				return false;
+			need--;
+			lo = 0x80;
+			hi = 0xbf;
+		} else if (b >= 0xc2 && b <= 0xdf)
+			need = 1;
+		else if (b >= 0xe0 && b <= 0xef) {
+			need = 2;
+			lo = b == 0xe0 ? 0xa0 : 0x80; /* no overlongs */
+			hi = b == 0xed ? 0x9f : 0xbf; /* no surrogates */
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			need = 3;
+			lo = b == 0xf0 ? 0x90 : 0x80;
+			hi = b == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
+		} else if (b >= 0x80)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * True if p[0..avail) is the start of a close frame that is not whole yet
+ * and must wait for the rest: a final, masked close with at most 125
+ * bytes whose reason so far may still be valid.  Any other close frame
+ * goes on, so wslay refuses it as soon as it would have.
+ */
+static bool
+close_frame_partial(const uint8_t *p, size_t avail)
+{
+	size_t len7;
+
+	if (p[0] != (0x80 | WSLAY_CONNECTION_CLOSE)) /* FIN, no RSV bits */
+		return false;
+	if (avail < 2)
+		return true;
+	len7 = p[1] & 0x7f;
+	if (!(p[1] & 0x80) || len7 > 125 || avail >= 6 + len7)
+		return false; /* refused by wslay, or whole */
+	return avail <= 6 || utf8_prefix_ok(p + 6, avail - 6, p + 2);
+}
+
+/*
+ * Follows the frames in buf[0..n), the next bytes for wslay, and returns
+ * how many may go to wslay now: all of them, or those before a close
+ * frame that is not whole yet.  Payloads are skipped, never copied; a
+ * header split across reads is kept in r->head until its length is known.
+ */
+static size_t
+reader_scan(struct reader *r, const uint8_t *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		if (r->payload_left > 0) {
+			size_t step = r->payload_left < n - off ?
+			    (size_t)r->payload_left : n - off;
+
+			off += step;
+			r->payload_left -= step;
+		} else if (r->head_len == 0 &&
+		    close_frame_partial(buf + off, n - off))
+			return off;
+		else {
+			r->head[r->head_len++] = buf[off++];
+			if (r->head_len >= 2 &&
+			    r->head_len == frame_header_len(r->head)) {
+				r->payload_left = frame_payload_len(r->head);
+				r->head_len = 0;
+			}
+		}
+	}
+	return n;
+}
+
+/*
+ * wslay's receive callback: reader_recv's bytes, except that a close
+ * frame reaches wslay in one piece.  wslay 1.1.1 checks a close reason's
+ * UTF-8 from the third byte of every piece it is handed, not of the
+ * payload: split across reads, a valid reason was refused with 1007 and
+ * an invalid one echoed.  So a close frame that is not whole yet is held
+ * back (r->held, at most CLOSE_WIRE_MAX bytes) and goes first in a later
+ * call, whole; or at once if its reason is already invalid, so that wslay
+ * refuses it without waiting for the rest.  wslay calls this only when
+ * its 4 KiB input buffer is all but empty, so a whole close frame lands
+ * in it in one piece.  Everything else passes through unchanged, in place.
+ */
+static ssize_t
+reader_recv_whole(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+    int flags, void *user)
+{
+	struct reader *r = user;
+	size_t held = r->held_len, ready;
+	ssize_t n;
+
+	assert(held < len);
+	memcpy(buf, r->held, held);
+	n = reader_recv(ctx, buf + held, len - held, flags, user);
+	if (n < 0)
+		return n; /* r->held keeps the partial close frame */
+	ready = reader_scan(r, buf, held + (size_t)n);
+	r->held_len = held + (size_t)n - ready;
+	assert(r->held_len <= sizeof(r->held));
+	memcpy(r->held, buf + ready, r->held_len);
+	if (ready == 0) { /* only part of a close frame so far */
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	return (ssize_t)ready;
+}
+
 /* wslay wants to send (a pong, a close): collect it for the writer. */
 static ssize_t
 reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
@@ -373,10 +541,18 @@ reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 
 /*
  * Every frame extends the read deadline (Go: the pong handler's
- * SetReadDeadline; here any frame proves the peer is alive).  Also refuses
- * the one malformed close wslay lets through: a 1-byte payload, which
- * holds half a status code (RFC 6455 §5.5.1); queuing our close first
- * makes wslay's own empty echo a no-op.
+ * SetReadDeadline; here any frame proves the peer is alive).
+ *
+ * When a close frame starts, the pongs wslay has queued for pings earlier
+ * in this read are collected first: once a close is queued, wslay 1.1.1
+ * frees every other control frame still queued
+ * (wslay_event_send_ctrl_queue_pop), and RFC 6455 §5.5.2 says a ping MUST
+ * be answered.  wslay_event_send only calls reader_send, which appends to
+ * r->out; the writer still does the writing, pongs before the close.
+ *
+ * Also refuses the one malformed close wslay lets through: a 1-byte
+ * payload, which holds half a status code (RFC 6455 §5.5.1); queuing our
+ * close first makes wslay's own empty echo a no-op.
  */
 static void
 reader_frame_start(wslay_event_context_ptr ctx,
@@ -385,6 +561,8 @@ reader_frame_start(wslay_event_context_ptr ctx,
 	struct reader *r = user;
 
 	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE && wslay_event_want_write(ctx))
+		wslay_event_send(ctx); /* reader_send never fails */
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1 &&
 	    wslay_event_queue_close(ctx, CLOSE_PROTOCOL_ERROR, NULL, 0) == 0) {
 		r->violation = true;
@@ -452,7 +630,7 @@ reader_message(wslay_event_context_ptr ctx,
 
 
 static const struct wslay_event_callbacks reader_callbacks = {
-	.recv_callback = reader_recv,
+	.recv_callback = reader_recv_whole,
 	.send_callback = reader_send,
 	.on_frame_recv_start_callback = reader_frame_start,
 	.on_msg_recv_callback = reader_message,

@@ -4,7 +4,8 @@
  *
  * This file includes src/conn.c, so the code under test is the real
  * reader: reader_main with its wslay server context (max message
- * MAX_MESSAGE_BYTES), reader_recv, reader_frame_start, reader_message,
+ * MAX_MESSAGE_BYTES), reader_recv_whole (which holds a close frame back
+ * until it is whole) over reader_recv, reader_frame_start, reader_message,
  * reader_record_close, reader_flush, reader_publish, reader_send_close and
  * reader_drain.  Only its edges are replaced:
  * - read(2) and poll(2) are macros for sim_read / sim_poll, which play the
@@ -83,32 +84,6 @@ fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	abort();
-}
-
-/*
- * Known findings that FUZZ_RECV_ALLOW (a comma-separated list of the names
- * below) tells the checks to let pass, so that a run can look past a
- * defect that is reported but not fixed yet.  scripts/fuzz.sh passes the
- * variable through; unset, every check is strict.
- *   pong-before-close   wslay drops the pongs it queued when a close is
- *                       queued in the same read (RFC 6455 §5.5.2: MUST)
- *   close-reason-split  wslay checks the UTF-8 of a close reason from the
- *                       third byte of every chunk, not of the payload
- */
-static bool
-allowed(const char *finding)
-{
-	const char *list = getenv("FUZZ_RECV_ALLOW");
-	size_t n = strlen(finding);
-
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, finding, n) == 0)
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -267,7 +242,6 @@ code_sendable(uint16_t code)
  */
 struct ref {
 	uint16_t fail_code;   /* 0: the stream is valid (as far as it goes) */
-	bool in_close;        /* the model stopped in or after a close frame */
 	const char *why;      /* the model's reason for fail_code */
 	bool closed;          /* a valid close frame came */
 	struct bytes close;   /* its payload: the echo must carry it */
@@ -389,7 +363,6 @@ ref_frame(struct ref_state *s, struct ref *r, uint8_t b0, bool masked,
 
 	if (len > 0 && avail == 0)
 		return false; /* wslay looks at a frame once payload arrives */
-	r->in_close = op == MSG_CLOSE;
 	if (!ref_frame_start(s, r, b0, masked, len))
 		return false;
 	if (op == MSG_TEXT || op == MSG_BINARY) {
@@ -503,7 +476,7 @@ parse_server_frame(const uint8_t *p, size_t n, struct frame *f,
 
 /* A close body: empty, or a code a server may send and a UTF-8 reason. */
 static void
-check_close_body(const struct frame *f, bool reason_may_be_bad)
+check_close_body(const struct frame *f)
 {
 	uint16_t code;
 
@@ -514,7 +487,7 @@ check_close_body(const struct frame *f, bool reason_may_be_bad)
 	code = (uint16_t)(f->payload[0] << 8 | f->payload[1]);
 	if (!code_sendable(code))
 		fail("server close with code %u", code);
-	if (!utf8_valid(f->payload + 2, f->len - 2) && !reason_may_be_bad)
+	if (!utf8_valid(f->payload + 2, f->len - 2))
 		fail("server close %u with a reason that is not UTF-8", code);
 }
 
@@ -673,8 +646,7 @@ check_lane(const struct ref *r, struct frame *close, size_t *pongs)
 		    "priority lane");
 		off += f.wire_len;
 		if (f.opcode == MSG_CLOSE) {
-			check_close_body(&f, r->in_close &&
-			    allowed("close-reason-split"));
+			check_close_body(&f);
 			*close = f;
 			return true;
 		}
@@ -735,9 +707,6 @@ check_verdict(const struct ref *r)
 	check_messages(r, flooded);
 	if (flooded)
 		return; /* the reader stopped early, rightly */
-	if (r->in_close && allowed("close-reason-split") &&
-	    (r->fail_code == CLOSE_INVALID_DATA || code == CLOSE_INVALID_DATA))
-		return; /* wslay judged the reason on other bytes than we did */
 	if (r->fail_code != 0) {
 		if (code != r->fail_code)
 			fail("the stream is invalid (%s): expected close %u, the "
@@ -753,7 +722,7 @@ check_verdict(const struct ref *r)
 		fail("the peer's close (%zu bytes) was not echoed: the %s closes "
 		    "with %u (%zu bytes)", r->close.len,
 		    on_lane ? "reader" : "writer", code, close.len);
-	if (pongs != r->pings.n && !(on_lane && allowed("pong-before-close")))
+	if (pongs != r->pings.n)
 		fail("%zu pings in a valid stream, %zu pongs (RFC 6455 §5.5.2)",
 		    r->pings.n, pongs);
 }

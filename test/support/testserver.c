@@ -1,7 +1,13 @@
 /* An in-process wshub for tests (see testserver.h). */
 #include <dirent.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "support/testserver.h"
@@ -88,6 +94,61 @@ test_wait_counter(atomic_long *counter, long want, int timeout_ms)
 {
 	for (int waited = 0; waited <= timeout_ms; waited += 5) {
 		if (atomic_load(counter) == want)
+			return true;
+		pause_briefly();
+	}
+	return false;
+}
+
+static bool
+same_address(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_family == b->sin_family && a->sin_port == b->sin_port &&
+	    a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+/* The server's end of the loopback connection `client_fd`, or -1: the
+ * socket of this process whose addresses are the client's, swapped. */
+static int
+server_side_fd(int client_fd)
+{
+	struct sockaddr_in local, peer, a, b;
+	socklen_t len = sizeof(local), plen = sizeof(peer);
+	struct dirent *e;
+	int found = -1;
+	DIR *d;
+
+	if (getsockname(client_fd, (struct sockaddr *)&local, &len) != 0 ||
+	    getpeername(client_fd, (struct sockaddr *)&peer, &plen) != 0)
+		return -1;
+	d = opendir("/proc/self/fd");
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+
+		if (e->d_name[0] == '.' || fd == client_fd || fd == dirfd(d) ||
+		    fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		len = sizeof(a);
+		plen = sizeof(b);
+		if (getsockname(fd, (struct sockaddr *)&a, &len) == 0 &&
+		    getpeername(fd, (struct sockaddr *)&b, &plen) == 0 &&
+		    same_address(&a, &peer) && same_address(&b, &local))
+			found = fd;
+	}
+	closedir(d);
+	return found;
+}
+
+bool
+test_wait_server_read(int client_fd, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 5) {
+		int server_fd = server_side_fd(client_fd), unacked, unread;
+
+		if (server_fd >= 0 &&
+		    ioctl(client_fd, SIOCOUTQ, &unacked) == 0 && unacked == 0 &&
+		    ioctl(server_fd, SIOCINQ, &unread) == 0 && unread == 0)
 			return true;
 		pause_briefly();
 	}

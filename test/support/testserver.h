@@ -39,6 +39,15 @@ long test_count_threads(void);
 /* Polls until *counter == want or timeout_ms passes; true if it held. */
 bool test_wait_counter(atomic_long *counter, long want, int timeout_ms);
 
+/*
+ * Polls until the server has read everything the client on `client_fd`
+ * sent: the server's kernel has acknowledged every byte, and the server's
+ * end of the connection (found among this process's descriptors) has
+ * nothing unread.  True if that happened within timeout_ms.  A test that
+ * writes again afterwards knows the server reads the new bytes separately.
+ */
+bool test_wait_server_read(int client_fd, int timeout_ms);
+
 /* Polls until this process has at most `fds` descriptors and `threads`
  * threads, or timeout_ms passes; true if it got there. */
 bool test_wait_baseline(int fds, long threads, int timeout_ms);

@@ -118,31 +118,39 @@ ws_open(uint16_t port)
 	return ws_open_rcvbuf(port, 0);
 }
 
+size_t
+ws_encode(uint8_t *out, uint8_t b0, const void *payload, size_t len)
+{
+	uint8_t mask[4];
+	size_t h = 0;
+
+	arc4random_buf(mask, sizeof(mask));
+	out[h++] = b0;
+	if (len <= 125)
+		out[h++] = 0x80 | (uint8_t)len;
+	else if (len <= 0xffff) {
+		out[h++] = 0x80 | 126;
+		out[h++] = (uint8_t)(len >> 8);
+		out[h++] = (uint8_t)len;
+	} else {
+		out[h++] = 0x80 | 127;
+		for (int i = 7; i >= 0; i--)
+			out[h++] = (uint8_t)((uint64_t)len >> (8 * i));
+	}
+	memcpy(out + h, mask, 4);
+	h += 4;
+	for (size_t i = 0; i < len; i++)
+		out[h + i] = ((const uint8_t *)payload)[i] ^ mask[i % 4];
+	return h + len;
+}
+
 int
 ws_send_raw(int fd, uint8_t b0, const void *payload, size_t len)
 {
-	uint8_t *buf = malloc(14 + len), mask[4];
-	size_t h = 0;
+	uint8_t *buf = malloc(14 + len);
 	int rc;
 
-	arc4random_buf(mask, sizeof(mask));
-	buf[h++] = b0;
-	if (len <= 125)
-		buf[h++] = 0x80 | (uint8_t)len;
-	else if (len <= 0xffff) {
-		buf[h++] = 0x80 | 126;
-		buf[h++] = (uint8_t)(len >> 8);
-		buf[h++] = (uint8_t)len;
-	} else {
-		buf[h++] = 0x80 | 127;
-		for (int i = 7; i >= 0; i--)
-			buf[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-	}
-	memcpy(buf + h, mask, 4);
-	h += 4;
-	for (size_t i = 0; i < len; i++)
-		buf[h + i] = ((const uint8_t *)payload)[i] ^ mask[i % 4];
-	rc = ws_write_all(fd, buf, h + len);
+	rc = ws_write_all(fd, buf, ws_encode(buf, b0, payload, len));
 	free(buf);
 	return rc;
 }

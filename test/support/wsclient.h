@@ -40,6 +40,14 @@ extern const char ws_upgrade_request[];
 int ws_open(uint16_t port);
 int ws_open_rcvbuf(uint16_t port, int rcvbuf);
 
+/*
+ * Encodes one masked frame (a fresh random mask) into `out`, which must
+ * have room for 14 + len bytes: first byte `b0` (FIN|RSV|opcode), then the
+ * payload.  Returns the frame's length on the wire.  For tests that send
+ * several frames in one write, or one frame in several.
+ */
+size_t ws_encode(uint8_t *out, uint8_t b0, const void *payload, size_t len);
+
 /* Sends one masked frame: first byte `b0` (FIN|RSV|opcode), then payload. */
 int ws_send_raw(int fd, uint8_t b0, const void *payload, size_t len);
 
