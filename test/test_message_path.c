@@ -285,14 +285,17 @@ Test(message_path, the_101_goes_first_even_if_the_hub_closed_the_channel,
 Test(message_path, pings_keep_their_schedule_while_the_queue_never_empties,
     .timeout = 120)
 {
-	enum { SIZE = 60000, WINDOW = 128, PINGS = 10 };
+	enum { SIZE = 60000, WINDOW = 128, PINGS = 14 };
 	uint8_t *msg = xcalloc(1, SIZE);
 	int sender, listener, sent = 0, heard = 0, echoes = 0, pings = 0;
 	struct ws_frame f;
 
 	test_server_init(&ts);
-	ts.cfg.pong_timeout_ms = 600;
-	ts.cfg.ping_interval_ms = 200; /* PINGS of them span 3+ timeouts */
+	/* PINGS of them span 3+ pong timeouts.  A pong may take 1.5 s to get
+	 * back (the ping waits behind the listener's unread data, and this
+	 * test's one thread reads both clients): room for a loaded machine. */
+	ts.cfg.pong_timeout_ms = 2000;
+	ts.cfg.ping_interval_ms = 500;
 	test_server_start(&ts);
 	sender = ws_open(ts.port);
 	listener = ws_open_rcvbuf(ts.port, 4096);
