@@ -107,6 +107,7 @@ enum farewell {
 	BYE_SLOW,          /* dropped by the hub as a slow client */
 	BYE_FLOOD,         /* control frames faster than it reads the replies */
 	BYE_INTERNAL,      /* no memory, no thread */
+	BYE_NO_ROOM,       /* its room could not open: --max-rooms */
 };
 
 static const struct {
@@ -121,6 +122,7 @@ static const struct {
 	[BYE_SLOW] = { CLOSE_POLICY_VIOLATION, "client too slow" },
 	[BYE_FLOOD] = { CLOSE_POLICY_VIOLATION, "control frame flood" },
 	[BYE_INTERNAL] = { CLOSE_INTERNAL_ERROR, "internal error" },
+	[BYE_NO_ROOM] = { CLOSE_TRY_AGAIN, "too many rooms, try again later" },
 };
 
 /* Milliseconds on the monotonic clock, never 0 (0 means "not stalled"). */
@@ -246,6 +248,8 @@ conn_close_send(conn_t *c, uint16_t code)
 {
 	if (code == CLOSE_GOING_AWAY)
 		atomic_store(&c->farewell, BYE_GOING_AWAY);
+	else if (code == CLOSE_TRY_AGAIN)
+		atomic_store(&c->farewell, BYE_NO_ROOM);
 	chan_close(c->send); /* Go: close(client.send) */
 }
 
@@ -593,7 +597,7 @@ static void
 reader_publish(struct reader *r)
 {
 	for (size_t i = 0; i < r->outbox_len; i++)
-		hub_broadcast(r->c->env.hub, r->outbox[i]); /* takes the ref */
+		hub_broadcast(r->c->env.hub, r->c, r->outbox[i]); /* takes the ref */
 	r->outbox_len = 0;
 }
 

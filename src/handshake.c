@@ -3,6 +3,7 @@
  * handshake.h).  SHA-1 comes from libmd, base64 from libresolv (glibc's
  * b64_ntop / b64_pton).
  */
+#include <ctype.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <resolv.h>
@@ -17,16 +18,31 @@
 #define KEY_BYTES 16    /* §4.2.1: base64 of a 16-byte nonce */
 #define ORIGIN_MAX 256
 
-/* True if the target's path (before any '?') equals `path`. */
+#define ROOM_PREFIX "/ws/"
+
+/* Length of the target's path: the part before any '?'. */
+static size_t
+path_len(const struct http_request *req)
+{
+	const char *q = memchr(req->target, '?', req->target_len);
+
+	return q != NULL ? (size_t)(q - req->target) : req->target_len;
+}
+
+/* True if the target's path equals `path`. */
 static bool
 path_is(const struct http_request *req, const char *path)
 {
-	size_t len = req->target_len;
-	const char *q = memchr(req->target, '?', len);
+	return strlen(path) == path_len(req) &&
+	    memcmp(req->target, path, path_len(req)) == 0;
+}
 
-	if (q != NULL)
-		len = (size_t)(q - req->target);
-	return strlen(path) == len && memcmp(req->target, path, len) == 0;
+/* True if the target's path starts with `prefix`. */
+static bool
+path_has_prefix(const struct http_request *req, const char *prefix)
+{
+	return path_len(req) >= strlen(prefix) &&
+	    memcmp(req->target, prefix, strlen(prefix)) == 0;
 }
 
 enum handshake_route
@@ -40,11 +56,37 @@ handshake_route(const struct http_request *req)
 		route = ROUTE_STATS;
 	else if (path_is(req, "/metrics"))
 		route = ROUTE_METRICS;
-	else if (path_is(req, "/ws"))
+	else if (path_is(req, "/ws") || path_has_prefix(req, ROOM_PREFIX))
 		route = ROUTE_WEBSOCKET;
 	else
 		return ROUTE_NOT_FOUND;
 	return http_method_is(req, "GET") ? route : ROUTE_BAD_METHOD;
+}
+
+int
+handshake_room(const struct http_request *req, char room[ROOM_NAME_MAX + 1],
+    const char **why)
+{
+	const char *name = req->target + strlen(ROOM_PREFIX);
+	size_t len;
+
+	if (path_is(req, "/ws")) {
+		strlcpy(room, DEFAULT_ROOM, ROOM_NAME_MAX + 1);
+		return 0;
+	}
+	len = path_len(req) - strlen(ROOM_PREFIX);
+	if (len == 0 || len > ROOM_NAME_MAX) {
+		*why = "a room name is 1 to 64 bytes: /ws/NAME";
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && strchr("._-", name[i]) == NULL) {
+			*why = "a room name may hold only A-Z a-z 0-9 . _ -";
+			return -1;
+		}
+	memcpy(room, name, len);
+	room[len] = '\0';
+	return 0;
 }
 
 int

@@ -8,6 +8,8 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/tree.h>
 
 #include "wshub/chan.h"
 #include "wshub/conn.h"
@@ -21,29 +23,64 @@ enum hub_event_type { HUB_REGISTER, HUB_UNREGISTER, HUB_BROADCAST, HUB_SHUTDOWN 
 
 struct hub_event {
 	enum hub_event_type type;
-	conn_t *conn;       /* REGISTER, UNREGISTER: a reference */
+	conn_t *conn;       /* REGISTER, UNREGISTER, BROADCAST: a reference */
 	msg_t *msg;         /* BROADCAST: a reference */
 };
 
 TAILQ_HEAD(client_list, hub_link);
 
+/*
+ * A room and its clients.  The rooms are a red-black tree keyed by name
+ * (libbsd's <sys/tree.h>): a join, a leave or a broadcast finds its room
+ * in O(log rooms) with no hashing and no resize pause in the hub thread;
+ * the node lives in the room, so a room is one allocation; and the tree
+ * walks in name order.  A room exists while it has a client.
+ */
+struct room {
+	RB_ENTRY(room) node;
+	struct client_list clients;
+	size_t size;
+	char name[ROOM_NAME_MAX + 1];
+};
+
+RB_HEAD(room_tree, room);
+
+static int
+room_cmp(const struct room *a, const struct room *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+/* Not RB_GENERATE_STATIC: it needs __unused, which libbsd leaves out. */
+RB_GENERATE(room_tree, room, node, room_cmp)
+
 struct hub {
 	chan_t *events;
 	pthread_t thread;
 	struct stats *stats;
+	size_t max_rooms;
+	/* The hub thread writes the room tree holding rooms_mu and reads it
+	 * without; other threads read it holding rooms_mu (hub_room_admits).
+	 * The hub takes it only to add or remove a room, never per message. */
+	pthread_mutex_t rooms_mu;
+	struct room_tree rooms;
+	size_t n_rooms;
 	/* Hub thread only. */
-	struct client_list clients;
+	size_t n_clients;
+	size_t largest;     /* clients in the largest room */
 	bool stopping;
 };
 
 hub_t *
-hub_new(struct stats *st, size_t queue_len)
+hub_new(struct stats *st, size_t queue_len, size_t max_rooms)
 {
 	hub_t *h = xcalloc(1, sizeof(*h));
 
 	h->events = chan_new(queue_len, 0);
 	h->stats = st;
-	TAILQ_INIT(&h->clients);
+	h->max_rooms = max_rooms;
+	pthread_mutex_init(&h->rooms_mu, NULL);
+	RB_INIT(&h->rooms);
 	return h;
 }
 
@@ -64,8 +101,9 @@ hub_post(hub_t *h, struct hub_event ev)
 }
 
 int
-hub_register(hub_t *h, conn_t *c)
+hub_register(hub_t *h, conn_t *c, const char *room)
 {
+	strlcpy(conn_hub_link(c)->room, room, sizeof(conn_hub_link(c)->room));
 	return hub_post(h, (struct hub_event){ HUB_REGISTER, conn_ref(c), NULL });
 }
 
@@ -76,9 +114,84 @@ hub_unregister(hub_t *h, conn_t *c)
 }
 
 int
-hub_broadcast(hub_t *h, msg_t *m)
+hub_broadcast(hub_t *h, conn_t *from, msg_t *m)
 {
-	return hub_post(h, (struct hub_event){ HUB_BROADCAST, NULL, m });
+	return hub_post(h, (struct hub_event){ HUB_BROADCAST, conn_ref(from), m });
+}
+
+bool
+hub_room_admits(hub_t *h, const char *room)
+{
+	struct room key;
+	bool ok;
+
+	strlcpy(key.name, room, sizeof(key.name));
+	pthread_mutex_lock(&h->rooms_mu);
+	ok = h->n_rooms < h->max_rooms ||
+	    RB_FIND(room_tree, &h->rooms, &key) != NULL;
+	pthread_mutex_unlock(&h->rooms_mu);
+	return ok;
+}
+
+/* The room called `name`, or NULL.  Hub thread only. */
+static struct room *
+room_find(hub_t *h, const char *name)
+{
+	struct room key;
+
+	strlcpy(key.name, name, sizeof(key.name));
+	return RB_FIND(room_tree, &h->rooms, &key);
+}
+
+/* A new, empty room, or NULL past --max-rooms.  Hub thread only. */
+static struct room *
+room_open(hub_t *h, const char *name)
+{
+	struct room *r;
+
+	if (h->n_rooms >= h->max_rooms)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	strlcpy(r->name, name, sizeof(r->name));
+	TAILQ_INIT(&r->clients);
+	pthread_mutex_lock(&h->rooms_mu);
+	RB_INSERT(room_tree, &h->rooms, r);
+	h->n_rooms++;
+	pthread_mutex_unlock(&h->rooms_mu);
+	stats_add(&h->stats->rooms, 1);
+	return r;
+}
+
+/* Frees a room its last client has left.  Hub thread only. */
+static void
+room_close(hub_t *h, struct room *r)
+{
+	pthread_mutex_lock(&h->rooms_mu);
+	RB_REMOVE(room_tree, &h->rooms, r);
+	h->n_rooms--;
+	pthread_mutex_unlock(&h->rooms_mu);
+	stats_add(&h->stats->rooms, -1);
+	free(r);
+}
+
+/* Keeps h->largest and its gauge true after a room grew or shrank by one
+ * to `size` clients (a room that shrank to 0 is already closed). */
+static void
+room_resized(hub_t *h, size_t size, bool grew)
+{
+	size_t largest = 0;
+	struct room *each;
+
+	if (grew && size > h->largest)
+		largest = size;
+	else if (!grew && size + 1 == h->largest) {
+		RB_FOREACH(each, room_tree, &h->rooms) /* O(rooms), rare */
+			if (each->size > largest)
+				largest = each->size;
+	} else
+		return;
+	stats_add(&h->stats->largest_room, (long)largest - (long)h->largest);
+	h->largest = largest;
 }
 
 void
@@ -92,19 +205,41 @@ hub_shutdown(hub_t *h)
 static void
 hub_remove(hub_t *h, struct hub_link *link)
 {
-	TAILQ_REMOVE(&h->clients, link, entry);
+	struct room *r = link->in;
+	size_t size;
+
+	TAILQ_REMOVE(&r->clients, link, entry);
+	r->size--;
 	link->registered = false;
+	link->in = NULL;
+	h->n_clients--;
+	size = r->size;
+	if (size == 0)
+		room_close(h, r);
+	room_resized(h, size, false);
 	stats_add(&h->stats->clients, -1);
 	conn_unref(link->conn);
 }
 
+/* Adds a client to its room, opening the room if it is the first. */
 static void
 hub_on_register(hub_t *h, conn_t *c)
 {
 	struct hub_link *link = conn_hub_link(c);
+	struct room *r = room_find(h, link->room);
 
+	if (r == NULL && (r = room_open(h, link->room)) == NULL) {
+		/* The front door saw room for it (hub_room_admits), but other
+		 * rooms opened in between: the 101 is out, so say it here. */
+		conn_close_send(c, CLOSE_TRY_AGAIN);
+		return;
+	}
 	link->registered = true;
-	TAILQ_INSERT_TAIL(&h->clients, link, entry);
+	link->in = r;
+	TAILQ_INSERT_TAIL(&r->clients, link, entry);
+	r->size++;
+	h->n_clients++;
+	room_resized(h, r->size, true);
 	conn_ref(c); /* the hub's own reference while registered */
 	if (h->stopping) /* too late to join: say goodbye at once */
 		conn_close_send(c, CLOSE_GOING_AWAY);
@@ -124,11 +259,13 @@ hub_on_register(hub_t *h, conn_t *c)
  * has not been scheduled yet keeps every message.
  */
 static void
-hub_on_broadcasts(hub_t *h, msg_t *const *msgs, size_t n)
+hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 {
 	struct hub_link *link, *next;
 
-	TAILQ_FOREACH_SAFE(link, &h->clients, entry, next) {
+	/* hub_remove may free the room with its last client: then `next` is
+	 * NULL and the loop ends without touching the room again. */
+	TAILQ_FOREACH_SAFE(link, &r->clients, entry, next) {
 		int rc = conn_try_send(link->conn, msgs, n);
 
 		if (rc == CHAN_OK && !conn_is_slow(link->conn))
@@ -152,10 +289,12 @@ static void
 hub_on_shutdown(hub_t *h)
 {
 	struct hub_link *link;
+	struct room *r;
 
 	h->stopping = true;
-	TAILQ_FOREACH(link, &h->clients, entry)
-		conn_close_send(link->conn, CLOSE_GOING_AWAY);
+	RB_FOREACH(r, room_tree, &h->rooms)
+		TAILQ_FOREACH(link, &r->clients, entry)
+			conn_close_send(link->conn, CLOSE_GOING_AWAY);
 }
 
 static void
@@ -183,7 +322,37 @@ hub_handle(hub_t *h, struct hub_event *e)
 	free(e);
 }
 
-/* Handles events in order, each run of broadcasts in one pass. */
+/* The room a broadcast event is for: its sender's. */
+static const char *
+event_room(const struct hub_event *e)
+{
+	return conn_hub_link(e->conn)->room;
+}
+
+/*
+ * Takes the run of broadcasts for one room that starts at items[0]: their
+ * messages go to run[], the events are freed.  Returns how many.
+ */
+static size_t
+take_run(void *const *items, size_t n, msg_t **run)
+{
+	const char *room = event_room(items[0]);
+	size_t k = 0;
+
+	while (k < n) {
+		struct hub_event *e = items[k];
+
+		if (e->type != HUB_BROADCAST || strcmp(event_room(e), room) != 0)
+			break;
+		run[k++] = e->msg; /* the event's reference */
+		conn_unref(e->conn);
+		free(e);
+	}
+	return k;
+}
+
+/* Handles events in order, each run of broadcasts to one room in one
+ * pass.  A room that is gone (its last client left) takes nothing. */
 static void
 hub_handle_batch(hub_t *h, void *const *items, size_t n)
 {
@@ -191,19 +360,22 @@ hub_handle_batch(hub_t *h, void *const *items, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		struct hub_event *e;
-		size_t k = 0;
+		struct hub_event *e = items[i];
+		struct room *r;
+		size_t k;
 
-		while (i < n && (e = items[i])->type == HUB_BROADCAST &&
-		    !h->stopping) {
-			run[k++] = e->msg; /* the event's reference */
-			free(e);
-			i++;
-		}
-		if (k > 0)
-			hub_on_broadcasts(h, run, k);
-		else
+		if (e->type != HUB_BROADCAST || h->stopping) {
 			hub_handle(h, items[i++]);
+			continue;
+		}
+		r = room_find(h, event_room(e));
+		k = take_run(items + i, n - i, run);
+		i += k;
+		if (r != NULL)
+			hub_on_broadcasts(h, r, run, k);
+		else
+			for (size_t j = 0; j < k; j++)
+				msg_unref(run[j]);
 	}
 }
 
@@ -216,7 +388,7 @@ hub_main(void *arg)
 	void *batch[HUB_BATCH_MAX], *item;
 	size_t n;
 
-	while (!h->stopping || !TAILQ_EMPTY(&h->clients)) {
+	while (!h->stopping || h->n_clients > 0) {
 		chan_recv_many(h->events, batch, HUB_BATCH_MAX, &n, NULL);
 		hub_handle_batch(h, batch, n);
 	}
@@ -250,6 +422,7 @@ hub_free(hub_t *h)
 {
 	if (h == NULL)
 		return;
+	pthread_mutex_destroy(&h->rooms_mu);
 	chan_free(h->events);
 	free(h);
 }

@@ -31,7 +31,7 @@ enum long_only_flag {
 	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_THREAD_STACK,
+	OPT_THREAD_STACK, OPT_MAX_ROOMS,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +40,7 @@ static const struct option long_options[] = {
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "send-queue", required_argument, NULL, OPT_SEND_QUEUE },
 	{ "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
@@ -60,8 +61,10 @@ usage(FILE *out)
 {
 	fprintf(out,
 "usage: wshub [options]\n"
-"A WebSocket chat hub: every message a client sends goes to every client.\n"
-"Chat page at http://ADDR:PORT/, WebSocket at /ws, counters at /stats.\n"
+"A WebSocket chat hub: every message a client sends goes to every client\n"
+"in its room.\n"
+"Chat page at http://ADDR:PORT/, WebSocket at /ws (room %s) or /ws/ROOM,\n"
+"counters at /stats.\n"
 "\n"
 "  --addr HOST            listen address; IPv6 literals work (default %s:\n"
 "                         loopback, so nothing is exposed by accident)\n"
@@ -71,6 +74,8 @@ usage(FILE *out)
 "  --any-origin           allow every Origin (trusted networks only)\n"
 "  --max-clients N        refuse upgrades beyond N live clients with 503\n"
 "                         (default 0: no limit but the machine's)\n"
+"  --max-rooms N          refuse a join that would open room N+1 with 503\n"
+"                         (default %d)\n"
 "  --max-message BYTES    largest message; bigger closes with 1009\n"
 "                         (default %d)\n"
 "  --send-queue N         messages that may wait for a client that stopped\n"
@@ -95,7 +100,8 @@ usage(FILE *out)
 "\n"
 "SEC accepts fractions (0.25).  Exit status: 0 after a clean shutdown,\n"
 "1 if the server cannot start, 2 for a bad flag.\n",
-	    DEFAULT_ADDR, DEFAULT_PORT, MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
+	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, MAX_ROOMS,
+	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
@@ -173,6 +179,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
+		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
 		case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_flag("--send-queue", optarg, 1, 65536); break;
 		case OPT_PING_INTERVAL: cfg->ping_interval_ms = seconds_flag("--ping-interval", optarg, 10, MS_PER_DAY); ping_set = true; break;

@@ -291,7 +291,8 @@ pending_write(struct pending *p)
  * registered with the hub before its writer sends `response` (the 101).
  */
 static void
-pending_upgrade(server_t *s, struct pending *p, msg_t *response)
+pending_upgrade(server_t *s, struct pending *p, const char *room,
+    msg_t *response)
 {
 	int one = 1;
 	conn_t *c;
@@ -302,7 +303,7 @@ pending_upgrade(server_t *s, struct pending *p, msg_t *response)
 	    p->in_len - p->head_len, response, &s->env);
 	p->fd = -1; /* the connection owns it now */
 	pending_free(s, p);
-	if (hub_register(s->hub, c) != 0) {
+	if (hub_register(s->hub, c, room) != 0) {
 		conn_unref(c); /* frees the queued 101 too */
 		return;
 	}
@@ -311,8 +312,8 @@ pending_upgrade(server_t *s, struct pending *p, msg_t *response)
 	TAILQ_INSERT_TAIL(&s->live_conns, conn_live_link(c), entry);
 	pthread_mutex_unlock(&s->mu);
 	stats_add(&s->stats.connections_total, 1);
-	log_info("connect id=%llu peer=%s", (unsigned long long)conn_id(c),
-	    conn_peer(c));
+	log_info("connect id=%llu peer=%s room=%s",
+	    (unsigned long long)conn_id(c), conn_peer(c), room);
 	conn_start(c); /* on failure it handed c to the reaper */
 }
 
@@ -377,6 +378,7 @@ static void
 pending_route(server_t *s, struct pending *p, const struct http_request *req)
 {
 	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], out[RESPONSE_MAX];
+	char room[ROOM_NAME_MAX + 1];
 	const char *why;
 	int status;
 
@@ -402,6 +404,10 @@ pending_route(server_t *s, struct pending *p, const struct http_request *req)
 	case ROUTE_WEBSOCKET:
 		break;
 	}
+	if (handshake_room(req, room, &why) != 0) {
+		respond_error(s, p, 400, why);
+		return;
+	}
 	status = handshake_check_upgrade(req, &s->origins, accept, &why);
 	if (status != 101) {
 		respond_error(s, p, status, why);
@@ -412,7 +418,11 @@ pending_route(server_t *s, struct pending *p, const struct http_request *req)
 		respond_error(s, p, 503, "too many clients, try again later");
 		return;
 	}
-	pending_upgrade(s, p, msg_new_encoded(MSG_RAW, out,
+	if (!hub_room_admits(s->hub, room)) {
+		respond_error(s, p, 503, "too many rooms, try again later");
+		return;
+	}
+	pending_upgrade(s, p, room, msg_new_encoded(MSG_RAW, out,
 	    handshake_format_101(out, sizeof(out), accept)));
 }
 
@@ -591,7 +601,7 @@ start_workers(server_t *s)
 {
 	int err;
 
-	s->hub = hub_new(&s->stats, HUB_QUEUE_LEN);
+	s->hub = hub_new(&s->stats, HUB_QUEUE_LEN, (size_t)s->cfg->max_rooms);
 	s->env = (struct conn_env){ s->cfg, s->hub, &s->stats,
 	    chan_new(REAPER_QUEUE_LEN, 0) };
 	if ((err = hub_start(s->hub)) != 0)

@@ -47,13 +47,15 @@ size_t
 stats_format_json(struct stats *st, char *buf, size_t size)
 {
 	int n = snprintf(buf, size,
-	    "{\"clients\":%ld,\"connections_total\":%ld,"
+	    "{\"clients\":%ld,\"rooms\":%ld,\"largest_room\":%ld,"
+	    "\"connections_total\":%ld,"
 	    "\"messages_in\":%ld,\"deliveries\":%ld,"
 	    "\"bytes_in\":%ld,\"bytes_out\":%ld,"
 	    "\"slow_client_drops\":%ld,\"protocol_errors\":%ld,"
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
 	    "\"uptime_seconds\":%.3f}\n",
-	    stats_get(&st->clients), stats_get(&st->connections_total),
+	    stats_get(&st->clients), stats_get(&st->rooms),
+	    stats_get(&st->largest_room), stats_get(&st->connections_total),
 	    stats_get(&st->messages_in), stats_get(&st->deliveries),
 	    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
 	    stats_get(&st->slow_client_drops), stats_get(&st->protocol_errors),
@@ -95,6 +97,10 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 
 	metric(buf, size, &len, "clients", "gauge",
 	    "Clients registered with the hub now.", stats_get(&st->clients));
+	metric(buf, size, &len, "rooms", "gauge",
+	    "Rooms with at least one client.", stats_get(&st->rooms));
+	metric(buf, size, &len, "largest_room", "gauge",
+	    "Clients in the largest room.", stats_get(&st->largest_room));
 	metric(buf, size, &len, "threads", "gauge",
 	    "Threads of the server process.", stats_thread_count());
 	metric(buf, size, &len, "uptime_seconds", "gauge",

@@ -250,16 +250,16 @@ Test(message_path, the_101_goes_first_even_if_the_hub_closed_the_channel,
 	log_set_level(LOG_ERROR);
 	config_defaults(&r.cfg);
 	stats_init(&r.stats);
-	r.hub = hub_new(&r.stats, 64);
+	r.hub = hub_new(&r.stats, 64, MAX_ROOMS);
 	r.reaper = chan_new(8, 0);
 	r.env = (struct conn_env){ &r.cfg, r.hub, &r.stats, r.reaper };
 	cr_assert_eq(hub_start(r.hub), 0);
 	/* Not started yet, `a` keeps the hub running after the shutdown. */
 	a = rig_conn(&r, &pa);
-	cr_assert_eq(hub_register(r.hub, a), 0);
+	cr_assert_eq(hub_register(r.hub, a, DEFAULT_ROOM), 0);
 	hub_shutdown(r.hub);
 	b = rig_conn(&r, &pb);
-	cr_assert_eq(hub_register(r.hub, b), 0);
+	cr_assert_eq(hub_register(r.hub, b, DEFAULT_ROOM), 0);
 	/* The hub counts a client after closing a latecomer's channel. */
 	cr_assert(test_wait_counter(&r.stats.clients, 2, WS_TIMEOUT_MS));
 	cr_assert_eq(conn_start(b), 0);

@@ -57,6 +57,13 @@
 #endif
 /* Upgrades beyond this many live clients get 503 (0: no limit). */
 #define MAX_CLIENTS 0
+/* Rooms: GET /ws/ROOM joins ROOM, 1 to ROOM_NAME_MAX bytes of
+ * [A-Za-z0-9._-]; GET /ws joins DEFAULT_ROOM.  A join that would create a
+ * room past MAX_ROOMS gets 503: each room costs the hub a tree node and,
+ * with Redis, a subscription. */
+#define ROOM_NAME_MAX 64
+#define DEFAULT_ROOM "lobby"
+#define MAX_ROOMS 10000
 /* Largest HTTP request head; bigger ones get 431. */
 #define MAX_REQUEST_HEAD 8192
 
@@ -67,6 +74,7 @@ struct config {
 	size_t n_origins;
 	bool any_origin;
 	int max_clients;
+	int max_rooms;
 	size_t max_message;
 	size_t send_queue;
 	int64_t ping_interval_ms;

@@ -60,6 +60,7 @@ enum close_code {
 	CLOSE_POLICY_VIOLATION = 1008, /* slow client, control-frame flood */
 	CLOSE_TOO_BIG = 1009,
 	CLOSE_INTERNAL_ERROR = 1011,
+	CLOSE_TRY_AGAIN = 1013,      /* the room limit, reached after the 101 */
 };
 
 /* What every connection shares; outlives all connections. */
@@ -130,7 +131,8 @@ bool conn_is_slow(conn_t *c);
 /*
  * Hub thread only.  Closes the send channel: the writer sends what is
  * queued, then a close frame with `code` (0: the code the connection
- * already chose, 1000 by default) unless one was already sent.
+ * already chose, 1000 by default; or 1001 for a shutdown, 1013 for a
+ * room past --max-rooms) unless one was already sent.
  */
 void conn_close_send(conn_t *c, uint16_t code);
 

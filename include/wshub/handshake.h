@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "wshub/config.h"
 #include "wshub/http.h"
 
 /* base64 of a 20-byte SHA-1 is 28 characters. */
@@ -23,7 +24,7 @@ enum handshake_route {
 	ROUTE_PAGE,       /* GET /       the chat page */
 	ROUTE_STATS,      /* GET /stats  JSON counters */
 	ROUTE_METRICS,    /* GET /metrics  Prometheus text format */
-	ROUTE_WEBSOCKET,  /* GET /ws     the upgrade */
+	ROUTE_WEBSOCKET,  /* GET /ws, GET /ws/ROOM  the upgrade */
 	ROUTE_NOT_FOUND,  /* 404 */
 	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET */
 };
@@ -37,6 +38,15 @@ struct origin_policy {
 
 /* Maps method and path (the query string is ignored) to a route. */
 enum handshake_route handshake_route(const struct http_request *req);
+
+/*
+ * The room a ROUTE_WEBSOCKET request asks for: /ws is DEFAULT_ROOM, and
+ * /ws/NAME is NAME, 1 to ROOM_NAME_MAX bytes of A-Z a-z 0-9 . _ - (no
+ * percent-decoding: '%' is not allowed).  Copies it into `room` and
+ * returns 0, or returns -1 with a one-line reason in *why, for a 400.
+ */
+int handshake_room(const struct http_request *req,
+    char room[ROOM_NAME_MAX + 1], const char **why);
 
 /*
  * Checks a WebSocket upgrade request against RFC 6455 §4.2.1 and the origin

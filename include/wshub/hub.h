@@ -1,12 +1,17 @@
 /*
- * hub — the manager thread that owns the set of live clients.
+ * hub — the manager thread that owns the set of live clients and rooms.
  *
  * DESIGN
  * Go's chat hub is a goroutine with a `select` over three channels
  * (register, unregister, broadcast).  C has no select over channels, so the
  * hub has one channel of tagged events instead; its thread is the only one
- * that reads or writes the client set (a TAILQ of hub_link entries embedded
- * in each connection, so membership costs no allocation).
+ * that changes the client set: rooms in a red-black tree by name, each
+ * with a TAILQ of hub_link entries embedded in its connections, so a
+ * membership costs no allocation.  A room is opened by its first client
+ * and freed when its last one leaves; --max-rooms bounds how many exist.
+ * The one thing other threads may ask is whether a room could be joined
+ * (hub_room_admits, under a lock the hub takes only to add or remove a
+ * room).
  *
  *   acceptor ──register──┐
  *   reader   ──broadcast─┼──▶ events ──▶ hub thread ──try_send──▶ conn send channels
@@ -14,7 +19,8 @@
  *
  * - Events from one thread are handled in the order sent (FIFO), so a
  *   connection's register is always seen before its unregister.
- * - Broadcast reaches every registered client, the sender included, through
+ * - A broadcast reaches every client of its sender's room, the sender
+ *   included, and no one else, through
  *   chan_try_send_many (a run of queued broadcasts at once, one wake-up):
  *   the hub never blocks on a client.  A client is slow when it has
  *   stopped taking data: more than --send-queue messages wait for it while
@@ -46,6 +52,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "wshub/config.h"
 #include "wshub/msg.h"
 #include "wshub/stats.h"
 
@@ -55,27 +62,39 @@ typedef struct hub hub_t;
 /* The hub's bookkeeping inside each connection.  Only the hub thread
  * reads or writes it. */
 struct hub_link {
-	TAILQ_ENTRY(hub_link) entry;
+	TAILQ_ENTRY(hub_link) entry;  /* in its room's client list */
 	conn_t *conn;
 	bool registered;
+	struct room *in;              /* its room while registered */
+	char room[ROOM_NAME_MAX + 1]; /* set by hub_register, then read-only */
 };
 
 /*
  * Creates a hub whose event channel holds `queue_len` events.  Counters go
  * to `st`, which must outlive the hub.  Aborts on allocation failure.
  */
-hub_t *hub_new(struct stats *st, size_t queue_len);
+hub_t *hub_new(struct stats *st, size_t queue_len, size_t max_rooms);
 
 /* Starts the hub thread.  Returns 0 or an errno from pthread_create. */
 int hub_start(hub_t *h);
 
 /*
- * Adds `c` to the client set (the hub takes its own reference).  Blocks
- * while the event channel is full.  Returns 0, or -1 if the hub has
- * stopped (then nothing was taken).  Called by the acceptor, before the
- * connection's threads start.
+ * Adds `c` to room `room` (a valid name: see handshake_room), opening the
+ * room if it is the first; the hub takes its own reference.  If the room
+ * is new and --max-rooms rooms already exist (other rooms opened since
+ * hub_room_admits said yes), the hub closes `c` with 1013 instead.
+ * Blocks while the event channel is full.  Returns 0, or -1 if the hub
+ * has stopped (then nothing was taken).  Called by the acceptor, before
+ * the connection's threads start.
  */
-int hub_register(hub_t *h, conn_t *c);
+int hub_register(hub_t *h, conn_t *c, const char *room);
+
+/*
+ * True if a client could join `room` now: it exists, or fewer than
+ * --max-rooms rooms do.  Any thread; takes the room lock briefly.  The
+ * answer can be stale by the time the client registers (see above).
+ */
+bool hub_room_admits(hub_t *h, const char *room);
 
 /*
  * Asks the hub to remove `c` and close its send channel.  Idempotent at
@@ -85,11 +104,13 @@ int hub_register(hub_t *h, conn_t *c);
 void hub_unregister(hub_t *h, conn_t *c);
 
 /*
- * Queues `m` for every client.  Takes over the caller's reference to `m`
- * in every case.  Blocks while the event channel is full (backpressure on
- * the reading thread).  Returns 0, or -1 if the hub has stopped.
+ * Queues `m`, sent by `from`, for every client in `from`'s room.  Takes
+ * over the caller's reference to `m` in every case (and a reference to
+ * `from` of its own while queued).  Blocks while the event channel is
+ * full (backpressure on the reading thread).  Returns 0, or -1 if the hub
+ * has stopped.  Read threads.
  */
-int hub_broadcast(hub_t *h, msg_t *m);
+int hub_broadcast(hub_t *h, conn_t *from, msg_t *m);
 
 /*
  * Starts the shutdown described above and returns at once; hub_join waits

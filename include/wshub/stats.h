@@ -19,6 +19,8 @@ extern const int stats_close_codes[STATS_CLOSE_CODES];
 
 struct stats {
 	atomic_long clients;            /* registered with the hub now */
+	atomic_long rooms;              /* rooms with at least one client */
+	atomic_long largest_room;       /* clients in the largest room */
 	atomic_long connections_total;  /* upgrades since start */
 	atomic_long messages_in;        /* data messages received */
 	atomic_long deliveries;         /* data frames written to clients */

@@ -596,11 +596,13 @@ sim_read(int fd, void *buf, size_t len)
 
 /* The hub takes the reader's reference; here each message is checked. */
 int
-hub_broadcast(hub_t *h, msg_t *m)
+hub_broadcast(hub_t *h, conn_t *from, msg_t *m)
 {
 	struct frame f;
 
 	(void)h;
+	if (from != sim->c)
+		fail("broadcast from another connection");
 	parse_server_frame(msg_wire(m), msg_wire_len(m), &f, "broadcast");
 	if (f.wire_len != msg_wire_len(m))
 		fail("broadcast frame has %zu trailing bytes",

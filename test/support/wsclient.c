@@ -118,6 +118,38 @@ ws_open(uint16_t port)
 	return ws_open_rcvbuf(port, 0);
 }
 
+int
+ws_upgrade_path(uint16_t port, const char *path, int *status, char *resp,
+    size_t size)
+{
+	char req[sizeof(ws_upgrade_request) + 256];
+	int fd = ws_tcp_connect(port, 0);
+
+	snprintf(req, sizeof(req), "GET %s%s", path,
+	    ws_upgrade_request + strlen("GET /ws"));
+	*status = fd < 0 ? -1 : ws_http(fd, req, resp, size);
+	if (*status != 101 && fd >= 0) {
+		size_t len = resp ? strlen(resp) : 0;
+
+		while (resp && len + 1 < size &&
+		    read_exact(fd, resp + len, 1, WS_TIMEOUT_MS) == 0)
+			resp[++len] = '\0'; /* the body too, up to the close */
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int
+ws_open_room(uint16_t port, const char *room)
+{
+	char path[128];
+	int status;
+
+	snprintf(path, sizeof(path), "/ws/%s", room);
+	return ws_upgrade_path(port, path, &status, NULL, 0);
+}
+
 size_t
 ws_encode(uint8_t *out, uint8_t b0, const void *payload, size_t len)
 {

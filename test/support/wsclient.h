@@ -41,6 +41,18 @@ int ws_open(uint16_t port);
 int ws_open_rcvbuf(uint16_t port, int rcvbuf);
 
 /*
+ * Asks to upgrade at `path` (e.g. "/ws/red"); *status is the HTTP status
+ * (-1 if it could not connect) and `resp`, if not NULL, gets the response
+ * head (and, for a refusal, its body).  Returns the socket after a 101,
+ * else -1 (the socket is closed).
+ */
+int ws_upgrade_path(uint16_t port, const char *path, int *status, char *resp,
+    size_t size);
+
+/* Connects and joins room `room` (/ws/ROOM); the socket or -1. */
+int ws_open_room(uint16_t port, const char *room);
+
+/*
  * Encodes one masked frame (a fresh random mask) into `out`, which must
  * have room for 14 + len bytes: first byte `b0` (FIN|RSV|opcode), then the
  * payload.  Returns the frame's length on the wire.  For tests that send
