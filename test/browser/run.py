@@ -10,6 +10,9 @@ Usage:
      separate users) open http://127.0.0.1:PORT/ and both show "open".
   2. One page sends a message with the Send button, the other with Enter;
      both messages reach both pages, the sender included.
+  2b. A third page opens in room "blue" (#room=blue): the lobby and blue do
+     not hear each other; then it joins the lobby with the Room box and
+     hears it.
   3. SIGTERM stops the server: both pages show the 1001 close ("going
      away") and its reason, and wshub exits 0.
   4. wshub starts again on the same port: both pages reconnect by
@@ -311,6 +314,7 @@ class Page:
         session = (await cdp.send("Target.attachToTarget", {
             "targetId": target, "flatten": True}))["sessionId"]
         page = cls(cdp, name, session, problems, notes)
+        page.target, page.context = target, context
         cdp.on(session, "Runtime.exceptionThrown", page._on_exception)
         cdp.on(session, "Runtime.consoleAPICalled", page._on_console)
         cdp.on(session, "Log.entryAdded", page._on_log)
@@ -327,6 +331,12 @@ class Page:
 
     def send(self, method, params=None, timeout=WAIT_S):
         return self.cdp.send(method, params, self.session, timeout)
+
+    async def close(self):
+        """Closes the page and drops its browser context."""
+        await self.cdp.send("Target.closeTarget", {"targetId": self.target})
+        await self.cdp.send("Target.disposeBrowserContext",
+                            {"browserContextId": self.context})
 
     # -- what the page says
 
@@ -496,6 +506,30 @@ def wait_log_entry(page, text):
         % json.dumps(text))
 
 
+def wait_text(page, element_id, text):
+    """The element with id `element_id` holds exactly `text`."""
+    return page.wait_for(
+        "#%s = %r" % (element_id, text),
+        "(() => { const el = document.getElementById(%s);"
+        " return el !== null && el.textContent === %s; })()"
+        % (json.dumps(element_id), json.dumps(text)))
+
+
+async def no_log_entry(page, text):
+    """The log has no entry whose text is `text` (checked once, now)."""
+    n = await page.evaluate(
+        "[...document.querySelectorAll('#log li')].filter((li) => li.textContent === %s).length"
+        % json.dumps(text))
+    if n != 0:
+        raise CheckFailed("%d entries %r" % (n, text))
+
+
+async def after(first, then):
+    """Awaits `first`, then `then`."""
+    await first
+    await then
+
+
 async def say(page, text, how):
     """Types text into the message box and sends it with the button or Enter."""
     await page.fill("Message", text)
@@ -563,7 +597,8 @@ async def scenario(t, state, wshub, chromium, artefacts):
 
     # 1. Both pages open.
     title = await a.evaluate("document.title")
-    t.check("the page's title is 'wshub chat'", title == "wshub chat", repr(title))
+    t.check("the page's title names its room: 'lobby — wshub chat'",
+            title == "lobby — wshub chat", repr(title))
     for n, p in pages:
         await t.expect("page %s shows open" % n, wait_status(p, "open", "^open$"))
     for n, p in pages:
@@ -592,6 +627,33 @@ async def scenario(t, state, wshub, chromium, artefacts):
         await t.expect("page %s shows B's UTF-8 message (Enter key)" % n,
                        wait_log_entry(p, unicode))
     await a.screenshot(os.path.join(artefacts, "open.png"))
+
+    # 2b. Rooms: page C in room "blue" hears nothing from the lobby, and
+    # the lobby nothing from it.  Each "not heard" is checked after a later
+    # message from the same hub has arrived, so it would have come first.
+    c = await Page.open(cdp, "page C", url + "#room=blue", problems, t.notes)
+    await t.expect("page C (#room=blue) shows open", wait_status(c, "open", "^open$"))
+    await t.expect("page C names its room 'blue'", wait_text(c, "room-name", "blue"))
+    await say(a, "lobby only", "button")
+    await t.expect("page B shows the lobby's message", wait_log_entry(b, "lobby only"))
+    await say(c, "blue only", "enter")
+    await t.expect("page C shows its own message in blue", wait_log_entry(c, "blue only"))
+    await t.expect("page C did not get the lobby's message", no_log_entry(c, "lobby only"))
+    await say(b, "lobby again", "enter")
+    for n, p in pages:
+        await t.expect("page %s did not get blue's message" % n,
+                       after(wait_log_entry(p, "lobby again"), no_log_entry(p, "blue only")))
+    await c.screenshot(os.path.join(artefacts, "room-blue.png"))
+    await c.fill("Room", "lobby")
+    await c.click("button", "Join")
+    await t.expect("page C joins the lobby with the Room box",
+                   wait_text(c, "room-name", "lobby"))
+    await t.expect("page C is open in the lobby", wait_status(c, "open", "^open$"))
+    await t.expect("page C's address says the lobby",
+                   c.wait_for("#room=lobby", "location.hash === '#room=lobby'"))
+    await say(a, "welcome C", "button")
+    await t.expect("page C hears the lobby after joining it", wait_log_entry(c, "welcome C"))
+    await c.close()
 
     # 3. SIGTERM: both pages see 1001 with the server's reason.
     t.check("wshub exits 0 on SIGTERM", *stopped_ok(await stop_server(server), server))
