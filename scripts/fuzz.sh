@@ -34,8 +34,8 @@ if ! command -v "$cc" >/dev/null; then
 fi
 
 # The project's sources, instrumented, in one archive: each target pulls
-# in only the objects it needs.  fuzz_recv defines hub_broadcast and
-# hub_unregister itself, so hub.o must stay out of its link.
+# in only the objects it needs (fuzz_recv: the connection, its reader and
+# what they call; its socket and hub are simulated through conn_io).
 cflags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -std=c11 -Wall -Wextra -pthread -D_GNU_SOURCE
 	-Iinclude $(pkg-config --cflags libbsd-overlay) ${FUZZ_CFLAGS:-})

@@ -1,32 +1,9 @@
 /*
- * conn — one connection, two threads (see conn.h for the design).
- *
- * Go's readPump / writePump, with the C details spelled out:
- *
- * Read thread (reader_main)
- *   owns: the wslay event context, the early bytes, the read deadline,
- *   and a close frame held back until it is whole (reader_recv_whole).
- *   blocks on: poll(POLLIN) until the read deadline; chan_send into the
- *   hub's event channel (backpressure).
- *   ends when: the peer's close frame arrives, a protocol error is found, a
- *   read fails or returns EOF, the read deadline passes (no frame for
- *   --pong-timeout: Go's SetReadDeadline), or the control-reply lane is
- *   full (a ping flood).  Then it starts cleanup (conn_close_once), reads
- *   and discards until the peer closes TCP (so close(2) never sends a
- *   reset over unread data), and tells the writer it is done.
- *
- * Write thread (writer_main)
- *   owns: every write to the socket, the ping timer, the write deadline.
- *   blocks on: chan_recv_many until the next ping is due (Go's select on
- *   the send channel and a time.Ticker); poll(POLLOUT) until the write
- *   deadline.
- *   ends when: a write fails or times out, or the send channel is closed
- *   and drained (then it writes the reader's close frame, or its own).
- *   After a close frame it half-closes (FIN), waits for the reader up to
- *   --shutdown-timeout, shuts the socket down, joins the reader and hands
- *   the connection to the reaper.
+ * conn — one connection: its life, its references, and what the hub may
+ * do to it (see conn.h for the design).  Its two threads are in reader.c
+ * (Go's readPump) and writer.c (Go's writePump); the state the three files
+ * share is in conn_private.h.
  */
-#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
@@ -36,84 +13,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
-#define LIBBSD_OPENBSD_VIS /* we use strvisx only; pick the historical API */
-#include <vis.h>
-#include <wslay/wslay.h>
 
-#include "wshub/conn.h"
+#include "conn_private.h"
 #include "wshub/deadline.h"
 #include "wshub/log.h"
+#include "wshub/reader.h"
+#include "wshub/writer.h"
 #include "wshub/xmalloc.h"
-
-#define PEER_MAX 64
-#define REASON_MAX 123        /* a close reason fits in a control frame */
-#define WRITE_BATCH_MAX 32    /* frames per writev(2), well under IOV_MAX */
-#define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
-#define OUTBOX_MAX 16         /* messages parsed before they go to the hub */
-#define DRAIN_BUF 2048
-/* A client's close frame on the wire: 2 header bytes, the mask key, at
- * most 125 payload bytes (RFC 6455 §5.5). */
-#define CLOSE_WIRE_MAX (2 + 4 + 125)
-#define FRAME_HEADER_MAX 14   /* 2, a 64-bit length, the mask key */
-
-struct conn {
-	atomic_int refs;
-	int fd;
-	uint64_t id;
-	char peer[PEER_MAX];
-	struct conn_env env;
-	chan_t *send;           /* msg_t *: data, and control on the priority lane */
-	struct hub_link link;   /* hub thread only */
-
-	struct conn_live_link live; /* the server's, under its lock */
-
-	pthread_t reader, writer;
-	bool reader_started, writer_started; /* set before the threads exist */
-	atomic_bool cleanup_started;         /* conn_close_once */
-	atomic_int farewell;    /* enum farewell: the writer's own close frame */
-	/* The close frame the reader produced (the echo of the peer's close,
-	 * or our verdict on bad input): set once by the reader before it
-	 * starts cleanup, taken by the writer after the queue is drained. */
-	_Atomic(msg_t *) final_close;
-	atomic_bool discard;    /* dropped as slow: queued data is not sent */
-	/* Since when (monotonic ms) the writer waits for a full socket; 0
-	 * while it does not.  Written by the writer, read by the hub. */
-	atomic_llong stalled_since_ms;
-
-	pthread_mutex_t mu;     /* guards reader_done */
-	pthread_cond_t reader_done_cond;
-	bool reader_done;
-
-	/* Read thread only, then read by the reaper after the joins. */
-	uint8_t *early;
-	size_t early_len, early_off;
-	uint16_t code_received; /* 0: no close frame came */
-	char reason[REASON_MAX + 1];
-	uint16_t reader_code_sent; /* the close the reader asked for */
-	const char *cause;      /* why reading stopped, for the log */
-	/* Write thread only, then read by the reaper. */
-	uint16_t writer_code_sent;
-};
 
 static atomic_uint_least64_t next_conn_id = 1;
 
-/* The close frames the writer sends of its own accord, code and reason. */
-enum farewell {
-	BYE_NORMAL,        /* the client left (unregister) */
-	BYE_GOING_AWAY,    /* server shutdown */
-	BYE_PONG_TIMEOUT,  /* nothing read for --pong-timeout */
-	BYE_SLOW,          /* dropped by the hub as a slow client */
-	BYE_FLOOD,         /* control frames faster than it reads the replies */
-	BYE_INTERNAL,      /* no memory, no thread */
-	BYE_NO_ROOM,       /* its room could not open: --max-rooms */
+/* ---- the read thread's edges in the server: the socket and the hub ---- */
+
+static ssize_t
+socket_read(conn_t *c, void *buf, size_t len)
+{
+	return read(c->fd, buf, len);
+}
+
+static int
+socket_wait_readable(conn_t *c, const struct timespec *deadline)
+{
+	return conn_wait_fd(c->fd, POLLIN, deadline);
+}
+
+static int
+hub_publish(conn_t *c, msg_t *m)
+{
+	return hub_broadcast(c->env.hub, c, m);
+}
+
+static void
+hub_leave(conn_t *c)
+{
+	hub_unregister(c->env.hub, c);
+}
+
+static const struct conn_io socket_io = {
+	.read = socket_read,
+	.wait_readable = socket_wait_readable,
+	.publish = hub_publish,
+	.unregister = hub_leave,
 };
 
-static const struct {
-	uint16_t code;
-	const char *reason;
-} farewells[] = {
+const struct farewell_frame farewells[] = {
 	[BYE_NORMAL] = { CLOSE_NORMAL, "" },
 	[BYE_GOING_AWAY] = { CLOSE_GOING_AWAY, "server shutting down" },
 	/* 1001: the server gives up on a peer it considers gone.  Not 1000
@@ -124,15 +68,6 @@ static const struct {
 	[BYE_INTERNAL] = { CLOSE_INTERNAL_ERROR, "internal error" },
 	[BYE_NO_ROOM] = { CLOSE_TRY_AGAIN, "too many rooms, try again later" },
 };
-
-/* Milliseconds on the monotonic clock, never 0 (0 means "not stalled"). */
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec now = deadline_now();
-
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
-}
 
 conn_t *
 conn_new(int fd, const char *peer, const void *early, size_t early_len,
@@ -146,6 +81,8 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 	c->id = atomic_fetch_add(&next_conn_id, 1);
 	strlcpy(c->peer, peer, sizeof(c->peer));
 	c->env = *env;
+	if (c->env.io == NULL)
+		c->env.io = &socket_io;
 	c->send = chan_new(SEND_QUEUE_LIMIT(env->cfg->send_queue),
 	    CONTROL_QUEUE_LEN);
 	/* First in the priority lane of an open, empty channel: it goes out
@@ -237,7 +174,7 @@ conn_is_slow(conn_t *c)
 	int64_t since = atomic_load_explicit(&c->stalled_since_ms,
 	    memory_order_relaxed);
 
-	if (since == 0 || monotonic_ms() - since <
+	if (since == 0 || deadline_now_ms() - since <
 	    SLOW_STALL_MS(c->env.cfg->write_timeout_ms))
 		return false; /* the writer is not stuck on the socket */
 	return chan_len(c->send) > c->env.cfg->send_queue;
@@ -267,12 +204,7 @@ conn_drop_slow(conn_t *c)
 	chan_close(c->send);
 }
 
-/*
- * Keeps the close frame the reader produced for the writer, which sends it
- * after everything the hub queued before the reader's unregister.  The
- * first one wins: there is one close frame per connection.
- */
-static void
+void
 conn_set_final_close(conn_t *c, msg_t *m)
 {
 	msg_t *none = NULL;
@@ -292,12 +224,11 @@ conn_close_once(conn_t *c)
 {
 	/* Go: defer hub.unregister <- c, in both pumps; here only once. */
 	if (!atomic_exchange(&c->cleanup_started, true))
-		hub_unregister(c->env.hub, c);
+		c->env.io->unregister(c);
 }
 
-/* Waits until fd is readable (or hung up): 1, 0 on deadline, -1 error. */
-static int
-wait_fd(int fd, short events, const struct timespec *deadline)
+int
+conn_wait_fd(int fd, short events, const struct timespec *deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int n;
@@ -308,748 +239,6 @@ wait_fd(int fd, short events, const struct timespec *deadline)
 		n = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
 	} while (n < 0 && errno == EINTR);
 	return n;
-}
-
-/* ---- read thread ------------------------------------------------------ */
-
-struct reader {
-	conn_t *c;
-	wslay_event_context_ptr ctx;
-	struct timespec deadline; /* read deadline: extended by every frame */
-	bool io_failed;           /* the socket failed or hit EOF */
-	bool violation;           /* we refused a frame wslay accepts */
-	bool closing;             /* a close frame is ready: stop reading */
-	uint8_t *out;             /* bytes wslay produced, not yet handed over */
-	size_t out_len, out_cap;
-	msg_t *outbox[OUTBOX_MAX]; /* messages for the hub, after the replies */
-	size_t outbox_len;
-	/* The byte stream as wslay sees it (reader_recv_whole): the header
-	 * of the current frame as far as it has gone to wslay, the payload
-	 * bytes of that frame still to go, and a close frame held back. */
-	uint8_t head[FRAME_HEADER_MAX];
-	size_t head_len;
-	uint64_t payload_left;
-	uint8_t held[CLOSE_WIRE_MAX];
-	size_t held_len;
-};
-
-/* Bytes for wslay (via reader_recv_whole): early bytes first, then the
- * (non-blocking) socket. */
-static ssize_t
-reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-    void *user)
-{
-	struct reader *r = user;
-	conn_t *c = r->c;
-	ssize_t n;
-
-	(void)flags;
-	if (c->early_off < c->early_len) {
-		n = (ssize_t)(c->early_len - c->early_off < len ?
-		    c->early_len - c->early_off : len);
-		memcpy(buf, c->early + c->early_off, (size_t)n);
-		c->early_off += (size_t)n;
-		return n;
-	}
-	/* Return so replies and messages get handed on (a flood, a burst). */
-	if (wslay_event_get_queued_msg_count(ctx) >= CONTROL_BATCH_MAX ||
-	    r->outbox_len == OUTBOX_MAX) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	n = read(c->fd, buf, len);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	r->io_failed = true;
-	c->cause = n == 0 ? "connection closed without a close frame" :
-	    errno == ECONNRESET ? "connection reset" : "read error";
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
-}
-
-/* Header length of a client frame, from its first two bytes (RFC 6455
- * §5.2): a 16- or 64-bit length when the 7-bit one is 126 or 127, then
- * the mask key if the mask bit is set. */
-static size_t
-frame_header_len(const uint8_t *h)
-{
-	size_t len7 = h[1] & 0x7f;
-
-	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
-	    (h[1] & 0x80 ? 4 : 0);
-}
-
-/* Payload length of a frame, from its whole header. */
-static uint64_t
-frame_payload_len(const uint8_t *h)
-{
-	uint64_t len = h[1] & 0x7f;
-	size_t ext = len == 126 ? 2 : len == 127 ? 8 : 0;
-
-	if (ext > 0)
-		len = 0;
-	for (size_t i = 0; i < ext; i++)
-		len = len << 8 | h[2 + i];
-	return len;
-}
-
-/*
- * False if a close reason is already invalid UTF-8 (RFC 3629: no
- * overlongs, no surrogates, nothing past U+10FFFF), whatever follows.
- * `payload` is the first `len` bytes of a close payload, masked with
- * `key` as it came; the reason starts after the 2-byte code.  The bytes
- * are unmasked on the fly and left as they are.
- */
-static bool
-utf8_prefix_ok(const uint8_t *payload, size_t len, const uint8_t key[4])
-{
-	uint8_t lo = 0x80, hi = 0xbf; /* the range of the next continuation */
-	int need = 0;                 /* continuation bytes still expected */
-
-	for (size_t i = 2; i < len; i++) {
-		uint8_t b = payload[i] ^ key[i % 4];
-
-		if (need > 0) {
-			if (b < lo || b > hi)
-				return false;
-			need--;
-			lo = 0x80;
-			hi = 0xbf;
-		} else if (b >= 0xc2 && b <= 0xdf)
-			need = 1;
-		else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			lo = b == 0xe0 ? 0xa0 : 0x80; /* no overlongs */
-			hi = b == 0xed ? 0x9f : 0xbf; /* no surrogates */
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			lo = b == 0xf0 ? 0x90 : 0x80;
-			hi = b == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
-		} else if (b >= 0x80)
-			return false;
-	}
-	return true;
-}
-
-/*
- * True if p[0..avail) is the start of a close frame that is not whole yet
- * and must wait for the rest: a final, masked close with at most 125
- * bytes whose reason so far may still be valid.  Any other close frame
- * goes on, so wslay refuses it as soon as it would have.
- */
-static bool
-close_frame_partial(const uint8_t *p, size_t avail)
-{
-	size_t len7;
-
-	if (p[0] != (0x80 | WSLAY_CONNECTION_CLOSE)) /* FIN, no RSV bits */
-		return false;
-	if (avail < 2)
-		return true;
-	len7 = p[1] & 0x7f;
-	if (!(p[1] & 0x80) || len7 > 125 || avail >= 6 + len7)
-		return false; /* refused by wslay, or whole */
-	return avail <= 6 || utf8_prefix_ok(p + 6, avail - 6, p + 2);
-}
-
-/*
- * Follows the frames in buf[0..n), the next bytes for wslay, and returns
- * how many may go to wslay now: all of them, or those before a close
- * frame that is not whole yet.  Payloads are skipped, never copied; a
- * header split across reads is kept in r->head until its length is known.
- */
-static size_t
-reader_scan(struct reader *r, const uint8_t *buf, size_t n)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		if (r->payload_left > 0) {
-			size_t step = r->payload_left < n - off ?
-			    (size_t)r->payload_left : n - off;
-
-			off += step;
-			r->payload_left -= step;
-		} else if (r->head_len == 0 &&
-		    close_frame_partial(buf + off, n - off))
-			return off;
-		else {
-			r->head[r->head_len++] = buf[off++];
-			if (r->head_len >= 2 &&
-			    r->head_len == frame_header_len(r->head)) {
-				r->payload_left = frame_payload_len(r->head);
-				r->head_len = 0;
-			}
-		}
-	}
-	return n;
-}
-
-/*
- * wslay's receive callback: reader_recv's bytes, except that a close
- * frame reaches wslay in one piece.  wslay 1.1.1 checks a close reason's
- * UTF-8 from the third byte of every piece it is handed, not of the
- * payload: split across reads, a valid reason was refused with 1007 and
- * an invalid one echoed.  So a close frame that is not whole yet is held
- * back (r->held, at most CLOSE_WIRE_MAX bytes) and goes first in a later
- * call, whole; or at once if its reason is already invalid, so that wslay
- * refuses it without waiting for the rest.  wslay calls this only when
- * its 4 KiB input buffer is all but empty, so a whole close frame lands
- * in it in one piece.  Everything else passes through unchanged, in place.
- */
-static ssize_t
-reader_recv_whole(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
-    int flags, void *user)
-{
-	struct reader *r = user;
-	size_t held = r->held_len, ready;
-	ssize_t n;
-
-	assert(held < len);
-	memcpy(buf, r->held, held);
-	n = reader_recv(ctx, buf + held, len - held, flags, user);
-	if (n < 0)
-		return n; /* r->held keeps the partial close frame */
-	ready = reader_scan(r, buf, held + (size_t)n);
-	r->held_len = held + (size_t)n - ready;
-	assert(r->held_len <= sizeof(r->held));
-	memcpy(r->held, buf + ready, r->held_len);
-	if (ready == 0) { /* only part of a close frame so far */
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	return (ssize_t)ready;
-}
-
-/* wslay wants to send (a pong, a close): collect it for the writer. */
-static ssize_t
-reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
-    int flags, void *user)
-{
-	struct reader *r = user;
-
-	(void)ctx;
-	(void)flags;
-	if (r->out_len + len > r->out_cap) {
-		r->out_cap = (r->out_len + len) * 2;
-		r->out = xreallocarray(r->out, r->out_cap, 1);
-	}
-	memcpy(r->out + r->out_len, data, len);
-	r->out_len += len;
-	return (ssize_t)len;
-}
-
-/*
- * Every frame extends the read deadline (Go: the pong handler's
- * SetReadDeadline; here any frame proves the peer is alive).
- *
- * When a close frame starts, the pongs wslay has queued for pings earlier
- * in this read are collected first: once a close is queued, wslay 1.1.1
- * frees every other control frame still queued
- * (wslay_event_send_ctrl_queue_pop), and RFC 6455 §5.5.2 says a ping MUST
- * be answered.  wslay_event_send only calls reader_send, which appends to
- * r->out; the writer still does the writing, pongs before the close.
- *
- * Also refuses the one malformed close wslay lets through: a 1-byte
- * payload, which holds half a status code (RFC 6455 §5.5.1); queuing our
- * close first makes wslay's own empty echo a no-op.
- */
-static void
-reader_frame_start(wslay_event_context_ptr ctx,
-    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
-{
-	struct reader *r = user;
-
-	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
-	if (arg->opcode == WSLAY_CONNECTION_CLOSE && wslay_event_want_write(ctx))
-		wslay_event_send(ctx); /* reader_send never fails */
-	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1 &&
-	    wslay_event_queue_close(ctx, CLOSE_PROTOCOL_ERROR, NULL, 0) == 0) {
-		r->violation = true;
-		r->c->cause = "protocol error";
-	}
-}
-
-/* Keeps the close code and reason the peer sent, printable, for the log. */
-static void
-reader_record_close(conn_t *c, const struct wslay_event_on_msg_recv_arg *arg)
-{
-	size_t len = arg->msg_length > 2 ? arg->msg_length - 2 : 0;
-	char visible[REASON_MAX * 4 + 1];
-
-	c->code_received = arg->status_code ? arg->status_code : CLOSE_NO_STATUS;
-	if (len > REASON_MAX)
-		len = REASON_MAX;
-	if (len > 0) /* an empty close comes with msg == NULL */
-		strvisx(visible, (const char *)arg->msg + 2, len, VIS_CSTYLE | VIS_DQ);
-	else
-		visible[0] = '\0';
-	strlcpy(c->reason, visible, sizeof(c->reason));
-	c->cause = "peer sent close";
-}
-
-/* Hands the parsed messages to the hub, in order. */
-static void
-reader_publish(struct reader *r)
-{
-	for (size_t i = 0; i < r->outbox_len; i++)
-		hub_broadcast(r->c->env.hub, r->c, r->outbox[i]); /* takes the ref */
-	r->outbox_len = 0;
-}
-
-/* A whole message arrived: data goes to the hub, one frame per message. */
-static void
-reader_message(wslay_event_context_ptr ctx,
-    const struct wslay_event_on_msg_recv_arg *arg, void *user)
-{
-	struct reader *r = user;
-	conn_t *c = r->c;
-
-	(void)ctx;
-	if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
-		if (!r->violation)
-			reader_record_close(c, arg);
-		return;
-	}
-	if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
-		return; /* ping (wslay queued the pong) or pong */
-	log_debug("id=%llu received %s message, %zu bytes",
-	    (unsigned long long)c->id,
-	    arg->opcode == WSLAY_TEXT_FRAME ? "text" : "binary", arg->msg_length);
-	stats_add(&c->env.stats->messages_in, 1);
-	stats_add(&c->env.stats->bytes_in, (long)arg->msg_length);
-	/* Framed once here, shared by every recipient; sent on after the
-	 * replies to the pings that came with it (reader_publish).  wslay
-	 * parses all the bytes it has buffered in one call, so the outbox can
-	 * fill up: then the earlier messages go on at once. */
-	if (r->outbox_len == OUTBOX_MAX)
-		reader_publish(r);
-	r->outbox[r->outbox_len++] =
-	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length);
-}
-
-
-static const struct wslay_event_callbacks reader_callbacks = {
-	.recv_callback = reader_recv_whole,
-	.send_callback = reader_send,
-	.on_frame_recv_start_callback = reader_frame_start,
-	.on_msg_recv_callback = reader_message,
-};
-
-/* Hands a close frame of our own to the writer (wslay could not). */
-static void
-reader_send_close(struct reader *r, uint16_t code, const char *reason)
-{
-	conn_set_final_close(r->c, msg_new_close(code, reason));
-	r->c->reader_code_sent = code;
-	r->closing = true;
-}
-
-/* Records the close wslay produced: an echo, or its verdict on bad input. */
-static void
-reader_note_close_sent(struct reader *r)
-{
-	conn_t *c = r->c;
-
-	c->reader_code_sent = wslay_event_get_status_code_sent(r->ctx);
-	if (wslay_event_get_close_received(r->ctx) && !r->violation)
-		return; /* the echo of the peer's close */
-	c->cause = c->reader_code_sent == CLOSE_INVALID_DATA ? "invalid UTF-8" :
-	    c->reader_code_sent == CLOSE_TOO_BIG ? "message too big" :
-	    "protocol error";
-}
-
-/*
- * Offset of the last frame in `buf`, a run of whole unmasked frames as
- * wslay encodes them (RFC 6455 §5.2: 2 header bytes, then a 16- or 64-bit
- * length when the 7-bit one is 126 or 127).
- */
-static size_t
-last_frame_offset(const uint8_t *buf, size_t len)
-{
-	size_t off = 0, last = 0;
-
-	while (off + 2 <= len) {
-		uint64_t plen = buf[off + 1] & 0x7f;
-		size_t hlen = plen == 126 ? 4 : plen == 127 ? 10 : 2;
-
-		if (off + hlen > len)
-			break;
-		if (plen >= 126) {
-			plen = 0;
-			for (size_t i = 2; i < hlen; i++)
-				plen = plen << 8 | buf[off + i];
-		}
-		last = off;
-		off += hlen + plen;
-	}
-	return last;
-}
-
-/*
- * Hands what wslay produced to the writer.  Pongs go on the priority lane
- * (they may overtake data); a close frame, always the last thing wslay
- * sends, is kept for the writer to send after every message already
- * queued (conn_set_final_close).  Returns -1 if the priority lane is full:
- * the peer sends control frames faster than it reads the replies.
- */
-static int
-reader_flush(struct reader *r)
-{
-	conn_t *c = r->c;
-	size_t pong_len;
-	int rc = CHAN_OK;
-
-	if (wslay_event_want_write(r->ctx))
-		wslay_event_send(r->ctx); /* reader_send never fails */
-	if (r->out_len == 0)
-		return 0;
-	pong_len = r->out_len;
-	if (wslay_event_get_close_sent(r->ctx)) {
-		pong_len = last_frame_offset(r->out, r->out_len);
-		conn_set_final_close(c, msg_new_encoded(MSG_CLOSE,
-		    r->out + pong_len, r->out_len - pong_len));
-		reader_note_close_sent(r);
-		r->closing = true;
-	}
-	if (pong_len > 0) {
-		msg_t *m = msg_new_encoded(MSG_PONG, r->out, pong_len);
-
-		if ((rc = chan_send_priority(c->send, m)) != CHAN_OK)
-			msg_unref(m); /* CHAN_CLOSED: the writer is closing */
-	}
-	r->out_len = 0;
-	if (rc == CHAN_FULL) {
-		c->cause = "control frame flood";
-		atomic_store(&c->farewell, BYE_FLOOD);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads frames until the connection is done reading (see the top). */
-static void
-reader_loop(struct reader *r)
-{
-	conn_t *c = r->c;
-	bool flooded;
-	int rv;
-
-	while (wslay_event_want_read(r->ctx)) {
-		if (c->early_off == c->early_len) {
-			int ready = wait_fd(c->fd, POLLIN, &r->deadline);
-
-			if (ready <= 0) {
-				c->cause = ready == 0 ? "read timeout" : "poll error";
-				if (ready == 0)
-					atomic_store(&c->farewell,
-					    BYE_PONG_TIMEOUT);
-				r->io_failed = true;
-				return;
-			}
-		}
-		rv = wslay_event_recv(r->ctx);
-		if (rv == 0)
-			flooded = reader_flush(r) != 0; /* pongs before echoes */
-		reader_publish(r);
-		if (rv != 0) {
-			if (!r->io_failed) { /* a frame wslay's parser refused */
-				c->cause = "protocol error";
-				reader_send_close(r, CLOSE_PROTOCOL_ERROR,
-				    "protocol error");
-			}
-			return;
-		}
-		if (flooded || r->closing)
-			return; /* cleanup sends the close after the queue */
-	}
-}
-
-/* Reads and discards until EOF, so close(2) never resets unread data. */
-static void
-reader_drain(conn_t *c)
-{
-	struct timespec deadline =
-	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
-	char buf[DRAIN_BUF];
-
-	while (wait_fd(c->fd, POLLIN, &deadline) > 0) {
-		ssize_t n = read(c->fd, buf, sizeof(buf));
-
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return;
-	}
-}
-
-/* Counts protocol-error closes for /stats. */
-static void
-reader_count_errors(conn_t *c)
-{
-	switch (c->reader_code_sent) {
-	case CLOSE_PROTOCOL_ERROR:
-	case CLOSE_INVALID_DATA:
-	case CLOSE_TOO_BIG:
-		if (c->code_received == 0) /* not merely echoing the peer */
-			stats_add(&c->env.stats->protocol_errors, 1);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-reader_done(conn_t *c)
-{
-	pthread_mutex_lock(&c->mu);
-	c->reader_done = true;
-	pthread_cond_signal(&c->reader_done_cond);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void *
-reader_main(void *arg)
-{
-	conn_t *c = arg;
-	struct reader r = { .c = c };
-
-	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
-		c->cause = "out of memory";
-		atomic_store(&c->farewell, BYE_INTERNAL);
-		conn_close_once(c);
-		reader_done(c);
-		return NULL;
-	}
-	wslay_event_config_set_max_recv_msg_length(r.ctx, c->env.cfg->max_message);
-	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
-	reader_loop(&r);
-	reader_count_errors(c);
-	conn_close_once(c);
-	if (!r.io_failed)
-		reader_drain(c);
-	wslay_event_context_free(r.ctx);
-	free(r.out);
-	reader_done(c);
-	return NULL;
-}
-
-/* ---- write thread ----------------------------------------------------- */
-
-struct writer {
-	conn_t *c;
-	struct timespec next_ping;
-	bool failed;      /* a write failed or timed out */
-	bool timed_out;   /* the socket took nothing for --write-timeout */
-	bool close_sent;  /* a close frame is on the wire: nothing may follow */
-};
-
-/*
- * Waits for room in the socket's send buffer, telling the hub meanwhile
- * that the writer is stuck on the peer (conn_is_slow).  1, 0 on deadline,
- * -1 on error.
- */
-static int
-writer_wait_writable(conn_t *c, const struct timespec *deadline)
-{
-	int ready;
-
-	atomic_store_explicit(&c->stalled_since_ms, monotonic_ms(),
-	    memory_order_relaxed);
-	ready = wait_fd(c->fd, POLLOUT, deadline);
-	atomic_store_explicit(&c->stalled_since_ms, 0, memory_order_relaxed);
-	return ready;
-}
-
-/* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
- * WRITE_TIMED_OUT if the deadline passed. */
-#define WRITE_TIMED_OUT 1
-static int
-write_all(conn_t *c, struct iovec *iov, int cnt,
-    const struct timespec *deadline)
-{
-	while (cnt > 0) {
-		ssize_t n = writev(c->fd, iov, cnt);
-		int ready;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -1;
-			if ((ready = writer_wait_writable(c, deadline)) <= 0)
-				return ready == 0 ? WRITE_TIMED_OUT : -1;
-			continue;
-		}
-		while (cnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-static bool
-is_data(const msg_t *m)
-{
-	return msg_opcode(m) == MSG_TEXT || msg_opcode(m) == MSG_BINARY;
-}
-
-/*
- * Writes one batch with one writev; nothing after a close frame, and no
- * data once the client has been dropped as slow.
- */
-static void
-writer_write_batch(struct writer *w, void **batch, size_t n)
-{
-	struct iovec iov[WRITE_BATCH_MAX];
-	struct timespec deadline;
-	size_t cnt = 0, bytes = 0;
-	long data_frames = 0;
-	bool discard = atomic_load(&w->c->discard);
-	int rc;
-
-	for (size_t i = 0; i < n && !w->close_sent; i++) {
-		const msg_t *m = batch[i];
-
-		if (discard && is_data(m))
-			continue;
-		iov[cnt].iov_base = (void *)msg_wire(m);
-		iov[cnt++].iov_len = msg_wire_len(m);
-		bytes += msg_wire_len(m);
-		data_frames += is_data(m);
-		w->close_sent = msg_opcode(m) == MSG_CLOSE;
-	}
-	deadline = deadline_after_ms(w->c->env.cfg->write_timeout_ms);
-	if ((rc = write_all(w->c, iov, (int)cnt, &deadline)) != 0) {
-		w->failed = true;
-		w->timed_out = rc == WRITE_TIMED_OUT;
-	}
-	else {
-		stats_add(&w->c->env.stats->deliveries, data_frames);
-		stats_add(&w->c->env.stats->bytes_out, (long)bytes);
-	}
-	for (size_t i = 0; i < n; i++)
-		msg_unref(batch[i]);
-}
-
-/* Writes one small frame built on the spot (a ping, our close). */
-static void
-writer_write_frame(struct writer *w, msg_t *m)
-{
-	void *batch[1] = { m };
-
-	writer_write_batch(w, batch, 1);
-}
-
-/*
- * Sends queued frames and pings until the channel closes or a write fails.
- * Go: for { select { case m, ok := <-c.send: ...; case <-ticker.C: ... } },
- * except that a ping that is due goes out with the next batch even when
- * the queue never empties: Go's select picks a ready case at random, so
- * its ticker is not starved either.
- */
-static void
-writer_loop(struct writer *w)
-{
-	conn_t *c = w->c;
-	int64_t interval = c->env.cfg->ping_interval_ms;
-	void *batch[WRITE_BATCH_MAX];
-	size_t n;
-
-	while (!w->failed && !w->close_sent) {
-		int rc = chan_recv_many(c->send, batch, WRITE_BATCH_MAX - 1, &n,
-		    &w->next_ping);
-
-		if (rc == CHAN_CLOSED)
-			return; /* Go: the send channel was closed */
-		if (deadline_remaining_ms(&w->next_ping) == 0) {
-			batch[n++] = msg_new_frame(MSG_PING, NULL, 0);
-			w->next_ping = deadline_after_ms(interval);
-		}
-		writer_write_batch(w, batch, n);
-	}
-}
-
-/* The code of a close frame the writer sends (1005 for an empty one).  A
- * close frame is unmasked and short: a 2-byte header, then the code. */
-static uint16_t
-close_frame_code(const msg_t *m)
-{
-	const uint8_t *w = msg_wire(m);
-
-	return (w[1] & 0x7f) >= 2 ? (uint16_t)(w[2] << 8 | w[3]) :
-	    CLOSE_NO_STATUS;
-}
-
-/*
- * The channel is closed and drained: the server stops sending, but still
- * closes politely.  The reader's close frame (an echo, or our verdict on
- * bad input) if it made one, else the writer's own.
- */
-static void
-writer_say_goodbye(struct writer *w)
-{
-	conn_t *c = w->c;
-	msg_t *m = atomic_exchange(&c->final_close, NULL);
-	uint16_t code;
-
-	if (m == NULL) {
-		int bye = atomic_load(&c->farewell);
-
-		m = msg_new_close(farewells[bye].code, farewells[bye].reason);
-	}
-	code = close_frame_code(m);
-	writer_write_frame(w, m);
-	if (w->close_sent && !w->failed)
-		c->writer_code_sent = code;
-}
-
-/* After our close frame: FIN, then wait a while for the reader to finish. */
-static void
-writer_await_reader(conn_t *c)
-{
-	struct timespec deadline =
-	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
-
-	shutdown(c->fd, SHUT_WR);
-	pthread_mutex_lock(&c->mu);
-	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
-	    &c->mu, &deadline) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void *
-writer_main(void *arg)
-{
-	conn_t *c = arg;
-	struct writer w = { .c = c };
-
-	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
-	writer_loop(&w);
-	if (!w.failed && !w.close_sent)
-		writer_say_goodbye(&w);
-	if (w.timed_out && conn_mark_slow(c)) { /* before the hub saw it */
-		log_info("slow client id=%llu peer=%s: no write accepted for "
-		    "--write-timeout, dropped", (unsigned long long)c->id,
-		    c->peer);
-		stats_add(&c->env.stats->slow_client_drops, 1);
-	}
-	conn_close_once(c);
-	if (w.close_sent && !w.failed)
-		writer_await_reader(c);
-	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */
-	pthread_join(c->reader, NULL);
-	chan_send(c->env.reaper, c); /* the reaper joins this thread */
-	return NULL;
 }
 
 /* ---- starting and reaping ----------------------------------------------- */

@@ -13,6 +13,14 @@ deadline_now(void)
 	return ts;
 }
 
+int64_t
+deadline_now_ms(void)
+{
+	struct timespec now = deadline_now();
+
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
+}
+
 struct timespec
 deadline_after_ms(int64_t ms)
 {

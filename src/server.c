@@ -602,8 +602,8 @@ start_workers(server_t *s)
 	int err;
 
 	s->hub = hub_new(&s->stats, HUB_QUEUE_LEN, (size_t)s->cfg->max_rooms);
-	s->env = (struct conn_env){ s->cfg, s->hub, &s->stats,
-	    chan_new(REAPER_QUEUE_LEN, 0) };
+	s->env = (struct conn_env){ .cfg = s->cfg, .hub = s->hub,
+	    .stats = &s->stats, .reaper = chan_new(REAPER_QUEUE_LEN, 0) };
 	if ((err = hub_start(s->hub)) != 0)
 		return err;
 	return pthread_create(&s->reaper, NULL, reaper_main, s);

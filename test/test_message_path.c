@@ -252,7 +252,8 @@ Test(message_path, the_101_goes_first_even_if_the_hub_closed_the_channel,
 	stats_init(&r.stats);
 	r.hub = hub_new(&r.stats, 64, MAX_ROOMS);
 	r.reaper = chan_new(8, 0);
-	r.env = (struct conn_env){ &r.cfg, r.hub, &r.stats, r.reaper };
+	r.env = (struct conn_env){ .cfg = &r.cfg, .hub = r.hub, .stats = &r.stats,
+	    .reaper = r.reaper };
 	cr_assert_eq(hub_start(r.hub), 0);
 	/* Not started yet, `a` keeps the hub running after the shutdown. */
 	a = rig_conn(&r, &pa);

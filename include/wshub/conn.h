@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "wshub/chan.h"
 #include "wshub/config.h"
@@ -63,12 +65,31 @@ enum close_code {
 	CLOSE_TRY_AGAIN = 1013,      /* the room limit, reached after the 101 */
 };
 
+/*
+ * A read thread's edges: where its bytes come from and where what it reads
+ * goes.  The server's are the socket and the hub (conn_env.io == NULL);
+ * the fuzz target plays them to drive the real reader on its own thread.
+ */
+struct conn_io {
+	/* read(2) on the connection: bytes, 0 at EOF, -1 with errno set. */
+	ssize_t (*read)(conn_t *c, void *buf, size_t len);
+	/* Blocks until input (or a hang-up) is there or the deadline passes:
+	 * 1, 0 at the deadline, -1 on an error. */
+	int (*wait_readable)(conn_t *c, const struct timespec *deadline);
+	/* Hands a data message from `c` to the hub, which takes the
+	 * reference; blocks while the hub's channel is full. */
+	int (*publish)(conn_t *c, msg_t *m);
+	/* Asks the hub to remove `c`; called once (conn_close_once). */
+	void (*unregister)(conn_t *c);
+};
+
 /* What every connection shares; outlives all connections. */
 struct conn_env {
 	const struct config *cfg;
 	hub_t *hub;
 	struct stats *stats;
 	chan_t *reaper; /* finished connections go here (conn_reap) */
+	const struct conn_io *io; /* NULL: the socket and the hub */
 };
 
 /*

@@ -2,19 +2,20 @@
  * fuzz_recv — libFuzzer target for the receive path: the bytes a client
  * sends after the handshake, through the read thread's own code.
  *
- * This file includes src/conn.c, so the code under test is the real
- * reader: reader_main with its wslay server context (max message
- * MAX_MESSAGE_BYTES), reader_recv_whole (which holds a close frame back
- * until it is whole) over reader_recv, reader_frame_start, reader_message,
- * reader_record_close, reader_flush, reader_publish, reader_send_close and
- * reader_drain.  Only its edges are replaced:
- * - read(2) and poll(2) are macros for sim_read / sim_poll, which play the
- *   socket: each poll is one wake-up that finds the next chunk of input;
- *   read hands it out, then says EAGAIN; after the last chunk has been
- *   read, the next wake-up finds EOF (or, if the input says so, the read
- *   deadline passes: poll returns 0);
- * - hub_broadcast and hub_unregister are defined here (hub.c is not
- *   linked): broadcasts are checked and collected instead of fanned out;
+ The code under test is the real reader, linked from the project's
+ * objects: reader_main (src/reader.c) with its wslay server context (max
+ * message MAX_MESSAGE_BYTES), reader_recv_whole (which holds a close frame
+ * back until it is whole) over reader_recv, reader_frame_start,
+ * reader_message, reader_record_close, reader_flush, reader_publish,
+ * reader_send_close and reader_drain.  Only its edges are replaced, through
+ * the connection's conn_io (conn_env.io):
+ * - sim_read and sim_wait_readable play the socket: each wait is one
+ *   wake-up that finds the next chunk of input; read hands it out, then
+ *   says EAGAIN; after the last chunk has been read, the next wake-up finds
+ *   EOF (or, if the input says so, the read deadline passes: the wait
+ *   returns 0);
+ * - sim_publish and sim_unregister play the hub: broadcasts are checked
+ *   and collected instead of fanned out;
  * - the writer thread is the harness: it takes what the reader put on the
  *   send channel's priority lane (pongs) at every wake-up, or only at the
  *   end when the input asks for a stalled writer; at the end it appends
@@ -51,22 +52,17 @@
  *   With a stalled writer the reader may stop early on a "control frame
  *   flood" (1008): then the messages need only be a prefix.
  */
+#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "../../src/conn_private.h" /* the connection's state, white-box */
 #include "wshub/log.h"
-
-static ssize_t sim_read(int fd, void *buf, size_t len);
-static int sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
-
-#define read(fd, buf, len) sim_read(fd, buf, len)
-#define poll(fds, n, timeout) sim_poll(fds, n, timeout)
-#include "../../src/conn.c"
-#undef read
-#undef poll
+#include "wshub/reader.h"
 
 #define MAX_MESSAGE MAX_MESSAGE_BYTES
 #define CONTROL_MAX 125
@@ -535,23 +531,21 @@ sim_take_final_close(void)
 	}
 }
 
-/* poll(2) on the socket: a wake-up that finds the next chunk, or EOF. */
+/* Waiting for input: a wake-up that finds the next chunk, or EOF. */
 static int
-sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+sim_wait_readable(conn_t *c, const struct timespec *deadline)
 {
 	size_t size;
 	uint8_t b;
 
-	(void)timeout_ms;
-	if (n != 1 || fds[0].fd != sim->c->fd || !(fds[0].events & POLLIN))
-		fail("unexpected poll: %zu fds, events 0x%x", (size_t)n,
-		    (unsigned)fds[0].events);
+	(void)deadline;
+	if (c != sim->c)
+		fail("a wait on another connection");
 	if (++sim->idle_polls > SPIN_LIMIT)
 		fail("the reader spins: %d wake-ups without reading, at byte "
 		    "%zu of %zu", sim->idle_polls, sim->in_off, sim->in_len);
 	if (!sim->stalled)
 		sim_take_lane();
-	fds[0].revents = POLLIN;
 	if (sim->in_off < sim->chunk_end)
 		return 1; /* still readable */
 	if (sim->in_off == sim->in_len) {
@@ -560,7 +554,6 @@ sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 			return 0; /* the deadline passed */
 		}
 		sim->eof = true;
-		fds[0].revents |= POLLHUP;
 		return 1;
 	}
 	b = sim->n_sizes ? sim->sizes[sim->next_size++ % sim->n_sizes] : 0;
@@ -572,12 +565,12 @@ sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 
 /* read(2) on the non-blocking socket. */
 static ssize_t
-sim_read(int fd, void *buf, size_t len)
+sim_read(conn_t *c, void *buf, size_t len)
 {
 	size_t n;
 
-	if (fd != sim->c->fd)
-		fail("read from fd %d", fd);
+	if (c != sim->c)
+		fail("a read from another connection");
 	if (sim->in_off == sim->chunk_end) {
 		if (sim->eof) {
 			sim->idle_polls = 0;
@@ -595,12 +588,11 @@ sim_read(int fd, void *buf, size_t len)
 }
 
 /* The hub takes the reader's reference; here each message is checked. */
-int
-hub_broadcast(hub_t *h, conn_t *from, msg_t *m)
+static int
+sim_publish(conn_t *from, msg_t *m)
 {
 	struct frame f;
 
-	(void)h;
 	if (from != sim->c)
 		fail("broadcast from another connection");
 	parse_server_frame(msg_wire(m), msg_wire_len(m), &f, "broadcast");
@@ -618,10 +610,9 @@ hub_broadcast(hub_t *h, conn_t *from, msg_t *m)
 	return 0;
 }
 
-void
-hub_unregister(hub_t *h, conn_t *c)
+static void
+sim_unregister(conn_t *c)
 {
-	(void)h;
 	if (c != sim->c)
 		fail("unregister of another connection");
 	sim->unregisters++;
@@ -734,9 +725,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
+	static const struct conn_io sim_io = {
+		.read = sim_read,
+		.wait_readable = sim_wait_readable,
+		.publish = sim_publish,
+		.unregister = sim_unregister,
+	};
 	static struct config cfg;
 	static struct stats stats;
-	struct conn_env env = { .cfg = &cfg, .stats = &stats };
+	struct conn_env env = { .cfg = &cfg, .stats = &stats, .io = &sim_io };
 	struct sim s = { 0 };
 	struct ref r = { 0 };
 	size_t k, early = 0;

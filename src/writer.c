@@ -1,0 +1,240 @@
+/*
+ * writer — a connection's write thread (see writer.h): Go's writePump.
+ *
+ * owns: every write to the socket, the ping timer, the write deadline.
+ * blocks on: chan_recv_many until the next ping is due (Go's select on the
+ * send channel and a time.Ticker); poll(POLLOUT) until the write deadline.
+ * ends when: a write fails or times out, or the send channel is closed and
+ * drained (then it writes the reader's close frame, or its own).  After a
+ * close frame it half-closes (FIN), waits for the reader up to
+ * --shutdown-timeout, shuts the socket down, joins the reader and hands
+ * the connection to the reaper.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "conn_private.h"
+#include "wshub/deadline.h"
+#include "wshub/log.h"
+#include "wshub/writer.h"
+
+#define WRITE_BATCH_MAX 32    /* frames per writev(2), well under IOV_MAX */
+
+struct writer {
+	conn_t *c;
+	struct timespec next_ping;
+	bool failed;      /* a write failed or timed out */
+	bool timed_out;   /* the socket took nothing for --write-timeout */
+	bool close_sent;  /* a close frame is on the wire: nothing may follow */
+};
+
+/*
+ * Waits for room in the socket's send buffer, telling the hub meanwhile
+ * that the writer is stuck on the peer (conn_is_slow).  1, 0 on deadline,
+ * -1 on error.
+ */
+static int
+writer_wait_writable(conn_t *c, const struct timespec *deadline)
+{
+	int ready;
+
+	atomic_store_explicit(&c->stalled_since_ms, deadline_now_ms(),
+	    memory_order_relaxed);
+	ready = conn_wait_fd(c->fd, POLLOUT, deadline);
+	atomic_store_explicit(&c->stalled_since_ms, 0, memory_order_relaxed);
+	return ready;
+}
+
+/* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
+ * WRITE_TIMED_OUT if the deadline passed. */
+#define WRITE_TIMED_OUT 1
+static int
+write_all(conn_t *c, struct iovec *iov, int cnt,
+    const struct timespec *deadline)
+{
+	while (cnt > 0) {
+		ssize_t n = writev(c->fd, iov, cnt);
+		int ready;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			if ((ready = writer_wait_writable(c, deadline)) <= 0)
+				return ready == 0 ? WRITE_TIMED_OUT : -1;
+			continue;
+		}
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static bool
+is_data(const msg_t *m)
+{
+	return msg_opcode(m) == MSG_TEXT || msg_opcode(m) == MSG_BINARY;
+}
+
+/*
+ * Writes one batch with one writev; nothing after a close frame, and no
+ * data once the client has been dropped as slow.
+ */
+static void
+writer_write_batch(struct writer *w, void **batch, size_t n)
+{
+	struct iovec iov[WRITE_BATCH_MAX];
+	struct timespec deadline;
+	size_t cnt = 0, bytes = 0;
+	long data_frames = 0;
+	bool discard = atomic_load(&w->c->discard);
+	int rc;
+
+	for (size_t i = 0; i < n && !w->close_sent; i++) {
+		const msg_t *m = batch[i];
+
+		if (discard && is_data(m))
+			continue;
+		iov[cnt].iov_base = (void *)msg_wire(m);
+		iov[cnt++].iov_len = msg_wire_len(m);
+		bytes += msg_wire_len(m);
+		data_frames += is_data(m);
+		w->close_sent = msg_opcode(m) == MSG_CLOSE;
+	}
+	deadline = deadline_after_ms(w->c->env.cfg->write_timeout_ms);
+	if ((rc = write_all(w->c, iov, (int)cnt, &deadline)) != 0) {
+		w->failed = true;
+		w->timed_out = rc == WRITE_TIMED_OUT;
+	}
+	else {
+		stats_add(&w->c->env.stats->deliveries, data_frames);
+		stats_add(&w->c->env.stats->bytes_out, (long)bytes);
+	}
+	for (size_t i = 0; i < n; i++)
+		msg_unref(batch[i]);
+}
+
+/* Writes one small frame built on the spot (a ping, our close). */
+static void
+writer_write_frame(struct writer *w, msg_t *m)
+{
+	void *batch[1] = { m };
+
+	writer_write_batch(w, batch, 1);
+}
+
+/*
+ * Sends queued frames and pings until the channel closes or a write fails.
+ * Go: for { select { case m, ok := <-c.send: ...; case <-ticker.C: ... } },
+ * except that a ping that is due goes out with the next batch even when
+ * the queue never empties: Go's select picks a ready case at random, so
+ * its ticker is not starved either.
+ */
+static void
+writer_loop(struct writer *w)
+{
+	conn_t *c = w->c;
+	int64_t interval = c->env.cfg->ping_interval_ms;
+	void *batch[WRITE_BATCH_MAX];
+	size_t n;
+
+	while (!w->failed && !w->close_sent) {
+		int rc = chan_recv_many(c->send, batch, WRITE_BATCH_MAX - 1, &n,
+		    &w->next_ping);
+
+		if (rc == CHAN_CLOSED)
+			return; /* Go: the send channel was closed */
+		if (deadline_remaining_ms(&w->next_ping) == 0) {
+			batch[n++] = msg_new_frame(MSG_PING, NULL, 0);
+			w->next_ping = deadline_after_ms(interval);
+		}
+		writer_write_batch(w, batch, n);
+	}
+}
+
+/* The code of a close frame the writer sends (1005 for an empty one).  A
+ * close frame is unmasked and short: a 2-byte header, then the code. */
+static uint16_t
+close_frame_code(const msg_t *m)
+{
+	const uint8_t *w = msg_wire(m);
+
+	return (w[1] & 0x7f) >= 2 ? (uint16_t)(w[2] << 8 | w[3]) :
+	    CLOSE_NO_STATUS;
+}
+
+/*
+ * The channel is closed and drained: the server stops sending, but still
+ * closes politely.  The reader's close frame (an echo, or our verdict on
+ * bad input) if it made one, else the writer's own.
+ */
+static void
+writer_say_goodbye(struct writer *w)
+{
+	conn_t *c = w->c;
+	msg_t *m = atomic_exchange(&c->final_close, NULL);
+	uint16_t code;
+
+	if (m == NULL) {
+		int bye = atomic_load(&c->farewell);
+
+		m = msg_new_close(farewells[bye].code, farewells[bye].reason);
+	}
+	code = close_frame_code(m);
+	writer_write_frame(w, m);
+	if (w->close_sent && !w->failed)
+		c->writer_code_sent = code;
+}
+
+/* After our close frame: FIN, then wait a while for the reader to finish. */
+static void
+writer_await_reader(conn_t *c)
+{
+	struct timespec deadline =
+	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
+
+	shutdown(c->fd, SHUT_WR);
+	pthread_mutex_lock(&c->mu);
+	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
+	    &c->mu, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void *
+writer_main(void *arg)
+{
+	conn_t *c = arg;
+	struct writer w = { .c = c };
+
+	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
+	writer_loop(&w);
+	if (!w.failed && !w.close_sent)
+		writer_say_goodbye(&w);
+	if (w.timed_out && conn_mark_slow(c)) { /* before the hub saw it */
+		log_info("slow client id=%llu peer=%s: no write accepted for "
+		    "--write-timeout, dropped", (unsigned long long)c->id,
+		    c->peer);
+		stats_add(&c->env.stats->slow_client_drops, 1);
+	}
+	conn_close_once(c);
+	if (w.close_sent && !w.failed)
+		writer_await_reader(c);
+	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */
+	pthread_join(c->reader, NULL);
+	chan_send(c->env.reaper, c); /* the reaper joins this thread */
+	return NULL;
+}
