@@ -24,6 +24,24 @@
 
 static atomic_uint_least64_t next_conn_id = 1;
 
+/* The hub holds a connection by its reference count. */
+static void
+client_hold(struct hub_client *cl)
+{
+	conn_ref((conn_t *)((char *)cl - offsetof(conn_t, client)));
+}
+
+static void
+client_release(struct hub_client *cl)
+{
+	conn_unref((conn_t *)((char *)cl - offsetof(conn_t, client)));
+}
+
+static const struct hub_client_ops conn_client_ops = {
+	.hold = client_hold,
+	.release = client_release,
+};
+
 /* ---- the read thread's edges in the server: the socket and the hub ---- */
 
 static ssize_t
@@ -41,13 +59,13 @@ socket_wait_readable(conn_t *c, const struct timespec *deadline)
 static int
 hub_publish(conn_t *c, msg_t *m)
 {
-	return hub_broadcast(c->env.hub, c, m);
+	return hub_broadcast(c->env.hub, &c->client, m);
 }
 
 static void
 hub_leave(conn_t *c)
 {
-	hub_unregister(c->env.hub, c);
+	hub_unregister(c->env.hub, &c->client);
 }
 
 static const struct conn_io socket_io = {
@@ -90,7 +108,8 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 	rc = chan_send_priority(c->send, greeting);
 	assert(rc == CHAN_OK);
 	(void)rc;
-	c->link.conn = c;
+	hub_client_init(&c->client, c->send, &conn_client_ops, c->id, c->peer,
+	    env->cfg->send_queue, SLOW_STALL_MS(env->cfg->write_timeout_ms));
 	c->live.conn = c;
 	atomic_init(&c->farewell, BYE_NORMAL);
 	atomic_init(&c->final_close, NULL);
@@ -142,10 +161,10 @@ conn_peer(const conn_t *c)
 	return c->peer;
 }
 
-struct hub_link *
-conn_hub_link(conn_t *c)
+struct hub_client *
+conn_client(conn_t *c)
 {
-	return &c->link;
+	return &c->client;
 }
 
 struct conn_live_link *
@@ -154,54 +173,21 @@ conn_live_link(conn_t *c)
 	return &c->live;
 }
 
-int
-conn_try_send(conn_t *c, msg_t *const *msgs, size_t n)
+enum farewell
+conn_farewell(conn_t *c)
 {
-	size_t sent;
-	int rc;
+	int own = atomic_load(&c->farewell);
 
-	for (size_t i = 0; i < n; i++)
-		msg_ref(msgs[i]); /* before the writer can see (and drop) it */
-	rc = chan_try_send_many(c->send, (void *const *)msgs, n, &sent);
-	for (size_t i = sent; i < n; i++)
-		msg_unref(msgs[i]);
-	return rc;
-}
-
-bool
-conn_is_slow(conn_t *c)
-{
-	int64_t since = atomic_load_explicit(&c->stalled_since_ms,
-	    memory_order_relaxed);
-
-	if (since == 0 || deadline_now_ms() - since <
-	    SLOW_STALL_MS(c->env.cfg->write_timeout_ms))
-		return false; /* the writer is not stuck on the socket */
-	return chan_len(c->send) > c->env.cfg->send_queue;
-}
-
-void
-conn_close_send(conn_t *c, uint16_t code)
-{
-	if (code == CLOSE_GOING_AWAY)
-		atomic_store(&c->farewell, BYE_GOING_AWAY);
-	else if (code == CLOSE_TRY_AGAIN)
-		atomic_store(&c->farewell, BYE_NO_ROOM);
-	chan_close(c->send); /* Go: close(client.send) */
-}
-
-bool
-conn_mark_slow(conn_t *c)
-{
-	return !atomic_exchange(&c->discard, true);
-}
-
-void
-conn_drop_slow(conn_t *c)
-{
-	atomic_store(&c->discard, true);
-	atomic_store(&c->farewell, BYE_SLOW);
-	chan_close(c->send);
+	switch (atomic_load(&c->client.verdict)) {
+	case HUB_VERDICT_SLOW:
+		return BYE_SLOW;
+	case HUB_VERDICT_SHUTDOWN:
+		return own != BYE_NORMAL ? own : BYE_GOING_AWAY;
+	case HUB_VERDICT_NO_ROOM:
+		return own != BYE_NORMAL ? own : BYE_NO_ROOM;
+	default:
+		return own;
+	}
 }
 
 void

@@ -24,22 +24,20 @@ struct conn {
 	char peer[PEER_MAX];
 	struct conn_env env;
 	chan_t *send;           /* msg_t *: data, and control on the priority lane */
-	struct hub_link link;   /* hub thread only */
+	struct hub_client client; /* what the hub knows of it (hub.h) */
 
 	struct conn_live_link live; /* the server's, under its lock */
 
 	pthread_t reader, writer;
 	bool reader_started, writer_started; /* set before the threads exist */
 	atomic_bool cleanup_started;         /* conn_close_once */
-	atomic_int farewell;    /* enum farewell: the writer's own close frame */
+	/* enum farewell: why the connection itself is ending (a pong
+	 * timeout, a flood, no thread); the hub's say is client.verdict. */
+	atomic_int farewell;
 	/* The close frame the reader produced (the echo of the peer's close,
 	 * or our verdict on bad input): set once by the reader before it
 	 * starts cleanup, taken by the writer after the queue is drained. */
 	_Atomic(msg_t *) final_close;
-	atomic_bool discard;    /* dropped as slow: queued data is not sent */
-	/* Since when (monotonic ms) the writer waits for a full socket; 0
-	 * while it does not.  Written by the writer, read by the hub. */
-	atomic_llong stalled_since_ms;
 
 	pthread_mutex_t mu;     /* guards reader_done */
 	pthread_cond_t reader_done_cond;
@@ -73,6 +71,15 @@ struct farewell_frame {
 	const char *reason;
 };
 extern const struct farewell_frame farewells[];
+
+/*
+ * The close frame the writer sends of its own accord: the hub's verdict
+ * if it dropped the client as slow; else the connection's own reason (a
+ * pong timeout, a flood, no thread), if any; else the hub's (shutdown, no
+ * room); else 1000.  Any thread; the writer asks once its channel is
+ * closed and drained.
+ */
+enum farewell conn_farewell(conn_t *c);
 
 /*
  * Waits until `fd` is ready for `events` (POLLIN: readable or hung up;

@@ -2,7 +2,7 @@
  * hub — the manager thread (see hub.h for the design).
  *
  * The hub thread blocks on its event channel and nothing else: every send
- * to a client is a non-blocking chan_try_send_many (through conn_try_send),
+ * to a client is a non-blocking chan_try_send_many (client_try_send),
  * so the hub never waits for a client and holds no lock while anyone
  * writes to a socket.
  */
@@ -12,7 +12,7 @@
 #include <sys/tree.h>
 
 #include "wshub/chan.h"
-#include "wshub/conn.h"
+#include "wshub/deadline.h"
 #include "wshub/hub.h"
 #include "wshub/log.h"
 #include "wshub/xmalloc.h"
@@ -23,11 +23,11 @@ enum hub_event_type { HUB_REGISTER, HUB_UNREGISTER, HUB_BROADCAST, HUB_SHUTDOWN 
 
 struct hub_event {
 	enum hub_event_type type;
-	conn_t *conn;       /* REGISTER, UNREGISTER, BROADCAST: a reference */
+	struct hub_client *client; /* REGISTER, UNREGISTER, BROADCAST: held */
 	msg_t *msg;         /* BROADCAST: a reference */
 };
 
-TAILQ_HEAD(client_list, hub_link);
+TAILQ_HEAD(client_list, hub_client);
 
 /*
  * A room and its clients.  The rooms are a red-black tree keyed by name
@@ -84,6 +84,45 @@ hub_new(struct stats *st, size_t queue_len, size_t max_rooms)
 	return h;
 }
 
+void
+hub_client_init(struct hub_client *cl, chan_t *send,
+    const struct hub_client_ops *ops, uint64_t id, const char *peer,
+    size_t send_queue, int64_t stall_ms)
+{
+	cl->send = send;
+	cl->ops = ops;
+	cl->id = id;
+	cl->peer = peer;
+	cl->send_queue = send_queue;
+	cl->stall_ms = stall_ms;
+	atomic_init(&cl->verdict, HUB_VERDICT_NONE);
+	atomic_init(&cl->discard, false);
+	atomic_init(&cl->stalled_since_ms, 0);
+}
+
+bool
+hub_client_mark_slow(struct hub_client *cl)
+{
+	return !atomic_exchange(&cl->discard, true);
+}
+
+static struct hub_client *
+client_hold(struct hub_client *cl)
+{
+	cl->ops->hold(cl);
+	return cl;
+}
+
+/* Frees an event and what it holds (any thread). */
+static void
+event_free(struct hub_event *e)
+{
+	if (e->client)
+		e->client->ops->release(e->client);
+	msg_unref(e->msg);
+	free(e);
+}
+
 /* Queues an event; on failure (hub stopped) frees it and returns -1. */
 static int
 hub_post(hub_t *h, struct hub_event ev)
@@ -93,30 +132,88 @@ hub_post(hub_t *h, struct hub_event ev)
 	*e = ev;
 	if (chan_send(h->events, e) == CHAN_OK)
 		return 0;
-	if (e->conn)
-		conn_unref(e->conn);
-	msg_unref(e->msg);
-	free(e);
+	event_free(e);
 	return -1;
 }
 
 int
-hub_register(hub_t *h, conn_t *c, const char *room)
+hub_register(hub_t *h, struct hub_client *cl, const char *room)
 {
-	strlcpy(conn_hub_link(c)->room, room, sizeof(conn_hub_link(c)->room));
-	return hub_post(h, (struct hub_event){ HUB_REGISTER, conn_ref(c), NULL });
+	strlcpy(cl->room, room, sizeof(cl->room));
+	return hub_post(h, (struct hub_event){ HUB_REGISTER, client_hold(cl),
+	    NULL });
 }
 
 void
-hub_unregister(hub_t *h, conn_t *c)
+hub_unregister(hub_t *h, struct hub_client *cl)
 {
-	hub_post(h, (struct hub_event){ HUB_UNREGISTER, conn_ref(c), NULL });
+	hub_post(h, (struct hub_event){ HUB_UNREGISTER, client_hold(cl), NULL });
 }
 
 int
-hub_broadcast(hub_t *h, conn_t *from, msg_t *m)
+hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m)
 {
-	return hub_post(h, (struct hub_event){ HUB_BROADCAST, conn_ref(from), m });
+	return hub_post(h, (struct hub_event){ HUB_BROADCAST, client_hold(from),
+	    m });
+}
+
+/* ---- what the hub does to a client ---------------------------------------- */
+
+/*
+ * Queues msgs[0..n) on the client's send channel, in order, as far as they
+ * fit under its hard limit, without blocking; each queued message gets its
+ * own reference (the caller keeps its own).  Wakes the writer at most
+ * once.  CHAN_OK (all queued), CHAN_FULL (the hard limit: a slow client)
+ * or CHAN_CLOSED.
+ */
+static int
+client_try_send(struct hub_client *cl, msg_t *const *msgs, size_t n)
+{
+	size_t sent;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		msg_ref(msgs[i]); /* before the writer can see (and drop) it */
+	rc = chan_try_send_many(cl->send, (void *const *)msgs, n, &sent);
+	for (size_t i = sent; i < n; i++)
+		msg_unref(msgs[i]);
+	return rc;
+}
+
+/*
+ * True if the client has stopped taking data: more than --send-queue
+ * messages wait for it and its writer has been blocked on the full socket
+ * for stall_ms.  A long queue alone is not enough: a writer that has not
+ * been scheduled yet is not blocked on the socket.
+ */
+static bool
+client_is_slow(struct hub_client *cl)
+{
+	int64_t since = atomic_load_explicit(&cl->stalled_since_ms,
+	    memory_order_relaxed);
+
+	if (since == 0 || deadline_now_ms() - since < cl->stall_ms)
+		return false; /* the writer is not stuck on the socket */
+	return chan_len(cl->send) > cl->send_queue;
+}
+
+/* Closes the client's send channel (Go: close(client.send)): its writer
+ * sends what is queued, then a close frame that says `verdict`. */
+static void
+client_close(struct hub_client *cl, enum hub_verdict verdict)
+{
+	if (verdict != HUB_VERDICT_NONE)
+		atomic_store(&cl->verdict, verdict);
+	chan_close(cl->send);
+}
+
+/* Closes a slow client's channel: its queued data is discarded (the queue
+ * is the problem) and it hears 1008 once its socket takes it. */
+static void
+client_drop_slow(struct hub_client *cl)
+{
+	atomic_store(&cl->discard, true);
+	client_close(cl, HUB_VERDICT_SLOW);
 }
 
 bool
@@ -203,46 +300,45 @@ hub_shutdown(hub_t *h)
 /* Removes a client and drops the hub's reference; the caller has closed
  * its send channel. */
 static void
-hub_remove(hub_t *h, struct hub_link *link)
+hub_remove(hub_t *h, struct hub_client *cl)
 {
-	struct room *r = link->in;
+	struct room *r = cl->in;
 	size_t size;
 
-	TAILQ_REMOVE(&r->clients, link, entry);
+	TAILQ_REMOVE(&r->clients, cl, entry);
 	r->size--;
-	link->registered = false;
-	link->in = NULL;
+	cl->registered = false;
+	cl->in = NULL;
 	h->n_clients--;
 	size = r->size;
 	if (size == 0)
 		room_close(h, r);
 	room_resized(h, size, false);
 	stats_add(&h->stats->clients, -1);
-	conn_unref(link->conn);
+	cl->ops->release(cl);
 }
 
 /* Adds a client to its room, opening the room if it is the first. */
 static void
-hub_on_register(hub_t *h, conn_t *c)
+hub_on_register(hub_t *h, struct hub_client *cl)
 {
-	struct hub_link *link = conn_hub_link(c);
-	struct room *r = room_find(h, link->room);
+	struct room *r = room_find(h, cl->room);
 
-	if (r == NULL && (r = room_open(h, link->room)) == NULL) {
+	if (r == NULL && (r = room_open(h, cl->room)) == NULL) {
 		/* The front door saw room for it (hub_room_admits), but other
 		 * rooms opened in between: the 101 is out, so say it here. */
-		conn_close_send(c, CLOSE_TRY_AGAIN);
+		client_close(cl, HUB_VERDICT_NO_ROOM);
 		return;
 	}
-	link->registered = true;
-	link->in = r;
-	TAILQ_INSERT_TAIL(&r->clients, link, entry);
+	cl->registered = true;
+	cl->in = r;
+	TAILQ_INSERT_TAIL(&r->clients, cl, entry);
 	r->size++;
 	h->n_clients++;
 	room_resized(h, r->size, true);
-	conn_ref(c); /* the hub's own reference while registered */
+	client_hold(cl); /* the hub's own while registered */
 	if (h->stopping) /* too late to join: say goodbye at once */
-		conn_close_send(c, CLOSE_GOING_AWAY);
+		client_close(cl, HUB_VERDICT_SHUTDOWN);
 	stats_add(&h->stats->clients, 1); /* last: tests wait for it */
 }
 
@@ -254,31 +350,30 @@ hub_on_register(hub_t *h, conn_t *c)
  * hub falls behind, the work per message shrinks instead of growing.
  *
  * Unlike Go's `default:`, a queue past --send-queue is not enough to drop
- * a client: its writer must also be stuck on the socket (conn_is_slow),
+ * a client: its writer must also be stuck on the socket (client_is_slow),
  * or the queue must reach its hard limit.  A reader whose writer merely
  * has not been scheduled yet keeps every message.
  */
 static void
 hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 {
-	struct hub_link *link, *next;
+	struct hub_client *cl, *next;
 
 	/* hub_remove may free the room with its last client: then `next` is
 	 * NULL and the loop ends without touching the room again. */
-	TAILQ_FOREACH_SAFE(link, &r->clients, entry, next) {
-		int rc = conn_try_send(link->conn, msgs, n);
+	TAILQ_FOREACH_SAFE(cl, &r->clients, entry, next) {
+		int rc = client_try_send(cl, msgs, n);
 
-		if (rc == CHAN_OK && !conn_is_slow(link->conn))
+		if (rc == CHAN_OK && !client_is_slow(cl))
 			continue;
-		if (conn_mark_slow(link->conn)) {
+		if (hub_client_mark_slow(cl)) {
 			log_info("slow client id=%llu peer=%s: %s, dropped",
-			    (unsigned long long)conn_id(link->conn),
-			    conn_peer(link->conn), rc == CHAN_OK ?
+			    (unsigned long long)cl->id, cl->peer, rc == CHAN_OK ?
 			    "it stopped reading" : "send queue at its limit");
 			stats_add(&h->stats->slow_client_drops, 1);
 		}
-		conn_drop_slow(link->conn);
-		hub_remove(h, link);
+		client_drop_slow(cl);
+		hub_remove(h, cl);
 	}
 	for (size_t i = 0; i < n; i++)
 		msg_unref(msgs[i]);
@@ -288,13 +383,13 @@ hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 static void
 hub_on_shutdown(hub_t *h)
 {
-	struct hub_link *link;
+	struct hub_client *cl;
 	struct room *r;
 
 	h->stopping = true;
 	RB_FOREACH(r, room_tree, &h->rooms)
-		TAILQ_FOREACH(link, &r->clients, entry)
-			conn_close_send(link->conn, CLOSE_GOING_AWAY);
+		TAILQ_FOREACH(cl, &r->clients, entry)
+			client_close(cl, HUB_VERDICT_SHUTDOWN);
 }
 
 static void
@@ -302,31 +397,28 @@ hub_handle(hub_t *h, struct hub_event *e)
 {
 	switch (e->type) {
 	case HUB_REGISTER:
-		hub_on_register(h, e->conn);
+		hub_on_register(h, e->client);
 		break;
 	case HUB_UNREGISTER:
-		if (conn_hub_link(e->conn)->registered) {
-			conn_close_send(e->conn, 0);
-			hub_remove(h, conn_hub_link(e->conn));
+		if (e->client->registered) {
+			client_close(e->client, HUB_VERDICT_NONE);
+			hub_remove(h, e->client);
 		}
 		break;
 	case HUB_BROADCAST: /* runs of them are handled in hub_handle_batch */
-		msg_unref(e->msg);
 		break;
 	case HUB_SHUTDOWN:
 		hub_on_shutdown(h);
 		break;
 	}
-	if (e->conn)
-		conn_unref(e->conn);
-	free(e);
+	event_free(e);
 }
 
 /* The room a broadcast event is for: its sender's. */
 static const char *
 event_room(const struct hub_event *e)
 {
-	return conn_hub_link(e->conn)->room;
+	return e->client->room;
 }
 
 /*
@@ -345,8 +437,8 @@ take_run(void *const *items, size_t n, msg_t **run)
 		if (e->type != HUB_BROADCAST || strcmp(event_room(e), room) != 0)
 			break;
 		run[k++] = e->msg; /* the event's reference */
-		conn_unref(e->conn);
-		free(e);
+		e->msg = NULL;
+		event_free(e);
 	}
 	return k;
 }
@@ -394,14 +486,8 @@ hub_main(void *arg)
 	}
 	/* Late events (a broadcast racing the end) are dropped, refs freed. */
 	chan_close(h->events);
-	while (chan_try_recv(h->events, &item) == CHAN_OK) {
-		struct hub_event *e = item;
-
-		if (e->conn)
-			conn_unref(e->conn);
-		msg_unref(e->msg);
-		free(e);
-	}
+	while (chan_try_recv(h->events, &item) == CHAN_OK)
+		event_free(item);
 	return NULL;
 }
 

@@ -303,7 +303,7 @@ pending_upgrade(server_t *s, struct pending *p, const char *room,
 	    p->in_len - p->head_len, response, &s->env);
 	p->fd = -1; /* the connection owns it now */
 	pending_free(s, p);
-	if (hub_register(s->hub, c, room) != 0) {
+	if (hub_register(s->hub, conn_client(c), room) != 0) {
 		conn_unref(c); /* frees the queued 101 too */
 		return;
 	}

@@ -35,7 +35,7 @@ struct writer {
 
 /*
  * Waits for room in the socket's send buffer, telling the hub meanwhile
- * that the writer is stuck on the peer (conn_is_slow).  1, 0 on deadline,
+ * that the writer is stuck on the peer (client_is_slow in hub.c).  1, 0 on deadline,
  * -1 on error.
  */
 static int
@@ -43,10 +43,10 @@ writer_wait_writable(conn_t *c, const struct timespec *deadline)
 {
 	int ready;
 
-	atomic_store_explicit(&c->stalled_since_ms, deadline_now_ms(),
+	atomic_store_explicit(&c->client.stalled_since_ms, deadline_now_ms(),
 	    memory_order_relaxed);
 	ready = conn_wait_fd(c->fd, POLLOUT, deadline);
-	atomic_store_explicit(&c->stalled_since_ms, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->client.stalled_since_ms, 0, memory_order_relaxed);
 	return ready;
 }
 
@@ -100,7 +100,7 @@ writer_write_batch(struct writer *w, void **batch, size_t n)
 	struct timespec deadline;
 	size_t cnt = 0, bytes = 0;
 	long data_frames = 0;
-	bool discard = atomic_load(&w->c->discard);
+	bool discard = atomic_load(&w->c->client.discard);
 	int rc;
 
 	for (size_t i = 0; i < n && !w->close_sent; i++) {
@@ -189,7 +189,7 @@ writer_say_goodbye(struct writer *w)
 	uint16_t code;
 
 	if (m == NULL) {
-		int bye = atomic_load(&c->farewell);
+		enum farewell bye = conn_farewell(c);
 
 		m = msg_new_close(farewells[bye].code, farewells[bye].reason);
 	}
@@ -224,7 +224,7 @@ writer_main(void *arg)
 	writer_loop(&w);
 	if (!w.failed && !w.close_sent)
 		writer_say_goodbye(&w);
-	if (w.timed_out && conn_mark_slow(c)) { /* before the hub saw it */
+	if (w.timed_out && hub_client_mark_slow(&c->client)) { /* first */
 		log_info("slow client id=%llu peer=%s: no write accepted for "
 		    "--write-timeout, dropped", (unsigned long long)c->id,
 		    c->peer);

@@ -257,10 +257,10 @@ Test(message_path, the_101_goes_first_even_if_the_hub_closed_the_channel,
 	cr_assert_eq(hub_start(r.hub), 0);
 	/* Not started yet, `a` keeps the hub running after the shutdown. */
 	a = rig_conn(&r, &pa);
-	cr_assert_eq(hub_register(r.hub, a, DEFAULT_ROOM), 0);
+	cr_assert_eq(hub_register(r.hub, conn_client(a), DEFAULT_ROOM), 0);
 	hub_shutdown(r.hub);
 	b = rig_conn(&r, &pb);
-	cr_assert_eq(hub_register(r.hub, b, DEFAULT_ROOM), 0);
+	cr_assert_eq(hub_register(r.hub, conn_client(b), DEFAULT_ROOM), 0);
 	/* The hub counts a client after closing a latecomer's channel. */
 	cr_assert(test_wait_counter(&r.stats.clients, 2, WS_TIMEOUT_MS));
 	cr_assert_eq(conn_start(b), 0);

@@ -51,6 +51,8 @@
 #include "wshub/msg.h"
 #include "wshub/stats.h"
 
+typedef struct conn conn_t;
+
 /* Close codes (RFC 6455 §7.4.1).  CLOSE_ABNORMAL is never sent. */
 enum close_code {
 	CLOSE_NORMAL = 1000,
@@ -121,8 +123,9 @@ void conn_unref(conn_t *c);
 uint64_t conn_id(const conn_t *c);
 const char *conn_peer(const conn_t *c);
 
-/* The hub's bookkeeping inside the connection (hub thread only). */
-struct hub_link *conn_hub_link(conn_t *c);
+/* What the hub knows of the connection: hub_register and the hub's other
+ * calls take this.  Valid while the caller holds a reference. */
+struct hub_client *conn_client(conn_t *c);
 
 /* The server's list of started connections, embedded in each connection.
  * Only the server touches it, under its own lock. */
@@ -131,45 +134,6 @@ struct conn_live_link {
 	conn_t *conn;
 };
 struct conn_live_link *conn_live_link(conn_t *c);
-
-/*
- * Hub thread only.  Queues msgs[0..n) on the send channel, in order, as far
- * as they fit under SEND_QUEUE_LIMIT, without blocking; each queued message
- * gets its own reference (the caller keeps its own).  Wakes the writer at
- * most once.  Returns CHAN_OK (all queued), CHAN_FULL (the hard limit was
- * reached: a slow client) or CHAN_CLOSED.
- */
-int conn_try_send(conn_t *c, msg_t *const *msgs, size_t n);
-
-/*
- * Hub thread only.  True if the client has stopped taking data: more than
- * --send-queue messages wait for it and its writer has been blocked on the
- * full socket for SLOW_STALL_MS.  A long queue alone is not enough: a
- * writer that has not been scheduled yet is not blocked on the socket.
- */
-bool conn_is_slow(conn_t *c);
-
-/*
- * Hub thread only.  Closes the send channel: the writer sends what is
- * queued, then a close frame with `code` (0: the code the connection
- * already chose, 1000 by default; or 1001 for a shutdown, 1013 for a
- * room past --max-rooms) unless one was already sent.
- */
-void conn_close_send(conn_t *c, uint16_t code);
-
-/*
- * Marks the client as slow, once: true for the first caller, who counts
- * and logs it (the hub when conn_is_slow, or the writer when the socket
- * took nothing for --write-timeout).  Any thread.
- */
-bool conn_mark_slow(conn_t *c);
-
-/*
- * Hub thread only.  Closes the send channel of a slow client: the writer
- * discards the data still queued (the queue is the problem) and sends
- * 1008 once its socket takes it.
- */
-void conn_drop_slow(conn_t *c);
 
 /* Shuts the socket down so both threads wake up and finish.  Any thread. */
 void conn_abort(conn_t *c);

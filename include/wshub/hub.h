@@ -6,7 +6,7 @@
  * (register, unregister, broadcast).  C has no select over channels, so the
  * hub has one channel of tagged events instead; its thread is the only one
  * that changes the client set: rooms in a red-black tree by name, each
- * with a TAILQ of hub_link entries embedded in its connections, so a
+ * with a TAILQ of hub_client entries embedded in its connections, so a
  * membership costs no allocation.  A room is opened by its first client
  * and freed when its last one leaves; --max-rooms bounds how many exist.
  * The one thing other threads may ask is whether a room could be joined
@@ -25,14 +25,14 @@
  *   the hub never blocks on a client.  A client is slow when it has
  *   stopped taking data: more than --send-queue messages wait for it while
  *   its writer has been blocked on the full socket for half the write
- *   timeout (conn_is_slow), or its queue reached its hard limit
+ *   timeout (client_is_slow), or its queue reached its hard limit
  *   (SEND_QUEUE_LIMIT).  A queue that is long only because its writer has
- *   not run yet is not slow.  The hub drops a slow client with close code
- *   1008 (conn_drop_slow: its queued data is discarded), removes it,
+ *   not run yet is not slow.  The hub drops a slow client with the verdict
+ *   1008 (client_drop_slow: its queued data is discarded), removes it,
  *   counts and logs it.
  * - Only the hub closes a client's send channel: when it removes the client
- *   (unregister, slow-client drop), and for every client on shutdown
- *   (without removing it: it stays until its unregister).
+ *   (unregister, slow-client drop); and on shutdown, for every client,
+ *   without removing it: it stays until its own unregister.
  * - Unregistering a client the hub no longer has is a no-op.
  * - Events from one thread keep their order, so a reader's last broadcast
  *   is queued for every client (the sender included) before the reader's
@@ -48,26 +48,77 @@
 #ifndef WSHUB_HUB_H
 #define WSHUB_HUB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include "wshub/chan.h"
 
 #include "wshub/config.h"
 #include "wshub/msg.h"
 #include "wshub/stats.h"
 
-typedef struct conn conn_t;
 typedef struct hub hub_t;
+struct hub_client;
 
-/* The hub's bookkeeping inside each connection.  Only the hub thread
- * reads or writes it. */
-struct hub_link {
-	TAILQ_ENTRY(hub_link) entry;  /* in its room's client list */
-	conn_t *conn;
-	bool registered;
-	struct room *in;              /* its room while registered */
-	char room[ROOM_NAME_MAX + 1]; /* set by hub_register, then read-only */
+/* How the hub keeps a client alive while an event or its client set
+ * names it: the connection's reference count. */
+struct hub_client_ops {
+	void (*hold)(struct hub_client *cl);     /* takes a reference */
+	void (*release)(struct hub_client *cl);  /* drops one */
 };
+
+/* How the hub wants a client's last close frame to read. */
+enum hub_verdict {
+	HUB_VERDICT_NONE,      /* no word from the hub: 1000 on unregister */
+	HUB_VERDICT_SHUTDOWN,  /* 1001, the server is going away */
+	HUB_VERDICT_SLOW,      /* 1008, dropped for not reading */
+	HUB_VERDICT_NO_ROOM,   /* 1013, its room could not open */
+};
+
+/*
+ * All the hub knows of a client, embedded in the connection: its send
+ * channel, its verdict, its stall clock, a name for logs and a reference
+ * count.  The hub depends on nothing above chan, msg and stats; a test can
+ * register a struct hub_client around a plain channel.
+ */
+struct hub_client {
+	/* Set by the client before hub_register, then read-only. */
+	chan_t *send;                /* msg_t *: what the hub queues for it */
+	const struct hub_client_ops *ops;
+	uint64_t id;                 /* for logs */
+	const char *peer;            /* for logs */
+	size_t send_queue;           /* --send-queue */
+	int64_t stall_ms;            /* SLOW_STALL_MS(--write-timeout) */
+	char room[ROOM_NAME_MAX + 1]; /* written by hub_register */
+	/* Written by the hub (discard also by the client's writer, see
+	 * hub_client_mark_slow), read by the writer when the channel is
+	 * closed. */
+	atomic_int verdict;          /* enum hub_verdict */
+	atomic_bool discard;         /* dropped as slow: its queue is not sent */
+	/* Written by the client's writer, read by the hub: since when
+	 * (deadline_now_ms) the writer waits for room in a full socket; 0
+	 * while it does not. */
+	atomic_llong stalled_since_ms;
+	/* Hub thread only. */
+	TAILQ_ENTRY(hub_client) entry; /* in its room's client list */
+	struct room *in;               /* its room while registered */
+	bool registered;
+};
+
+/* Readies `cl` (zeroed, in the caller's storage) for hub_register. */
+void hub_client_init(struct hub_client *cl, chan_t *send,
+    const struct hub_client_ops *ops, uint64_t id, const char *peer,
+    size_t send_queue, int64_t stall_ms);
+
+/*
+ * Marks the client as slow, once: true for the first caller, who counts
+ * and logs it (the hub when the client stopped taking data, or its writer
+ * when the socket took nothing for --write-timeout).  From then on its
+ * queued data is discarded.  Any thread.
+ */
+bool hub_client_mark_slow(struct hub_client *cl);
 
 /*
  * Creates a hub whose event channel holds `queue_len` events.  Counters go
@@ -79,15 +130,15 @@ hub_t *hub_new(struct stats *st, size_t queue_len, size_t max_rooms);
 int hub_start(hub_t *h);
 
 /*
- * Adds `c` to room `room` (a valid name: see handshake_room), opening the
- * room if it is the first; the hub takes its own reference.  If the room
- * is new and --max-rooms rooms already exist (other rooms opened since
- * hub_room_admits said yes), the hub closes `c` with 1013 instead.
- * Blocks while the event channel is full.  Returns 0, or -1 if the hub
- * has stopped (then nothing was taken).  Called by the acceptor, before
- * the connection's threads start.
+ * Adds `cl` to room `room` (a valid name: see handshake_room), opening the
+ * room if it is the first; the hub holds the client while it has it.  If
+ * the room is new and --max-rooms rooms already exist (other rooms opened
+ * since hub_room_admits said yes), the hub closes the client's channel
+ * with the verdict 1013 instead.  Blocks while the event channel is full.
+ * Returns 0, or -1 if the hub has stopped (then nothing was taken).
+ * Called by the acceptor, before the connection's threads start.
  */
-int hub_register(hub_t *h, conn_t *c, const char *room);
+int hub_register(hub_t *h, struct hub_client *cl, const char *room);
 
 /*
  * True if a client could join `room` now: it exists, or fewer than
@@ -101,16 +152,16 @@ bool hub_room_admits(hub_t *h, const char *room);
  * the hub; conn_close_once guarantees each connection sends it at most
  * once anyway.  Blocks while the event channel is full.  Any thread.
  */
-void hub_unregister(hub_t *h, conn_t *c);
+void hub_unregister(hub_t *h, struct hub_client *cl);
 
 /*
  * Queues `m`, sent by `from`, for every client in `from`'s room.  Takes
- * over the caller's reference to `m` in every case (and a reference to
- * `from` of its own while queued).  Blocks while the event channel is
- * full (backpressure on the reading thread).  Returns 0, or -1 if the hub
- * has stopped.  Read threads.
+ * over the caller's reference to `m` in every case (and holds `from`
+ * while queued).  Blocks while the event channel is full (backpressure on
+ * the reading thread).  Returns 0, or -1 if the hub has stopped.  Read
+ * threads.
  */
-int hub_broadcast(hub_t *h, conn_t *from, msg_t *m);
+int hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m);
 
 /*
  * Starts the shutdown described above and returns at once; hub_join waits

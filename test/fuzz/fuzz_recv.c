@@ -681,7 +681,7 @@ check_messages(const struct ref *r, bool prefix_only)
 static void
 check_verdict(const struct ref *r)
 {
-	int bye = atomic_load(&sim->c->farewell);
+	enum farewell bye = conn_farewell(sim->c);
 	uint16_t writer_code = farewells[bye].code;
 	uint16_t quiet_code = sim->silent ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
 	bool flooded = bye == BYE_FLOOD;

@@ -1,0 +1,245 @@
+/*
+ * The hub on its own, with no socket and no connection: each client is a
+ * struct hub_client around a plain channel, as hub.h allows.  The tests
+ * read what the hub queued straight from those channels.
+ */
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "support/testserver.h"
+#include "wshub/deadline.h"
+#include "wshub/hub.h"
+
+#define WAIT_MS 5000
+
+struct fake {
+	struct hub_client cl; /* first: the ops cast back */
+	atomic_int holds;
+};
+
+static void
+fake_hold(struct hub_client *cl)
+{
+	atomic_fetch_add(&((struct fake *)cl)->holds, 1);
+}
+
+static void
+fake_release(struct hub_client *cl)
+{
+	atomic_fetch_sub(&((struct fake *)cl)->holds, 1);
+}
+
+static const struct hub_client_ops fake_ops = { fake_hold, fake_release };
+
+static struct stats stats;
+static hub_t *hub;
+
+static void
+setup(void)
+{
+	stats_init(&stats);
+	hub = hub_new(&stats, 256, 4);
+	cr_assert_eq(hub_start(hub), 0);
+}
+
+static void
+fake_init(struct fake *f, uint64_t id, size_t queue)
+{
+	memset(f, 0, sizeof(*f));
+	hub_client_init(&f->cl, chan_new(SEND_QUEUE_LIMIT(queue), 4), &fake_ops,
+	    id, "fake", queue, 100);
+}
+
+static void
+join(struct fake *f, const char *room, long clients)
+{
+	cr_assert_eq(hub_register(hub, &f->cl, room), 0);
+	cr_assert(test_wait_counter(&stats.clients, clients, WAIT_MS));
+}
+
+/* The next message queued for `f`, which must be `text`. */
+static void
+expect(struct fake *f, const char *text)
+{
+	void *item;
+	msg_t *m;
+
+	cr_assert_eq(chan_recv_timeout(f->cl.send, &item, WAIT_MS), CHAN_OK,
+	    "client %llu got nothing", (unsigned long long)f->cl.id);
+	m = item;
+	cr_assert(msg_payload_len(m) == strlen(text) &&
+	    memcmp(msg_payload(m), text, strlen(text)) == 0,
+	    "client %llu got '%.*s', not '%s'", (unsigned long long)f->cl.id,
+	    (int)msg_payload_len(m), msg_payload(m), text);
+	msg_unref(m);
+}
+
+static void
+say(struct fake *from, const char *text)
+{
+	cr_assert_eq(hub_broadcast(hub, &from->cl,
+	    msg_new_frame(MSG_TEXT, text, strlen(text))), 0);
+}
+
+/* Waits for the channel to be closed and drained; true if it was. */
+static bool
+closed(struct fake *f)
+{
+	void *item;
+	int rc;
+
+	while ((rc = chan_recv_timeout(f->cl.send, &item, WAIT_MS)) == CHAN_OK)
+		msg_unref(item);
+	return rc == CHAN_CLOSED;
+}
+
+static void
+fake_free(struct fake *f)
+{
+	cr_assert_eq(atomic_load(&f->holds), 0,
+	    "client %llu still held %d times", (unsigned long long)f->cl.id,
+	    atomic_load(&f->holds));
+	chan_free(f->cl.send);
+}
+
+static void
+stop(struct fake *const *all, size_t n)
+{
+	hub_shutdown(hub);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(closed(all[i]));
+		hub_unregister(hub, &all[i]->cl); /* a no-op if already gone */
+	}
+	hub_join(hub);
+	for (size_t i = 0; i < n; i++)
+		fake_free(all[i]);
+	hub_free(hub);
+}
+
+Test(hub_channels, a_broadcast_reaches_its_room_in_order, .init = setup,
+    .timeout = 30)
+{
+	struct fake a, b, c;
+	struct fake *all[] = { &a, &b, &c };
+
+	fake_init(&a, 1, 16);
+	fake_init(&b, 2, 16);
+	fake_init(&c, 3, 16);
+	join(&a, "red", 1);
+	join(&b, "red", 2);
+	join(&c, "blue", 3);
+	say(&a, "one");
+	say(&b, "two");
+	say(&c, "blue");
+	expect(&a, "one");
+	expect(&a, "two");
+	expect(&b, "one");
+	expect(&b, "two");
+	expect(&c, "blue"); /* and not "one" or "two", which came first */
+	cr_assert_eq(stats_get(&stats.rooms), 2);
+	cr_assert_eq(stats_get(&stats.largest_room), 2);
+	stop(all, 3);
+}
+
+Test(hub_channels, unregister_closes_the_channel_with_no_verdict,
+    .init = setup, .timeout = 30)
+{
+	struct fake a;
+	struct fake *all[] = { &a };
+
+	fake_init(&a, 1, 16);
+	join(&a, DEFAULT_ROOM, 1);
+	hub_unregister(hub, &a.cl);
+	cr_assert(closed(&a));
+	cr_assert(test_wait_counter(&stats.clients, 0, WAIT_MS));
+	cr_assert_eq(atomic_load(&a.cl.verdict), HUB_VERDICT_NONE);
+	cr_assert_eq(stats_get(&stats.rooms), 0, "the room went with its client");
+	hub_unregister(hub, &a.cl); /* a no-op for a client the hub forgot */
+	stop(all, 1);
+}
+
+Test(hub_channels, a_client_stuck_with_a_long_queue_is_dropped_as_slow,
+    .init = setup, .timeout = 30)
+{
+	struct fake reader, stuck;
+	struct fake *all[] = { &reader, &stuck };
+
+	fake_init(&reader, 1, 64);
+	fake_init(&stuck, 2, 2); /* --send-queue 2 */
+	join(&reader, "r", 1);
+	join(&stuck, "r", 2);
+	/* Its writer waits on a full socket since long before stall_ms. */
+	atomic_store(&stuck.cl.stalled_since_ms, deadline_now_ms() - 1000);
+	for (int i = 0; i < 4; i++)
+		say(&reader, "m");
+	cr_assert(test_wait_counter(&stats.slow_client_drops, 1, WAIT_MS));
+	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_SLOW);
+	cr_assert(atomic_load(&stuck.cl.discard));
+	cr_assert(closed(&stuck));
+	for (int i = 0; i < 4; i++)
+		expect(&reader, "m"); /* the others keep every message */
+	cr_assert(!hub_client_mark_slow(&stuck.cl), "marked once only");
+	stop(all, 2);
+}
+
+Test(hub_channels, a_long_queue_whose_writer_is_not_stuck_is_kept,
+    .init = setup, .timeout = 30)
+{
+	struct fake a;
+	struct fake *all[] = { &a };
+
+	fake_init(&a, 1, 2);
+	join(&a, "r", 1);
+	for (int i = 0; i < 8; i++) /* 8 > --send-queue 2, under the limit */
+		say(&a, "m");
+	for (int i = 0; i < 8; i++)
+		expect(&a, "m");
+	cr_assert_eq(stats_get(&stats.slow_client_drops), 0);
+	stop(all, 1);
+}
+
+Test(hub_channels, shutdown_says_1001_to_everyone_and_waits_for_them,
+    .init = setup, .timeout = 30)
+{
+	struct fake a, b;
+
+	fake_init(&a, 1, 16);
+	fake_init(&b, 2, 16);
+	join(&a, "x", 1);
+	join(&b, "y", 2);
+	hub_shutdown(hub);
+	cr_assert(closed(&a));
+	cr_assert(closed(&b));
+	cr_assert_eq(atomic_load(&a.cl.verdict), HUB_VERDICT_SHUTDOWN);
+	cr_assert_eq(atomic_load(&b.cl.verdict), HUB_VERDICT_SHUTDOWN);
+	cr_assert_eq(stats_get(&stats.clients), 2, "they stay until they leave");
+	hub_unregister(hub, &a.cl);
+	hub_unregister(hub, &b.cl);
+	hub_join(hub);
+	cr_assert_eq(stats_get(&stats.clients), 0);
+	fake_free(&a);
+	fake_free(&b);
+	hub_free(hub);
+}
+
+Test(hub_channels, a_room_past_max_rooms_is_refused_with_1013,
+    .init = setup, .timeout = 30)
+{
+	struct fake f[5];
+	struct fake *all[] = { &f[0], &f[1], &f[2], &f[3], &f[4] };
+	const char *rooms[] = { "a", "b", "c", "d" };
+
+	for (int i = 0; i < 4; i++) { /* hub_new(..., 4): four rooms */
+		fake_init(&f[i], (uint64_t)i + 1, 4);
+		join(&f[i], rooms[i], i + 1);
+	}
+	cr_assert(hub_room_admits(hub, "a"), "a room that exists");
+	cr_assert(!hub_room_admits(hub, "e"), "a fifth room");
+	fake_init(&f[4], 5, 4);
+	cr_assert_eq(hub_register(hub, &f[4].cl, "e"), 0);
+	cr_assert(closed(&f[4]), "registered past the limit: closed at once");
+	cr_assert_eq(atomic_load(&f[4].cl.verdict), HUB_VERDICT_NO_ROOM);
+	cr_assert_eq(stats_get(&stats.rooms), 4);
+	stop(all, 5);
+}
