@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <resolv.h>
 #include <sha1.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -202,52 +201,4 @@ handshake_check_upgrade(const struct http_request *req,
 	}
 	handshake_accept_key(key->value, key->value_len, accept);
 	return 101;
-}
-
-size_t
-handshake_format_101(char *buf, size_t size, const char *accept)
-{
-	int n = snprintf(buf, size,
-	    "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n"
-	    "\r\n", accept);
-
-	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
-}
-
-const char *
-handshake_status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 426: return "Upgrade Required";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
-size_t
-handshake_format_error(char *buf, size_t size, int status, const char *body)
-{
-	int n = snprintf(buf, size,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "%s\n", status, handshake_status_text(status), strlen(body) + 1,
-	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" :
-	    status == 405 ? "Allow: GET\r\n" : "", body);
-
-	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }

@@ -23,7 +23,7 @@
 #include "wshub/log.h"
 #include "wshub/writer.h"
 
-#define WRITE_BATCH_MAX 32    /* frames per writev(2), well under IOV_MAX */
+#define WRITE_BATCH_MAX 32    /* frames per sendmsg(2), well under IOV_MAX */
 
 struct writer {
 	conn_t *c;
@@ -58,7 +58,10 @@ write_all(conn_t *c, struct iovec *iov, int cnt,
     const struct timespec *deadline)
 {
 	while (cnt > 0) {
-		ssize_t n = writev(c->fd, iov, cnt);
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+		/* writev(2) that cannot raise SIGPIPE: a peer that vanished is
+		 * an EPIPE here, whatever the process does with signals. */
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		int ready;
 
 		if (n < 0) {

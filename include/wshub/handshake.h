@@ -72,18 +72,4 @@ int handshake_check_upgrade(const struct http_request *req,
 int handshake_accept_key(const char *key, size_t key_len,
     char out[HANDSHAKE_ACCEPT_LEN + 1]);
 
-/* Writes the 101 Switching Protocols response; returns its length. */
-size_t handshake_format_101(char *buf, size_t size, const char *accept);
-
-/*
- * Writes a complete HTTP/1.1 response with `status`, a text/plain body
- * `body` and "Connection: close" (plus "Sec-WebSocket-Version: 13" for
- * 426, "Allow: GET" for 405).  Returns its length (truncated to size-1).
- */
-size_t handshake_format_error(char *buf, size_t size, int status,
-    const char *body);
-
-/* The reason phrase for the statuses wshub sends. */
-const char *handshake_status_text(int status);
-
 #endif

@@ -5,7 +5,7 @@
  * The input is the bytes a client sent, as the acceptor would hand them to
  * http_parse_request (max_head MAX_REQUEST_HEAD, as the server uses).  A
  * complete head then goes through handshake_route, handshake_check_upgrade
- * under four origin policies, and handshake_format_101 / _format_error.
+ * under four origin policies, and response_format_101 / _format_error.
  *
  * Besides the sanitizers (ASan, UBSan, LeakSanitizer), it checks what the
  * headers promise; a broken promise prints one line and aborts:
@@ -33,6 +33,7 @@
 #include "wshub/config.h"
 #include "wshub/handshake.h"
 #include "wshub/http.h"
+#include "wshub/response.h"
 
 #define MAX_HEAD MAX_REQUEST_HEAD
 #define PREFIX_ALL 64 /* every prefix of a head shorter than this is tried */
@@ -270,14 +271,14 @@ static void
 check_format_101(const char *accept)
 {
 	char buf[256], tiny[16], want[64];
-	size_t n = handshake_format_101(buf, sizeof(buf), accept);
+	size_t n = response_format_101(buf, sizeof(buf), accept);
 
 	snprintf(want, sizeof(want), "Sec-WebSocket-Accept: %s\r\n", accept);
 	if (n != strlen(buf) || strncmp(buf, "HTTP/1.1 101 ", 13) != 0 ||
 	    strstr(buf, want) == NULL || n < 4 ||
 	    memcmp(buf + n - 4, "\r\n\r\n", 4) != 0)
 		fail("bad 101 response: %.*s", (int)n, buf);
-	n = handshake_format_101(tiny, sizeof(tiny), accept);
+	n = response_format_101(tiny, sizeof(tiny), accept);
 	if (n != sizeof(tiny) - 1 || strlen(tiny) != n)
 		fail("101 in a 16-byte buffer: length %zu", n);
 }
@@ -288,7 +289,7 @@ check_format_error(int status, const char *why)
 {
 	char buf[1024], line[32];
 	const char *cl, *body;
-	size_t n = handshake_format_error(buf, sizeof(buf), status, why);
+	size_t n = response_format_error(buf, sizeof(buf), status, why);
 
 	snprintf(line, sizeof(line), "HTTP/1.1 %d ", status);
 	cl = strstr(buf, "Content-Length: ");

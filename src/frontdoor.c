@@ -1,0 +1,563 @@
+/* frontdoor — the listener and unfinished requests (see frontdoor.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wshub/deadline.h"
+#include "wshub/frontdoor.h"
+#include "wshub/http.h"
+#include "wshub/log.h"
+#include "wshub/response.h"
+#include "wshub/xmalloc.h"
+
+#define LISTEN_BACKLOG 4096
+#define EPOLL_BATCH 64
+#define SWEEP_MS 100          /* how often expired requests are closed */
+#define LINGER_MS 2000        /* reading leftovers before close(2) */
+#define ACCEPT_BACKOFF_MS 100 /* pause after EMFILE / ENFILE */
+#define RESPONSE_MAX 512
+#define ADDR_MAX 80
+#define METRICS_MAX 4096
+
+/* The chat page, embedded by the build (xxd -i src/chat.html). */
+extern unsigned char chat_html[];
+extern unsigned int chat_html_len;
+
+enum pending_state { READING, WRITING, LINGER };
+
+struct pending {
+	TAILQ_ENTRY(pending) entry;
+	int fd;
+	enum pending_state state;
+	struct timespec deadline;
+	char peer[ADDR_MAX];
+	size_t head_len;   /* bytes of in[] that were the request head */
+	char *out;         /* response being written (owned) */
+	size_t out_len, out_off;
+	size_t in_len;
+	char in[MAX_REQUEST_HEAD];
+};
+
+TAILQ_HEAD(pending_list, pending);
+
+struct frontdoor {
+	struct frontdoor_env env;
+	struct origin_policy origins;
+	int listen_fd;
+	int wake_fd;    /* eventfd: frontdoor_stop writes, the loop wakes */
+	int epoll_fd;
+	char address[ADDR_MAX];
+	uint16_t port;
+	/* Front door thread only. */
+	struct pending_list pending;
+	struct timespec accept_resume; /* accepting paused until then */
+	bool accept_paused;  /* the listener is out of epoll for now */
+	bool accept_starved; /* from the first EMFILE to the next accept */
+	struct timespec next_sweep;
+};
+
+/* Formats a socket address as "host:port" or "[v6]:port". */
+static void
+format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(out, size, "%s:%u", host, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		snprintf(out, size, "[%s]:%u", host, port);
+	} else
+		snprintf(out, size, "?");
+}
+
+/* Creates, binds and listens; reports the failing call in err. */
+static int
+listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	char service[8];
+	int fd = -1, one = 1, rc;
+
+	snprintf(service, sizeof(service), "%u", port);
+	if ((rc = getaddrinfo(addr, service, &hints, &res)) != 0) {
+		snprintf(err, errlen, "address %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		snprintf(err, errlen, "listen on %s port %u: %s", addr, port,
+		    strerror(errno));
+		goto err;
+	}
+	freeaddrinfo(res);
+	return fd;
+err:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+
+/* Registers fd with epoll for `events`, remembering `ptr`. */
+static void
+watch(frontdoor_t *f, int op, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	if (epoll_ctl(f->epoll_fd, op, fd, &ev) != 0 && op != EPOLL_CTL_DEL)
+		log_warn("epoll_ctl: %s", strerror(errno));
+}
+
+/* The bound address of the listener, for frontdoor_address. */
+static int
+note_address(frontdoor_t *f, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(f->listen_fd, (struct sockaddr *)&ss, &len) != 0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	format_addr(&ss, f->address, sizeof(f->address));
+	f->port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+frontdoor_t *
+frontdoor_new(const struct frontdoor_env *env, char *err, size_t errlen)
+{
+	frontdoor_t *f = xcalloc(1, sizeof(*f));
+	const struct config *cfg = env->cfg;
+
+	f->env = *env;
+	f->origins = (struct origin_policy){ cfg->any_origin, cfg->origins,
+	    cfg->n_origins };
+	f->wake_fd = f->epoll_fd = -1;
+	TAILQ_INIT(&f->pending);
+	if ((f->listen_fd = listen_on(cfg->addr, cfg->port, err, errlen)) < 0)
+		goto err;
+	if (note_address(f, err, errlen) != 0)
+		goto err;
+	if ((f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto err;
+	}
+	if ((f->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		goto err;
+	}
+	return f;
+err:
+	frontdoor_free(f);
+	return NULL;
+}
+
+const char *
+frontdoor_address(const frontdoor_t *f)
+{
+	return f->address;
+}
+
+uint16_t
+frontdoor_port(const frontdoor_t *f)
+{
+	return f->port;
+}
+
+void
+frontdoor_stop(frontdoor_t *f)
+{
+	uint64_t one = 1;
+
+	if (write(f->wake_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is already non-zero: a stop is pending */
+}
+
+/* ---- pending requests ---------------------------------------------------- */
+
+static void
+pending_free(frontdoor_t *f, struct pending *p)
+{
+	TAILQ_REMOVE(&f->pending, p, entry);
+	if (p->fd >= 0)
+		close(p->fd); /* closing also removes it from epoll */
+	free(p->out);
+	free(p);
+}
+
+/* Writes what is left of the response; 1 done, 0 later, -1 failed. */
+static int
+pending_write(struct pending *p)
+{
+	while (p->out_off < p->out_len) {
+		ssize_t n = send(p->fd, p->out + p->out_off,
+		    p->out_len - p->out_off, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		p->out_off += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * A valid upgrade: the socket becomes a connection with two threads,
+ * registered with the hub before its writer sends `response` (the 101).
+ */
+static void
+pending_upgrade(frontdoor_t *f, struct pending *p, const char *room,
+    msg_t *response)
+{
+	int one = 1;
+	conn_t *c;
+
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
+	c = conn_new(p->fd, p->peer, p->in + p->head_len,
+	    p->in_len - p->head_len, response, f->env.conn_env);
+	p->fd = -1; /* the connection owns it now */
+	pending_free(f, p);
+	if (hub_register(f->env.hub, conn_client(c), room) != 0) {
+		conn_unref(c); /* frees the queued 101 too */
+		return;
+	}
+	f->env.started(f->env.arg, c);
+	stats_add(&f->env.stats->connections_total, 1);
+	log_info("connect id=%llu peer=%s room=%s",
+	    (unsigned long long)conn_id(c), conn_peer(c), room);
+	conn_start(c); /* on failure it handed c to the reaper */
+}
+
+/* The response is written: shut our side and linger. */
+static void
+pending_written(frontdoor_t *f, struct pending *p)
+{
+	shutdown(p->fd, SHUT_WR);
+	p->state = LINGER;
+	p->deadline = deadline_after_ms(LINGER_MS);
+	watch(f, EPOLL_CTL_MOD, p->fd, EPOLLIN, p);
+}
+
+/* Sends `out` (owned) as the response, then pending_written. */
+static void
+pending_respond(frontdoor_t *f, struct pending *p, char *out, size_t len)
+{
+	int rc;
+
+	p->out = out;
+	p->out_len = len;
+	p->state = WRITING;
+	if ((rc = pending_write(p)) < 0)
+		pending_free(f, p);
+	else if (rc == 0) /* the rest when the socket is writable */
+		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLOUT, p);
+	else
+		pending_written(f, p);
+}
+
+/* Answers with an HTTP error status and a one-line text body. */
+static void
+respond_error(frontdoor_t *f, struct pending *p, int status,
+    const char *why)
+{
+	char *out = xmalloc(RESPONSE_MAX);
+	size_t len = response_format_error(out, RESPONSE_MAX, status, why);
+
+	log_info("rejected %s: %d %s (%s)", p->peer, status,
+	    response_status_text(status), why);
+	if (status != 404 && status != 405)
+		stats_add(&f->env.stats->handshake_rejects, 1);
+	pending_respond(f, p, out, len);
+}
+
+/* Answers 200 with `body` of `type`. */
+static void
+respond_ok(frontdoor_t *f, struct pending *p, const char *type,
+    const void *body, size_t body_len)
+{
+	char *out = xmalloc(RESPONSE_MAX + body_len);
+	size_t n = response_format_ok_head(out, RESPONSE_MAX, type, body_len);
+
+	memcpy(out + n, body, body_len);
+	pending_respond(f, p, out, n + body_len);
+}
+
+/* A complete request head: route it and answer. */
+static void
+pending_route(frontdoor_t *f, struct pending *p,
+    const struct http_request *req)
+{
+	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], out[RESPONSE_MAX];
+	char room[ROOM_NAME_MAX + 1];
+	const char *why;
+	int status;
+
+	switch (handshake_route(req)) {
+	case ROUTE_PAGE:
+		respond_ok(f, p, "text/html; charset=utf-8", chat_html,
+		    chat_html_len);
+		return;
+	case ROUTE_STATS:
+		respond_ok(f, p, "application/json", text,
+		    stats_format_json(f->env.stats, text, sizeof(text)));
+		return;
+	case ROUTE_METRICS:
+		respond_ok(f, p, "text/plain; version=0.0.4; charset=utf-8", text,
+		    stats_format_prometheus(f->env.stats, text, sizeof(text)));
+		return;
+	case ROUTE_NOT_FOUND:
+		respond_error(f, p, 404, "no such page; the hub is at /ws");
+		return;
+	case ROUTE_BAD_METHOD:
+		respond_error(f, p, 405, "only GET is supported");
+		return;
+	case ROUTE_WEBSOCKET:
+		break;
+	}
+	if (handshake_room(req, room, &why) != 0) {
+		respond_error(f, p, 400, why);
+		return;
+	}
+	status = handshake_check_upgrade(req, &f->origins, accept, &why);
+	if (status != 101) {
+		respond_error(f, p, status, why);
+		return;
+	}
+	if (f->env.cfg->max_clients > 0 &&
+	    f->env.live(f->env.arg) >= f->env.cfg->max_clients) {
+		respond_error(f, p, 503, "too many clients, try again later");
+		return;
+	}
+	if (!hub_room_admits(f->env.hub, room)) {
+		respond_error(f, p, 503, "too many rooms, try again later");
+		return;
+	}
+	pending_upgrade(f, p, room, msg_new_encoded(MSG_RAW, out,
+	    response_format_101(out, sizeof(out), accept)));
+}
+
+/* Reads what arrived of the request and answers once it is complete. */
+static void
+pending_read(frontdoor_t *f, struct pending *p)
+{
+	struct http_request req;
+	int rc;
+
+	while (p->in_len < sizeof(p->in)) {
+		ssize_t n = read(p->fd, p->in + p->in_len, sizeof(p->in) - p->in_len);
+
+		if (n > 0) {
+			p->in_len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		pending_free(f, p); /* gone before finishing its request */
+		return;
+	}
+	rc = http_parse_request(p->in, p->in_len, MAX_REQUEST_HEAD, &req);
+	if (rc == HTTP_NEED_MORE)
+		return;
+	if (rc == HTTP_TOO_LARGE)
+		respond_error(f, p, 431, "request head over 8 KiB");
+	else if (rc == HTTP_BAD_REQUEST)
+		respond_error(f, p, 400, "malformed HTTP request");
+	else {
+		p->head_len = (size_t)rc;
+		pending_route(f, p, &req);
+	}
+}
+
+/* Discards what the client still sends after our response; EOF ends it. */
+static void
+pending_linger(frontdoor_t *f, struct pending *p)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(p->fd, buf, sizeof(buf))) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		pending_free(f, p);
+}
+
+static void
+pending_event(frontdoor_t *f, struct pending *p)
+{
+	int rc;
+
+	switch (p->state) {
+	case READING:
+		pending_read(f, p);
+		break;
+	case LINGER:
+		pending_linger(f, p);
+		break;
+	case WRITING:
+		if ((rc = pending_write(p)) < 0)
+			pending_free(f, p);
+		else if (rc > 0)
+			pending_written(f, p);
+		break;
+	}
+}
+
+/* Closes requests past their deadline (slowloris, stuck writes). */
+static void
+sweep_expired(frontdoor_t *f)
+{
+	struct pending *p, *next;
+
+	if (deadline_remaining_ms(&f->next_sweep) > 0)
+		return;
+	f->next_sweep = deadline_after_ms(SWEEP_MS);
+	TAILQ_FOREACH_SAFE(p, &f->pending, entry, next) {
+		if (deadline_remaining_ms(&p->deadline) > 0)
+			continue;
+		if (p->state == READING)
+			log_info("handshake timeout %s", p->peer);
+		pending_free(f, p);
+	}
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+/* Out of descriptors: stop watching the listener for a while. */
+static void
+accept_pause(frontdoor_t *f)
+{
+	if (!f->accept_starved) /* once per episode, not every retry */
+		log_warn("accept: %s; pausing new connections", strerror(errno));
+	f->accept_starved = true;
+	f->accept_paused = true;
+	f->accept_resume = deadline_after_ms(ACCEPT_BACKOFF_MS);
+	epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, f->listen_fd, NULL);
+}
+
+static void
+accept_resume_if_due(frontdoor_t *f)
+{
+	if (!f->accept_paused || deadline_remaining_ms(&f->accept_resume) > 0)
+		return;
+	f->accept_paused = false;
+	watch(f, EPOLL_CTL_ADD, f->listen_fd, EPOLLIN, &f->listen_fd);
+}
+
+/* Accepts every waiting connection into the READING state. */
+static void
+accept_all(frontdoor_t *f)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct pending *p;
+		int fd = accept4(f->listen_fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(f);
+			else if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		if (f->accept_starved)
+			log_info("accepting connections again");
+		f->accept_starved = false;
+		p = xcalloc(1, sizeof(*p));
+		p->fd = fd;
+		p->state = READING;
+		p->deadline = deadline_after_ms(f->env.cfg->handshake_timeout_ms);
+		format_addr(&ss, p->peer, sizeof(p->peer));
+		TAILQ_INSERT_TAIL(&f->pending, p, entry);
+		watch(f, EPOLL_CTL_ADD, fd, EPOLLIN, p);
+	}
+}
+
+/* Stops listening and drops every unfinished request. */
+static void
+frontdoor_close(frontdoor_t *f)
+{
+	struct pending *p;
+
+	if (f->listen_fd >= 0)
+		close(f->listen_fd);
+	f->listen_fd = -1;
+	while ((p = TAILQ_FIRST(&f->pending)) != NULL)
+		pending_free(f, p);
+}
+
+void
+frontdoor_run(frontdoor_t *f)
+{
+	struct epoll_event events[EPOLL_BATCH];
+
+	watch(f, EPOLL_CTL_ADD, f->listen_fd, EPOLLIN, &f->listen_fd);
+	watch(f, EPOLL_CTL_ADD, f->wake_fd, EPOLLIN, &f->wake_fd);
+	for (;;) {
+		int timeout = TAILQ_EMPTY(&f->pending) && !f->accept_paused ?
+		    -1 : SWEEP_MS;
+		int n = epoll_wait(f->epoll_fd, events, EPOLL_BATCH, timeout);
+
+		for (int i = 0; i < n; i++) {
+			void *ptr = events[i].data.ptr;
+
+			if (ptr == &f->wake_fd) {
+				frontdoor_close(f);
+				return;
+			}
+			if (ptr == &f->listen_fd)
+				accept_all(f);
+			else
+				pending_event(f, ptr);
+		}
+		sweep_expired(f);
+		accept_resume_if_due(f);
+	}
+}
+
+void
+frontdoor_free(frontdoor_t *f)
+{
+	if (f == NULL)
+		return;
+	frontdoor_close(f);
+	if (f->wake_fd >= 0)
+		close(f->wake_fd);
+	if (f->epoll_fd >= 0)
+		close(f->epoll_fd);
+	free(f);
+}
