@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "wshub/config.h"
+#include "wshub/flagval.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
 #include "wshub/xmalloc.h"
@@ -93,35 +94,38 @@ usage(FILE *out)
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
-"SEC accepts fractions (0.25).  Exit status: 0 after a clean shutdown,\n"
-"1 if the server cannot start, 2 for a bad flag.\n",
+"SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
+"Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
+"2 for a bad flag (one line on stderr says what is wrong).\n",
 	    DEFAULT_ADDR, DEFAULT_PORT, MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
 }
 
-/* One line naming the flag and what it accepts, then exit status 2. */
+/* One line naming the flag, the value, what is wrong with it and what the
+ * flag accepts; then exit status 2. */
 static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *accepts)
+bad_flag(const char *flag, const char *value, const char *why,
+    const char *accepts)
 {
-	fprintf(stderr, "wshub: invalid %s '%s': expected %s\n", flag, value,
-	    accepts);
+	fprintf(stderr, "wshub: invalid %s '%s': %s; expected %s\n", flag,
+	    value, why, accepts);
 	exit(EXIT_USAGE);
 }
 
-/* An integer flag through libbsd's strtonum, in [min, max]. */
+/* An integer flag in [min, max]. */
 static long long
 int_flag(const char *flag, const char *value, long long min, long long max)
 {
-	const char *errstr;
-	long long n = strtonum(value, min, max, &errstr);
 	char accepts[96];
+	long long n;
+	int rc;
 
-	if (errstr != NULL) {
+	if ((rc = flagval_int(value, min, max, &n)) != FLAGVAL_OK) {
 		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
 		    min, max);
-		bad_flag(flag, value, accepts);
+		bad_flag(flag, value, flagval_strerror(rc), accepts);
 	}
 	return n;
 }
@@ -131,26 +135,16 @@ static int64_t
 seconds_flag(const char *flag, const char *value, int64_t min_ms,
     int64_t max_ms)
 {
-	char whole[32], accepts[96];
-	const char *dot = strchr(value, '.'), *errstr = NULL;
-	size_t wlen = dot ? (size_t)(dot - value) : strlen(value);
-	int64_t ms = -1, frac = 0, scale = 100;
+	char accepts[96];
+	int64_t ms;
+	int rc;
 
-	snprintf(accepts, sizeof(accepts), "seconds from %g to %g",
-	    min_ms / 1000.0, max_ms / 1000.0);
-	if (wlen == 0 || wlen >= sizeof(whole) || (dot && (dot[1] == '\0' ||
-	    strlen(dot + 1) > 3)))
-		bad_flag(flag, value, accepts);
-	memcpy(whole, value, wlen);
-	whole[wlen] = '\0';
-	for (const char *p = dot ? dot + 1 : ""; *p; p++, scale /= 10) {
-		if (*p < '0' || *p > '9')
-			bad_flag(flag, value, accepts);
-		frac += (*p - '0') * scale;
+	if ((rc = flagval_seconds(value, min_ms, max_ms, &ms)) != FLAGVAL_OK) {
+		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
+		    "most %d decimals", min_ms / 1000.0, max_ms / 1000.0,
+		    FLAGVAL_MS_DECIMALS);
+		bad_flag(flag, value, flagval_strerror(rc), accepts);
 	}
-	ms = strtonum(whole, 0, max_ms / 1000, &errstr) * 1000 + frac;
-	if (errstr != NULL || ms < min_ms || ms > max_ms)
-		bad_flag(flag, value, accepts);
 	return ms;
 }
 

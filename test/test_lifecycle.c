@@ -104,24 +104,42 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 	cr_assert_eq(WEXITSTATUS(status), 0);
 }
 
-Test(lifecycle, bad_flags_exit_2_with_one_line, .timeout = 30)
+Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
-	const char *bad[][2] = { { "--port", "70000" }, { "--send-queue", "0" },
-	    { "--pong-timeout", "abc" }, { "--bogus", NULL } };
+	/* flag, value, what the one line must say */
+	const char *bad[][3] = {
+		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
+		{ "--port", "80.5", "not a whole number" },
+		{ "--send-queue", "0", "too small" },
+		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "
+		    "expected seconds from 0.01 to 86400, at most 3 decimals" },
+		{ "--pong-timeout", "abc", "not a number" },
+		{ "--ping-interval", "1e3", "exponent notation" },
+		{ "--write-timeout", "10s", "unit suffix" },
+		{ "--handshake-timeout", "-0.5", "negative" },
+		{ "--shutdown-timeout", "601", "too large; expected seconds from 0 to 600" },
+		{ "--bogus", NULL, "unknown flag" },
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char cmd[512], out[512] = "";
 		FILE *p;
 		int status;
 
-		snprintf(cmd, sizeof(cmd), "%s %s %s 2>&1", bin, bad[i][0],
-		    bad[i][1] ? bad[i][1] : "");
+		/* The extra argument stops a wrongly accepted value from
+		 * starting a server: it is refused after every flag. */
+		snprintf(cmd, sizeof(cmd), "%s %s %s stop 2>&1 </dev/null",
+		    bin, bad[i][0], bad[i][1] ? bad[i][1] : "");
 		p = popen(cmd, "r");
 		fread(out, 1, sizeof(out) - 1, p);
 		status = pclose(p);
 		cr_assert_eq(WEXITSTATUS(status), 2, "%s", cmd);
-		cr_assert_not_null(strstr(out, bad[i][0] + 2), "names the flag: %s", out);
+		cr_assert_not_null(strstr(out, bad[i][0]), "names the flag: %s", out);
+		cr_assert_not_null(strstr(out, bad[i][2]), "says '%s': %s",
+		    bad[i][2], out);
+		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1,
+		    "one line: %s", out);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "opts.h"
+#include "wshub/flagval.h"
 
 #define MAX_CONNS 1000000
 #define MAX_BYTES (1 << 20)    /* beyond any sane chat message */
@@ -44,23 +45,28 @@ struct numopt {
 	int opt;
 	const char *name;
 	long long min, max;
+	const char *what;      /* what the value counts, for messages */
 	size_t off;
 };
 
 #define CFG(field) offsetof(struct load_config, field)
 static const struct numopt numopts[] = {
-	{ 'c', "-c/--connections", 1, MAX_CONNS, CFG(conns) },
-	{ 's', "-s/--senders", 1, MAX_CONNS, CFG(senders) },
-	{ 'r', "-r/--rate", 1, 100000, CFG(rate) },
-	{ 'b', "-b/--bytes", 1, MAX_BYTES, CFG(bytes) },
-	{ 'd', "-d/--duration", 1, 3600, CFG(duration_s) },
-	{ 't', "-t/--threads", 1, 64, CFG(threads) },
-	{ OPT_RAMP, "--ramp", 0, MAX_CONNS, CFG(ramp) },
-	{ OPT_INFLIGHT, "--inflight", 1, 65536, CFG(inflight) },
-	{ OPT_DRAIN, "--drain", 0, 600000, CFG(drain_ms) },
-	{ OPT_STEPS, "--steps", 1, 20, CFG(steps) },
-	{ OPT_TIMEOUT, "--timeout", 1, 86400, CFG(timeout_s) },
-	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, CFG(server_pid) },
+	{ 'c', "-c/--connections", 1, MAX_CONNS, "an integer", CFG(conns) },
+	{ 's', "-s/--senders", 1, MAX_CONNS, "an integer", CFG(senders) },
+	{ 'r', "-r/--rate", 1, 100000, "messages/s, an integer", CFG(rate) },
+	{ 'b', "-b/--bytes", 1, MAX_BYTES, "bytes, an integer", CFG(bytes) },
+	{ 'd', "-d/--duration", 1, 3600, "whole seconds", CFG(duration_s) },
+	{ 't', "-t/--threads", 1, 64, "an integer", CFG(threads) },
+	{ OPT_RAMP, "--ramp", 0, MAX_CONNS, "connections/s, an integer",
+	    CFG(ramp) },
+	{ OPT_INFLIGHT, "--inflight", 1, 65536, "an integer", CFG(inflight) },
+	{ OPT_DRAIN, "--drain", 0, 600000, "whole milliseconds",
+	    CFG(drain_ms) },
+	{ OPT_STEPS, "--steps", 1, 20, "an integer", CFG(steps) },
+	{ OPT_TIMEOUT, "--timeout", 1, 86400, "whole seconds",
+	    CFG(timeout_s) },
+	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, "a process id",
+	    CFG(server_pid) },
 };
 
 static const char usage_text[] =
@@ -128,19 +134,18 @@ bad_usage(const char *fmt, ...)
 static int
 set_number(struct load_config *cfg, int opt, const char *arg)
 {
-	const char *errstr;
 	long long v;
+	int rc;
 
 	for (size_t i = 0; i < sizeof(numopts) / sizeof(numopts[0]); i++) {
 		const struct numopt *n = &numopts[i];
 
 		if (n->opt != opt)
 			continue;
-		v = strtonum(arg, n->min, n->max, &errstr);
-		if (errstr != NULL)
-			bad_usage("%s: '%s' is %s; must be an integer "
-			    "from %lld to %lld", n->name, arg, errstr, n->min,
-			    n->max);
+		if ((rc = flagval_int(arg, n->min, n->max, &v)) != FLAGVAL_OK)
+			bad_usage("invalid %s '%s': %s; expected %s from %lld "
+			    "to %lld", n->name, arg, flagval_strerror(rc),
+			    n->what, n->min, n->max);
 		if (opt == OPT_SERVER_PID)
 			cfg->server_pid = (pid_t)v;
 		else
@@ -181,11 +186,12 @@ split_authority(const char *a, size_t n, char *host, size_t hcap,
 static void
 parse_url(struct load_config *cfg, const char *url)
 {
-	const char *auth = url + 5, *path, *errstr;
+	const char *auth = url + 5, *path;
 	char host[256], port[16];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV }, *res;
 	size_t alen;
+	long long port_n;
 	int rc;
 
 	if (strncmp(url, "wss://", 6) == 0)
@@ -195,10 +201,9 @@ parse_url(struct load_config *cfg, const char *url)
 	path = strchr(auth, '/');
 	alen = path ? (size_t)(path - auth) : strlen(auth);
 	split_authority(auth, alen, host, sizeof(host), port, sizeof(port));
-	strtonum(port, 1, 65535, &errstr);
-	if (errstr != NULL)
-		bad_usage("URL: port '%s' is %s; must be 1 to 65535", port,
-		    errstr);
+	if ((rc = flagval_int(port, 1, 65535, &port_n)) != FLAGVAL_OK)
+		bad_usage("URL: port '%s': %s; expected an integer from 1 to "
+		    "65535", port, flagval_strerror(rc));
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		bad_usage("URL: host '%s': %s", host, gai_strerror(rc));
 	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);

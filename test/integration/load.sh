@@ -99,3 +99,11 @@ status=0
 "$WSHUB_LOAD" broadcast -c 0 "$url" 2>/dev/null || status=$?
 [ "$status" -eq 2 ] || { echo "load.sh: -c 0: exit $status, want 2" >&2; exit 1; }
 echo "ok - exit 2 on a bad flag"
+
+# A bad value is one line that says what is wrong with it.
+status=0
+msg=$("$WSHUB_LOAD" broadcast -d 1.5 "$url" 2>&1 >/dev/null) || status=$?
+want="wshub-load: invalid -d/--duration '1.5': not a whole number; expected whole seconds from 1 to 3600"
+[ "$status" -eq 2 ] && [ "$(wc -l <<<"$msg")" -eq 1 ] && [[ $msg == "$want"* ]] ||
+	{ echo "load.sh: -d 1.5: exit $status, said: $msg" >&2; exit 1; }
+echo "ok - a bad value says what is wrong with it"
