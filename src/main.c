@@ -64,8 +64,10 @@ usage(FILE *out)
 "A WebSocket chat hub: every message a client sends goes to every client.\n"
 "Chat page at http://ADDR:PORT/, WebSocket at /ws, counters at /stats.\n"
 "\n"
-"  --addr HOST            listen address; IPv6 literals work (default %s:\n"
-"                         loopback, so nothing is exposed by accident)\n"
+"  --addr HOST            listen address: a host name, or an IPv4 or IPv6\n"
+"                         address, brackets optional ([::1]); no port\n"
+"                         (default %s: loopback, so nothing is\n"
+"                         exposed by accident)\n"
 "  --port N               TCP port, 0 picks a free one (default %d)\n"
 "  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
 "                         this glob; repeatable (default: same host as Host)\n"
@@ -148,6 +150,46 @@ seconds_flag(const char *flag, const char *value, int64_t min_ms,
 	return ms;
 }
 
+/* --addr's value once its brackets are gone (main's lifetime). */
+static char addr_buf[256];
+
+/*
+ * --addr: a host name or an IP address; an IPv6 one may be bracketed, as
+ * wshub itself prints it ("[::1]:8080").  The port is --port's business.
+ * A value that cannot be an address exits here; one that does not resolve
+ * or cannot be bound is reported when the server starts.
+ */
+static const char *
+addr_flag(const char *value)
+{
+	const char *accepts = "an IP address (IPv6 with or without brackets) "
+	    "or a host name, without a port", *rb = strchr(value, ']');
+	const char *colon = strchr(value, ':');
+	size_t len = strlen(value);
+
+	if (len == 0)
+		bad_flag("--addr", value, "empty", accepts);
+	if (value[0] != '[') {
+		if (rb != NULL)
+			bad_flag("--addr", value, "a ']' without a '['", accepts);
+		if (colon != NULL && strchr(colon + 1, ':') == NULL)
+			bad_flag("--addr", value, "the port goes in --port",
+			    accepts);
+		return value;
+	}
+	if (rb == NULL)
+		bad_flag("--addr", value, "no ']' after the '['", accepts);
+	if (rb[1] == ':')
+		bad_flag("--addr", value, "the port goes in --port", accepts);
+	if (rb[1] != '\0' || rb == value + 1 || len - 2 >= sizeof(addr_buf))
+		bad_flag("--addr", value, rb[1] != '\0' ? "text after the ']'" :
+		    rb == value + 1 ? "nothing between the brackets" :
+		    "too long", accepts);
+	memcpy(addr_buf, value + 1, len - 2);
+	addr_buf[len - 2] = '\0';
+	return addr_buf;
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
@@ -158,7 +200,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 	opterr = 0; /* we print our own one-line message */
 	while ((ch = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
 		switch (ch) {
-		case OPT_ADDR: cfg->addr = optarg; break;
+		case OPT_ADDR: cfg->addr = addr_flag(optarg); break;
 		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); break;
 		case OPT_ORIGIN:
 			cfg->origins = xreallocarray(cfg->origins, cfg->n_origins + 1,
@@ -247,7 +289,8 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
+		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,
+		    cfg.port, err);
 		return 1;
 	}
 	fprintf(stderr, "wshub: listening on %s\n", server_address(s));

@@ -1,12 +1,15 @@
 /* Process-level behaviour: threads and descriptors come back, signals. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,10 +48,12 @@ Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 	test_server_stop(&ts);
 }
 
-/* Starts build/wshub --port 0 with at most `max_fds` descriptors (0: as
- * inherited); returns its pid and port. */
+/* Starts build/wshub --addr `addr` --port 0 with at most `max_fds`
+ * descriptors (0: as inherited); returns its pid and port, and the address
+ * it printed in `listening` (may be NULL). */
 static pid_t
-spawn_wshub(uint16_t *port, rlim_t max_fds)
+spawn_wshub_at(const char *addr, uint16_t *port, rlim_t max_fds,
+    char *listening, size_t cap)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
 	int pipefd[2];
@@ -64,7 +69,8 @@ spawn_wshub(uint16_t *port, rlim_t max_fds)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
-		execl(bin, bin, "--port", "0", "--shutdown-timeout", "2", (char *)NULL);
+		execl(bin, bin, "--addr", addr, "--port", "0",
+		    "--shutdown-timeout", "2", (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -72,12 +78,86 @@ spawn_wshub(uint16_t *port, rlim_t max_fds)
 	*port = 0;
 	while (*port == 0 && fgets(line, sizeof(line), err) != NULL) {
 		char *p = strstr(line, "listening on ");
-		if (p)
-			*port = (uint16_t)atoi(strrchr(p, ':') + 1);
+
+		if (p == NULL)
+			continue;
+		*port = (uint16_t)atoi(strrchr(p, ':') + 1);
+		if (listening != NULL)
+			snprintf(listening, cap, "%.*s", (int)strcspn(p + 13,
+			    "\n"), p + 13);
 	}
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK); /* the rest we do not read */
 	cr_assert_neq(*port, 0, "%s printed no listening line", bin);
 	return pid;
+}
+
+/* Starts build/wshub on 127.0.0.1 (see spawn_wshub_at). */
+static pid_t
+spawn_wshub(uint16_t *port, rlim_t max_fds)
+{
+	return spawn_wshub_at("127.0.0.1", port, max_fds, NULL, 0);
+}
+
+/* Runs `cmd` (stderr included) and returns its exit status; its output,
+ * one line or more, in `out`. */
+static int
+run_cmd(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int status;
+
+	cr_assert_not_null(p, "%s", cmd);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* True if this machine can bind the IPv6 loopback address. */
+static bool
+have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+	    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+Test(lifecycle, addr_takes_ipv6_in_brackets_as_printed, .timeout = 30)
+{
+	char listening[128];
+	uint16_t port;
+	pid_t pid;
+	int status;
+
+	if (!have_ipv6_loopback())
+		cr_skip_test("no IPv6 loopback here");
+	pid = spawn_wshub_at("[::1]", &port, 0, listening, sizeof(listening));
+	cr_assert_eq(strncmp(listening, "[::1]:", 6), 0, "listening on %s",
+	    listening);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(lifecycle, addr_it_cannot_use_is_named_with_the_reason, .timeout = 30)
+{
+	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	char cmd[512], out[512];
+
+	/* TEST-NET-1 (RFC 5737): a valid address no interface has. */
+	snprintf(cmd, sizeof(cmd), "%s --addr 192.0.2.1 --port 0 2>&1",
+	    bin);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s: %s", cmd, out);
+	cr_assert_not_null(strstr(out, "--addr '192.0.2.1'"), "%s", out);
+	cr_assert_not_null(strstr(out, "bind: "), "%s", out);
+	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s",
+	    out);
 }
 
 Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
@@ -119,22 +199,21 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		{ "--write-timeout", "10s", "unit suffix" },
 		{ "--handshake-timeout", "-0.5", "negative" },
 		{ "--shutdown-timeout", "601", "too large; expected seconds from 0 to 600" },
+		{ "--addr", "[::1]:9000", "the port goes in --port" },
+		{ "--addr", "127.0.0.1:8080", "the port goes in --port" },
+		{ "--addr", "[::1", "no ']' after the '['" },
 		{ "--bogus", NULL, "unknown flag" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[512], out[512] = "";
-		FILE *p;
-		int status;
+		char cmd[512], out[512];
 
 		/* The extra argument stops a wrongly accepted value from
 		 * starting a server: it is refused after every flag. */
-		snprintf(cmd, sizeof(cmd), "%s %s %s stop 2>&1 </dev/null",
+		snprintf(cmd, sizeof(cmd), "%s %s '%s' stop 2>&1 </dev/null",
 		    bin, bad[i][0], bad[i][1] ? bad[i][1] : "");
-		p = popen(cmd, "r");
-		fread(out, 1, sizeof(out) - 1, p);
-		status = pclose(p);
-		cr_assert_eq(WEXITSTATUS(status), 2, "%s", cmd);
+		cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s: %s", cmd,
+		    out);
 		cr_assert_not_null(strstr(out, bad[i][0]), "names the flag: %s", out);
 		cr_assert_not_null(strstr(out, bad[i][2]), "says '%s': %s",
 		    bad[i][2], out);

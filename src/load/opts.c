@@ -155,30 +155,44 @@ set_number(struct load_config *cfg, int opt, const char *arg)
 	return 0;
 }
 
-/* Splits the authority [a, a + n) into host and port strings. */
+/*
+ * Splits the authority [a, a + n) into host and port strings: HOST,
+ * HOST:PORT, [IPv6] or [IPv6]:PORT (the port defaults to 80).
+ */
 static void
 split_authority(const char *a, size_t n, char *host, size_t hcap,
     char *port, size_t pcap)
 {
-	const char *colon = NULL, *h = a;
+	const char *colon = NULL, *h = a, *end = a + n;
 	size_t hl = n;
 
 	if (n > 0 && a[0] == '[') {        /* [IPv6]:port */
 		const char *rb = memchr(a, ']', n);
 
 		if (rb == NULL)
-			bad_usage("URL: unbalanced '[' in the host");
+			bad_usage("URL: no ']' after the '[' in '%.*s'",
+			    (int)n, a);
 		h = a + 1;
 		hl = (size_t)(rb - h);
-		if (rb + 1 < a + n)
-			colon = *(rb + 1) == ':' ? rb + 1 : a + n;
-	} else if ((colon = memrchr(a, ':', n)) != NULL)
+		if (rb + 1 < end && rb[1] != ':')
+			bad_usage("URL: '%.*s' has text after the ']'; "
+			    "expected [IPv6]:PORT", (int)n, a);
+		colon = rb + 1 < end ? rb + 1 : NULL;
+	} else if ((colon = memchr(a, ':', n)) != NULL) {
+		if (memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL)
+			bad_usage("URL: '%.*s': an IPv6 address goes in "
+			    "brackets, as in ws://[::1]:8080/", (int)n, a);
 		hl = (size_t)(colon - a);
-	if (hl == 0 || hl >= hcap || (colon != NULL && colon == a + n))
-		bad_usage("URL: bad host in '%.*s'", (int)n, a);
+	}
+	if (hl == 0)
+		bad_usage("URL: no host in '%.*s'", (int)n, a);
+	if (hl >= hcap)
+		bad_usage("URL: the host in '%.*s' is too long", (int)n, a);
+	if (colon != NULL && colon + 1 == end)
+		bad_usage("URL: no port after the ':' in '%.*s'", (int)n, a);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	snprintf(port, pcap, "%.*s", colon ? (int)(a + n - colon - 1) : 2,
+	snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) : 2,
 	    colon ? colon + 1 : "80");
 }
 
@@ -205,7 +219,9 @@ parse_url(struct load_config *cfg, const char *url)
 		bad_usage("URL: port '%s': %s; expected an integer from 1 to "
 		    "65535", port, flagval_strerror(rc));
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		bad_usage("URL: host '%s': %s", host, gai_strerror(rc));
+		bad_usage("URL: host '%s': %s (%s)", host, rc == EAI_NONAME ?
+		    "not an IP address, nor a host name that resolves" :
+		    "the host name could not be resolved", gai_strerror(rc));
 	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
 	cfg->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);

@@ -107,3 +107,25 @@ want="wshub-load: invalid -d/--duration '1.5': not a whole number; expected whol
 [ "$status" -eq 2 ] && [ "$(wc -l <<<"$msg")" -eq 1 ] && [[ $msg == "$want"* ]] ||
 	{ echo "load.sh: -d 1.5: exit $status, said: $msg" >&2; exit 1; }
 echo "ok - a bad value says what is wrong with it"
+
+# IPv6 in brackets, as wshub prints its address, on both sides.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	"$WSHUB" --addr '[::1]' --port 0 -q 2>"$tmp/server6.log" &
+	server_pid=$!
+	port6=""
+	for _ in $(seq 100); do
+		port6=$(sed -n 's/^wshub: listening on \[::1\]:\([0-9]*\)$/\1/p' "$tmp/server6.log")
+		[ -n "$port6" ] && break
+		sleep 0.1
+	done
+	[ -n "$port6" ] || { echo "load.sh: wshub --addr '[::1]' did not start:" >&2; cat "$tmp/server6.log" >&2; exit 1; }
+	"$WSHUB_LOAD" connect -c 5 -d 1 --drain 2000 --json "ws://[::1]:$port6/ws" \
+		>"$tmp/connect6.json" 2>"$tmp/connect6.txt"
+	check "IPv6: wshub --addr '[::1]' and ws://[::1]:PORT/ws: all 5 reached" \
+		"$tmp/connect6.json" 'j["connections"]["ok"] == 5 and j["result"]["received"] == 5'
+	kill -TERM "$server_pid"
+	wait "$server_pid" || { echo "load.sh: IPv6 server exited $?" >&2; exit 1; }
+	server_pid=""
+else
+	echo "ok - IPv6 # SKIP no IPv6 loopback"
+fi
