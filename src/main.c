@@ -22,9 +22,9 @@
 #include "wshub/flagval.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
+#include "wshub/version.h"
 #include "wshub/xmalloc.h"
 
-#define WSHUB_VERSION "0.1.0"
 #define EXIT_USAGE 2
 #define MS_PER_DAY (86400LL * 1000)
 
@@ -62,7 +62,8 @@ usage(FILE *out)
 	fprintf(out,
 "usage: wshub [options]\n"
 "A WebSocket chat hub: every message a client sends goes to every client.\n"
-"Chat page at http://ADDR:PORT/, WebSocket at /ws, counters at /stats.\n"
+"Chat page at http://ADDR:PORT/, WebSocket at /ws, counters at /stats\n"
+"(JSON) and /metrics (Prometheus text format).\n"
 "\n"
 "  --addr HOST            listen address: a host name, or an IPv4 or IPv6\n"
 "                         address, brackets optional ([::1]); no port\n"
@@ -91,8 +92,8 @@ usage(FILE *out)
 "                         SIGTERM, then shut every socket (default %.0f)\n"
 "  --thread-stack KIB     stack per connection thread (default %d: two per\n"
 "                         client, thousands of clients)\n"
-"  -v, --verbose          log every frame\n"
-"  -q, --quiet            log errors only\n"
+"  -v, --verbose          also log each data message received (type, size)\n"
+"  -q, --quiet            log warnings and errors only\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"

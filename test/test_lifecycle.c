@@ -48,12 +48,20 @@ Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 	test_server_stop(&ts);
 }
 
-/* Starts build/wshub --addr `addr` --port 0 with at most `max_fds`
- * descriptors (0: as inherited); returns its pid and port, and the address
- * it printed in `listening` (may be NULL). */
+/* How to start build/wshub for a test. */
+struct spawn {
+	const char *addr;      /* --addr */
+	const char *flag;      /* one more flag (-q, -v), or NULL */
+	rlim_t max_fds;        /* 0: as inherited */
+	char listening[128];   /* out: the address it printed */
+	FILE *log;             /* out, if keep_log: the rest of its stderr */
+	bool keep_log;
+};
+
+/* Starts build/wshub --addr ADDR --port 0 as `sp` says; returns its pid
+ * and the port it listens on. */
 static pid_t
-spawn_wshub_at(const char *addr, uint16_t *port, rlim_t max_fds,
-    char *listening, size_t cap)
+spawn_wshub_with(struct spawn *sp, uint16_t *port)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
 	int pipefd[2];
@@ -63,14 +71,14 @@ spawn_wshub_at(const char *addr, uint16_t *port, rlim_t max_fds,
 
 	cr_assert_eq(pipe(pipefd), 0);
 	if ((pid = fork()) == 0) {
-		struct rlimit rl = { max_fds, max_fds };
+		struct rlimit rl = { sp->max_fds, sp->max_fds };
 
-		if (max_fds > 0)
+		if (sp->max_fds > 0)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
-		execl(bin, bin, "--addr", addr, "--port", "0",
-		    "--shutdown-timeout", "2", (char *)NULL);
+		execl(bin, bin, "--addr", sp->addr, "--port", "0",
+		    "--shutdown-timeout", "2", sp->flag, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -82,20 +90,24 @@ spawn_wshub_at(const char *addr, uint16_t *port, rlim_t max_fds,
 		if (p == NULL)
 			continue;
 		*port = (uint16_t)atoi(strrchr(p, ':') + 1);
-		if (listening != NULL)
-			snprintf(listening, cap, "%.*s", (int)strcspn(p + 13,
-			    "\n"), p + 13);
+		snprintf(sp->listening, sizeof(sp->listening), "%.*s",
+		    (int)strcspn(p + 13, "\n"), p + 13);
 	}
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK); /* the rest we do not read */
 	cr_assert_neq(*port, 0, "%s printed no listening line", bin);
+	if (sp->keep_log)
+		sp->log = err;
+	else  /* the rest we do not read */
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	return pid;
 }
 
-/* Starts build/wshub on 127.0.0.1 (see spawn_wshub_at). */
+/* Starts build/wshub on 127.0.0.1 (see spawn_wshub_with). */
 static pid_t
 spawn_wshub(uint16_t *port, rlim_t max_fds)
 {
-	return spawn_wshub_at("127.0.0.1", port, max_fds, NULL, 0);
+	struct spawn sp = { .addr = "127.0.0.1", .max_fds = max_fds };
+
+	return spawn_wshub_with(&sp, port);
 }
 
 /* Runs `cmd` (stderr included) and returns its exit status; its output,
@@ -130,16 +142,16 @@ have_ipv6_loopback(void)
 
 Test(lifecycle, addr_takes_ipv6_in_brackets_as_printed, .timeout = 30)
 {
-	char listening[128];
+	struct spawn sp = { .addr = "[::1]" };
 	uint16_t port;
 	pid_t pid;
 	int status;
 
 	if (!have_ipv6_loopback())
 		cr_skip_test("no IPv6 loopback here");
-	pid = spawn_wshub_at("[::1]", &port, 0, listening, sizeof(listening));
-	cr_assert_eq(strncmp(listening, "[::1]:", 6), 0, "listening on %s",
-	    listening);
+	pid = spawn_wshub_with(&sp, &port);
+	cr_assert_eq(strncmp(sp.listening, "[::1]:", 6), 0, "listening on %s",
+	    sp.listening);
 	kill(pid, SIGTERM);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -182,6 +194,71 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status), "wshub died of a signal");
 	cr_assert_eq(WEXITSTATUS(status), 0);
+}
+
+/* Everything wshub logs after its listening line, until it exits. */
+static char *
+read_log(FILE *log)
+{
+	static char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, log);
+
+	buf[n] = '\0';
+	fclose(log);
+	return buf;
+}
+
+Test(lifecycle, verbose_logs_each_data_message, .timeout = 30)
+{
+	struct spawn sp = { .addr = "127.0.0.1", .flag = "-v",
+	    .keep_log = true };
+	struct ws_frame f;
+	uint16_t port;
+	pid_t pid = spawn_wshub_with(&sp, &port);
+	int c = ws_open(port), status;
+	char *log;
+
+	ws_send(c, 0x9, "p", 1);    /* a ping: not a data message */
+	ws_send(c, 0x1, "hello", 5);
+	ws_send(c, 0x2, "\x01\x02\x03", 3);
+	for (int got = 0; got < 2;) {
+		cr_assert_eq(ws_recv(c, &f, WS_TIMEOUT_MS), 0);
+		got += f.opcode == 0x1 || f.opcode == 0x2;
+		ws_frame_free(&f);
+	}
+	ws_send_close(c, 1000, NULL);
+	cr_assert_eq(ws_recv_close(c, NULL), 1000);
+	close(c);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	log = read_log(sp.log);
+	cr_assert_not_null(strstr(log, "received text message, 5 bytes"), "%s", log);
+	cr_assert_not_null(strstr(log, "received binary message, 3 bytes"), "%s", log);
+	cr_assert_null(strstr(log, "1 bytes"), "a ping is not logged: %s", log);
+}
+
+Test(lifecycle, quiet_keeps_warnings_and_errors, .timeout = 30)
+{
+	struct spawn sp = { .addr = "127.0.0.1", .flag = "-q",
+	    .keep_log = true };
+	uint16_t port;
+	pid_t pid = spawn_wshub_with(&sp, &port);
+	int c = ws_open(port), status;
+	char *log;
+
+	ws_send(c, 0x1, "hello", 5);
+	/* The client never answers the 1001, so the shutdown waits for it
+	 * (--shutdown-timeout 2) and the second SIGTERM comes during it. */
+	kill(pid, SIGTERM);
+	usleep(300 * 1000);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	log = read_log(sp.log);
+	cr_assert_not_null(strstr(log, "wshub: warning: second"), "%s", log);
+	cr_assert_null(strstr(log, "connect id="), "no info lines: %s", log);
+	cr_assert_null(strstr(log, "shutting down"), "no info lines: %s", log);
+	close(c);
 }
 
 Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)

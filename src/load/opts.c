@@ -10,6 +10,7 @@
 
 #include "opts.h"
 #include "wshub/flagval.h"
+#include "wshub/version.h"
 
 #define MAX_CONNS 1000000
 #define MAX_BYTES (1 << 20)    /* beyond any sane chat message */
@@ -37,6 +38,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +104,8 @@ static const char usage_text[] =
 "      --timeout S      hard limit for the whole run (default: computed)\n"
 "      --json           print one JSON summary line on stdout\n"
 "  -q, --quiet          no progress line, no table, no warnings\n"
+"  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
 "could connect, 2 bad usage.\n";
@@ -316,6 +320,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 	case 'h':
 		usage(stdout);
 		exit(0);
+	case 'V':
+		printf("wshub-load %s\n", WSHUB_VERSION);
+		exit(0);
 	case ':':
 		bad_usage("%s needs a value", argv[optind - 1]);
 	default:
@@ -334,7 +341,7 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 
 	set_defaults(cfg);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qh", longopts,
+	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qhV", longopts,
 	    NULL)) != -1) {
 		senders_given |= opt == 's';
 		if (!set_number(cfg, opt, optarg))
