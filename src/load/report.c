@@ -153,36 +153,80 @@ text_server(FILE *f, const struct run_result *r,
 	fputc('\n', f);
 }
 
-/* Client cost: our own CPU per frame received, user and kernel. */
-static void
-text_cpu(FILE *f, const struct round_result *rr)
+/* Cores this process kept busy over the round (CPU time / wall time). */
+static double
+client_cores(const struct round_result *rr)
 {
-	double n = (double)rr->rs.received;
+	return rr->client_wall_ns > 0 ? (double)(rr->client_cpu.user_ns +
+	    rr->client_cpu.sys_ns) / (double)rr->client_wall_ns : 0;
+}
+
+/*
+ * Client cost: our own CPU per frame received, user and kernel, and how
+ * busy that kept us.  A loop thread near a whole core is the bottleneck,
+ * and then the run measured wshub-load as much as the server.
+ */
+static void
+text_cpu(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
+{
+	double n = (double)rr->rs.received, cores = client_cores(rr);
 
 	if (rr->rs.received == 0)
 		return;
-	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel %.2f; "
-	    "target <= 2 us)\n", "client cpu", (double)(rr->client_cpu.user_ns +
-	    rr->client_cpu.sys_ns) / 1e3 / n,
+	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel "
+	    "%.2f): wshub-load's own CPU\n", "client cpu",
+	    (double)(rr->client_cpu.user_ns + rr->client_cpu.sys_ns) / 1e3 / n,
 	    (double)rr->client_cpu.user_ns / 1e3 / n,
 	    (double)rr->client_cpu.sys_ns / 1e3 / n);
+	if (cores < CLIENT_BUSY_CORE * cfg->threads)
+		fprintf(f, "%-14s %.2f of a core; near 1 core per -t thread, "
+		    "wshub-load itself would limit the measurement\n", "",
+		    cores);
+	else
+		fprintf(f, "%-14s %.2f of a core, near its limit of 1 core per "
+		    "-t thread (-t %u): wshub-load limited this run, not only "
+		    "the server\n", "", cores, cfg->threads);
 }
 
-/* One broadcast round: sending, deliveries, latency. */
+/* The round's verdict ("pass" in the JSON), and why. */
 static void
-text_round(FILE *f, const struct round_result *rr, uint32_t duration_s)
+text_verdict(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
+{
+	const struct round_stats *rs = &rr->rs;
+	char p99[32];
+
+	fprintf(f, "%-14s %s: ", "verdict", rr->pass ? "pass" : "FAIL");
+	if (cfg->mode == MODE_CONNECT) {
+		fprintf(f, "the broadcast reached %" PRIu64 " of %u requested "
+		    "connections\n", rs->received, cfg->conns);
+		return;
+	}
+	fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s (at "
+	    "most %lld ms)\n", 100 * (1 - ratio(rs)), 100 * PASS_MAX_LOSS,
+	    rs->latency.count ? fmt_ns(p99, sizeof(p99),
+	    hist_percentile(&rs->latency, 99)) : "none",
+	    PASS_MAX_P99_NS / NSEC_PER_MSEC);
+}
+
+/* One broadcast round: sending, deliveries, latency, cost, verdict. */
+static void
+text_round(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 
 	fprintf(f, "%-14s %u sender%s x %u/s for %u s: %" PRIu64 " sent, %"
 	    PRIu64 " skipped\n", "messages", rr->senders,
 	    rr->senders == 1 ? "" : "s", rr->rate,
-	    duration_s, rs->sent, rs->skipped);
+	    cfg->duration_s, rs->sent, rs->skipped);
 	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%), "
 	    "%.0f/s\n", "deliveries", rs->received, rs->expected,
 	    100 * ratio(rs), per_second(rr));
 	text_hist(f, "latency", &rs->latency);
-	text_cpu(f, rr);
+	text_cpu(f, cfg, rr);
+	text_verdict(f, cfg, rr);
 }
 
 /* The sweep's steps, one line each, and the verdict. */
@@ -245,10 +289,11 @@ report_text(FILE *f, const struct load_config *cfg,
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
 		text_sweep(f, res);
-	else if (cfg->mode == MODE_CONNECT && rr != NULL)
+	else if (cfg->mode == MODE_CONNECT && rr != NULL) {
 		text_connect(f, rr);
-	else if (rr != NULL)
-		text_round(f, rr, cfg->duration_s);
+		text_verdict(f, cfg, rr);
+	} else if (rr != NULL)
+		text_round(f, cfg, rr);
 	text_server(f, res, rr);
 	if (res->timed_out)
 		fputs("TIMED OUT: the run hit its hard time limit\n", f);
@@ -329,12 +374,12 @@ json_round(FILE *f, const struct round_result *rr)
 	json_hist(f, "latency_us", &rs->latency);
 	fprintf(f, ",\"client_cpu_ns_per_frame\":%.1f,"
 	    "\"client_user_ns_per_frame\":%.1f,"
-	    "\"client_sys_ns_per_frame\":%.1f,"
+	    "\"client_sys_ns_per_frame\":%.1f,\"client_cpu_cores\":%.3f,"
 	    "\"server_cpu_ns_per_delivery\":",
 	    n ? (double)(rr->client_cpu.user_ns + rr->client_cpu.sys_ns) / n :
 	    0.0,
 	    n ? (double)rr->client_cpu.user_ns / n : 0.0,
-	    n ? (double)rr->client_cpu.sys_ns / n : 0.0);
+	    n ? (double)rr->client_cpu.sys_ns / n : 0.0, client_cores(rr));
 	if (rr->server_cpu_ns >= 0 && rs->received > 0)
 		fprintf(f, "%.1f", (double)rr->server_cpu_ns /
 		    (double)rs->received);

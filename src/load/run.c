@@ -270,6 +270,7 @@ run_round(struct run *r, struct round_result *rr, uint32_t senders,
 	    .senders = senders, .rate = rate };
 	struct procstat s0, s1;
 	struct cpu_time cpu0 = procstat_self_cpu(), cpu1;
+	int64_t wall0 = mono_ns();
 	bool srv = sample_server(r, &s0);
 
 	cmd.start_ns = mono_ns() + ROUND_LEAD_MS * NSEC_PER_MSEC;
@@ -288,6 +289,7 @@ run_round(struct run *r, struct round_result *rr, uint32_t senders,
 	rr->start_ns = cmd.start_ns;
 	rr->end_ns = cmd.end_ns;
 	cpu1 = procstat_self_cpu();
+	rr->client_wall_ns = mono_ns() - wall0;
 	rr->client_cpu.user_ns = cpu1.user_ns - cpu0.user_ns;
 	rr->client_cpu.sys_ns = cpu1.sys_ns - cpu0.sys_ns;
 	rr->server_cpu_ns = srv && sample_server(r, &s1) ?
@@ -316,16 +318,24 @@ run_close(struct run *r)
 	r->res->cs = *r->cs;
 }
 
-/* A sweep step passes within SWEEP_MAX_LOSS and SWEEP_MAX_P99_NS. */
+/*
+ * The verdict on a round.  Broadcast and every sweep step: the server kept
+ * up, with at most PASS_MAX_LOSS of the deliveries lost and a p99 within
+ * PASS_MAX_P99_NS.  Connect: the one broadcast reached every requested
+ * connection.
+ */
 static bool
-step_passes(const struct round_result *rr)
+round_passes(const struct load_config *cfg, const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 
+	if (cfg->mode == MODE_CONNECT)
+		return rs->sent > 0 && rs->expected == cfg->conns &&
+		    rs->received >= rs->expected;
 	return rs->expected > 0 &&
-	    (double)rs->received >= (1.0 - SWEEP_MAX_LOSS) *
+	    (double)rs->received >= (1.0 - PASS_MAX_LOSS) *
 	    (double)rs->expected &&
-	    hist_percentile(&rs->latency, 99) <= (uint64_t)SWEEP_MAX_P99_NS;
+	    hist_percentile(&rs->latency, 99) <= (uint64_t)PASS_MAX_P99_NS;
 }
 
 /* The phases after connecting, by mode. */
@@ -341,11 +351,13 @@ run_mode(struct run *r)
 		r->res->rounds[0].round = 1;
 		run_round(r, &r->res->rounds[0], cfg->senders, cfg->rate,
 		    dur_ns);
+		r->res->rounds[0].pass = round_passes(cfg, &r->res->rounds[0]);
 		break;
 	case MODE_CONNECT:
 		run_wait(r, mono_ns() + dur_ns, NULL, 0);  /* hold */
 		r->res->rounds[0].round = 1;
 		run_round(r, &r->res->rounds[0], 1, 1, 1);  /* one message */
+		r->res->rounds[0].pass = round_passes(cfg, &r->res->rounds[0]);
 		break;
 	case MODE_SWEEP:
 		for (uint32_t i = 0; i < cfg->steps && !r->res->timed_out;
@@ -354,7 +366,7 @@ run_mode(struct run *r)
 
 			rr->round = i + 1;
 			run_round(r, rr, cfg->senders, rate, dur_ns);
-			rr->pass = step_passes(rr);
+			rr->pass = round_passes(cfg, rr);
 			if (!rr->pass || rate > UINT32_MAX / 2)
 				break;
 		}

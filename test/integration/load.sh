@@ -75,6 +75,17 @@ check "broadcast: latency counted per delivery" "$b" \
 	'j["result"]["latency_us"]["n"] == j["result"]["received"]'
 check "broadcast: server sampled" "$b" \
 	'j["server"] is not None and j["server"]["threads_peak"] > 0'
+check "broadcast: pass is the documented verdict (loss <= 1 %, p99 <= 100 ms)" "$b" \
+	'j["result"]["pass"] == (j["result"]["received"] >= 0.99 * j["result"]["expected"] and j["result"]["latency_us"]["p99"] <= 100000)'
+check "broadcast: client CPU in cores" "$b" \
+	'0 <= j["result"]["client_cpu_cores"] < 64'
+if grep -q "wshub-load's own CPU" "$tmp/broadcast.txt" &&
+	grep -q '^verdict ' "$tmp/broadcast.txt" &&
+	! grep -q 'target' "$tmp/broadcast.txt"; then
+	echo "ok - broadcast: the table says whose CPU it is and gives the verdict"
+else
+	echo "load.sh: broadcast table:" >&2; cat "$tmp/broadcast.txt" >&2; exit 1
+fi
 
 "$WSHUB_LOAD" connect -c 200 -d 1 --binary --json "$url" \
 	>"$tmp/connect.json" 2>"$tmp/connect.txt"
@@ -83,6 +94,8 @@ check "connect: all 200 opened" "$c" \
 	'j["connections"]["ok"] == 200 and j["connections"]["failed"] == 0'
 check "connect: one broadcast reached all 200" "$c" \
 	'j["result"]["sent"] == 1 and j["result"]["expected"] == 200 and j["result"]["received"] == 200'
+check "connect: pass, since all 200 requested received it" "$c" \
+	'j["result"]["pass"] is True and j["rounds"][0]["pass"] is True'
 
 kill -TERM "$server_pid"
 wait "$server_pid" || { echo "load.sh: server exited $?" >&2; exit 1; }
