@@ -48,34 +48,50 @@ per_second(const struct round_result *rr)
 	    (double)(end - rr->start_ns) : 0;
 }
 
-/* One \r-rewritten status line on stderr. */
-void
-report_progress(const struct load_config *cfg, const struct progress *prev,
-    const struct progress *cur)
+/* `n` events over `dt` seconds as a rate, or "-" over no time. */
+static const char *
+fmt_rate(char *buf, size_t cap, uint64_t n, double dt)
 {
-	double dt = (double)(cur->now_ns - prev->now_ns) / 1e9;
-	bool rates = prev->now_ns != 0 && prev->round == cur->round && dt > 0;
-	char p99[32];
+	if (dt <= 0)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%.0f", (double)n / dt);
+	return buf;
+}
 
-	fprintf(stderr, "\r\033[K[%3lld s] conns %ld/%u",
+/* One \r-rewritten status line (see report.h for the rates). */
+void
+report_progress(FILE *f, const struct load_config *cfg,
+    const struct progress *prev, const struct progress *cur)
+{
+	bool same = prev->now_ns != 0 && prev->round == cur->round;
+	int64_t since = same && prev->now_ns > cur->round_start_ns ?
+	    prev->now_ns : cur->round_start_ns;
+	double dt = (double)(cur->now_ns - since) / 1e9;
+	char sent[32], recv[32], p99[32];
+
+	fprintf(f, "\r\033[K[%3lld s] conns %ld/%u",
 	    (long long)(cur->elapsed_ns / NSEC_PER_SEC), cur->open, cfg->conns);
 	if (cur->round > 0)
-		fprintf(stderr, "  sent/s %.0f  recv/s %.0f  p99 %s",
-		    rates ? (double)(cur->sent - prev->sent) / dt : 0,
-		    rates ? (double)(cur->received - prev->received) / dt : 0,
-		    fmt_ns(p99, sizeof(p99), cur->p99_ns));
+		fprintf(f, "  sent/s %s  recv/s %s  p99 %s",
+		    fmt_rate(sent, sizeof(sent), cur->sent -
+		    (same ? prev->sent : 0), dt),
+		    fmt_rate(recv, sizeof(recv), cur->received -
+		    (same ? prev->received : 0), dt),
+		    cur->latency_n > 0 ? fmt_ns(p99, sizeof(p99), cur->p99_ns) :
+		    "-");
 	if (cur->srv_threads > 0)
-		fprintf(stderr, "  server %ld MiB %ld threads",
+		fprintf(f, "  server %ld MiB %ld threads",
 		    cur->srv_rss_kib / 1024, cur->srv_threads);
-	fflush(stderr);
+	fflush(f);
 }
 
 /* Clears the progress line. */
 void
-report_progress_end(void)
+report_progress_end(FILE *f)
 {
-	fputs("\r\033[K", stderr);
-	fflush(stderr);
+	fputs("\r\033[K", f);
+	fflush(f);
 }
 
 /* One text line of latency figures from `h`. */

@@ -33,6 +33,7 @@ struct run {
 	int64_t hard_deadline_ns;
 	int64_t next_progress_ns;
 	uint32_t round;                /* the round being sent, 0 = none yet */
+	int64_t round_start_ns;        /* when it begins sending */
 	struct progress prog;          /* what the last progress line showed */
 	struct conn_stats *cs;         /* merged snapshots (scratch) */
 	struct round_stats *rs;
@@ -108,12 +109,14 @@ progress(struct run *r)
 	p.elapsed_ns = now - r->res->t0_ns;
 	p.open = atomic_load(&r->open);
 	p.round = round;
+	p.round_start_ns = r->round_start_ns;
 	p.sent = r->rs->sent;
 	p.received = r->rs->received;
+	p.latency_n = r->rs->latency.count;
 	p.p99_ns = hist_percentile(&r->rs->latency, 99);
 	p.srv_rss_kib = r->res->srv_peak.rss_kib;
 	p.srv_threads = r->res->srv_peak.threads;
-	report_progress(r->cfg, &r->prog, &p);
+	report_progress(stderr, r->cfg, &r->prog, &p);
 	r->prog = p;
 }
 
@@ -276,6 +279,7 @@ run_round(struct run *r, struct round_result *rr, uint32_t senders,
 	cmd.start_ns = mono_ns() + ROUND_LEAD_MS * NSEC_PER_MSEC;
 	cmd.end_ns = cmd.start_ns + dur_ns;
 	r->round = rr->round;
+	r->round_start_ns = cmd.start_ns;
 	for (uint32_t i = 0; i < r->cfg->threads; i++)
 		loop_command(r->loops[i], &cmd);
 	run_wait(r, cmd.end_ns, NULL, 0);
@@ -412,7 +416,7 @@ run_load(const struct load_config *cfg, struct run_result *res)
 		run_mode(&r);
 	run_close(&r);
 	if (cfg->progress)
-		report_progress_end();
+		report_progress_end(stderr);
 	res->elapsed_ns = mono_ns() - res->t0_ns;
 	run_free(&r);
 	return res->cs.ok == 0 ? -1 : 0;
