@@ -1,11 +1,17 @@
 # wshub — a WebSocket chat hub in C with Go's concurrency model.
 #
-#   make run        install dependencies, build, serve on 127.0.0.1:8080
+#   make run        install dependencies, build, serve on 127.0.0.1:8080;
+#                   make run PORT=9000 ADDR=::1 serves elsewhere
 #   make test       install dependencies, build, run every test
 #   make test-asan  the Criterion suite under AddressSanitizer + UBSan
 #   make test-tsan  stress drivers and the server under ThreadSanitizer
 #
 # Every output lives under build/ (sanitizer builds in build/asan, build/tsan).
+
+# Where `make run` serves.  Plain assignments: the command line overrides
+# them, a PORT that happens to be in the environment does not.
+ADDR      = 127.0.0.1
+PORT      = 8080
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -53,7 +59,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(WSHUB) --addr 127.0.0.1 --port 8080
+	$(WSHUB) --addr '$(ADDR)' --port '$(PORT)'
 
 # Criterion's "Synthesis:" summary is the last thing `make test` prints.
 test: deps
