@@ -90,7 +90,23 @@ format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
 		snprintf(out, size, "?");
 }
 
-/* Creates, binds and listens; reports the failing call in err. */
+/* Why bind(2) failed, in words a user can act on ("" if errno says it). */
+static const char *
+bind_hint(int errnum)
+{
+	switch (errnum) {
+	case EADDRINUSE: return " (another process listens on that port)";
+	case EADDRNOTAVAIL: return " (no interface of this machine has that "
+	    "address)";
+	case EACCES: return " (ports below 1024 need privileges)";
+	default: return "";
+	}
+}
+
+/*
+ * Creates, binds and listens.  On failure reports, in err, the step that
+ * failed and why, without repeating addr and port (the caller names them).
+ */
 static int
 listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
 {
@@ -102,7 +118,9 @@ listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
 
 	snprintf(service, sizeof(service), "%u", port);
 	if ((rc = getaddrinfo(addr, service, &hints, &res)) != 0) {
-		snprintf(err, errlen, "address %s: %s", addr, gai_strerror(rc));
+		snprintf(err, errlen, "%s (%s)", rc == EAI_NONAME ?
+		    "not an IP address, nor a host name that resolves" :
+		    "the host name could not be resolved", gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -111,10 +129,13 @@ listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
 		goto err;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-	    listen(fd, LISTEN_BACKLOG) != 0) {
-		snprintf(err, errlen, "listen on %s port %u: %s", addr, port,
-		    strerror(errno));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		snprintf(err, errlen, "bind: %s%s", strerror(errno),
+		    bind_hint(errno));
+		goto err;
+	}
+	if (listen(fd, LISTEN_BACKLOG) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
 		goto err;
 	}
 	freeaddrinfo(res);
@@ -125,7 +146,6 @@ err:
 	freeaddrinfo(res);
 	return -1;
 }
-
 
 /* Registers fd with epoll for `events`, remembering `ptr`. */
 static void

@@ -57,6 +57,7 @@ log_error(const char *fmt, ...)
 	LOG_AT(LOG_ERROR, "error: ");
 }
 
+/* Warnings are kept under -q, with the errors. */
 void
 log_warn(const char *fmt, ...)
 {

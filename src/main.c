@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "wshub/config.h"
+#include "wshub/flagval.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
+#include "wshub/version.h"
 #include "wshub/xmalloc.h"
 
-#define WSHUB_VERSION "0.1.0"
 #define EXIT_USAGE 2
 #define MS_PER_DAY (86400LL * 1000)
 
@@ -62,12 +63,13 @@ usage(FILE *out)
 	fprintf(out,
 "usage: wshub [options]\n"
 "A WebSocket chat hub: every message a client sends goes to every client\n"
-"in its room.\n"
-"Chat page at http://ADDR:PORT/, WebSocket at /ws (room %s) or /ws/ROOM,\n"
-"counters at /stats.\n"
+"in its room.  Chat page at http://ADDR:PORT/, WebSocket at /ws (room %s)\n"
+"or /ws/ROOM, counters at /stats (JSON) and /metrics (Prometheus text).\n"
 "\n"
-"  --addr HOST            listen address; IPv6 literals work (default %s:\n"
-"                         loopback, so nothing is exposed by accident)\n"
+"  --addr HOST            listen address: a host name, or an IPv4 or IPv6\n"
+"                         address, brackets optional ([::1]); no port\n"
+"                         (default %s: loopback, so nothing is\n"
+"                         exposed by accident)\n"
 "  --port N               TCP port, 0 picks a free one (default %d)\n"
 "  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
 "                         this glob; repeatable (default: same host as Host)\n"
@@ -93,13 +95,14 @@ usage(FILE *out)
 "                         SIGTERM, then shut every socket (default %.0f)\n"
 "  --thread-stack KIB     stack per connection thread (default %d: two per\n"
 "                         client, thousands of clients)\n"
-"  -v, --verbose          log every frame\n"
-"  -q, --quiet            log errors only\n"
+"  -v, --verbose          also log each data message received (type, size)\n"
+"  -q, --quiet            log warnings and errors only\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
-"SEC accepts fractions (0.25).  Exit status: 0 after a clean shutdown,\n"
-"1 if the server cannot start, 2 for a bad flag.\n",
+"SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
+"Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
+"2 for a bad flag (one line on stderr says what is wrong).\n",
 	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, MAX_ROOMS,
 	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
@@ -107,27 +110,29 @@ usage(FILE *out)
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
 }
 
-/* One line naming the flag and what it accepts, then exit status 2. */
+/* One line naming the flag, the value, what is wrong with it and what the
+ * flag accepts; then exit status 2. */
 static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *accepts)
+bad_flag(const char *flag, const char *value, const char *why,
+    const char *accepts)
 {
-	fprintf(stderr, "wshub: invalid %s '%s': expected %s\n", flag, value,
-	    accepts);
+	fprintf(stderr, "wshub: invalid %s '%s': %s; expected %s\n", flag,
+	    value, why, accepts);
 	exit(EXIT_USAGE);
 }
 
-/* An integer flag through libbsd's strtonum, in [min, max]. */
+/* An integer flag in [min, max]. */
 static long long
 int_flag(const char *flag, const char *value, long long min, long long max)
 {
-	const char *errstr;
-	long long n = strtonum(value, min, max, &errstr);
 	char accepts[96];
+	long long n;
+	int rc;
 
-	if (errstr != NULL) {
+	if ((rc = flagval_int(value, min, max, &n)) != FLAGVAL_OK) {
 		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
 		    min, max);
-		bad_flag(flag, value, accepts);
+		bad_flag(flag, value, flagval_strerror(rc), accepts);
 	}
 	return n;
 }
@@ -137,27 +142,57 @@ static int64_t
 seconds_flag(const char *flag, const char *value, int64_t min_ms,
     int64_t max_ms)
 {
-	char whole[32], accepts[96];
-	const char *dot = strchr(value, '.'), *errstr = NULL;
-	size_t wlen = dot ? (size_t)(dot - value) : strlen(value);
-	int64_t ms = -1, frac = 0, scale = 100;
+	char accepts[96];
+	int64_t ms;
+	int rc;
 
-	snprintf(accepts, sizeof(accepts), "seconds from %g to %g",
-	    min_ms / 1000.0, max_ms / 1000.0);
-	if (wlen == 0 || wlen >= sizeof(whole) || (dot && (dot[1] == '\0' ||
-	    strlen(dot + 1) > 3)))
-		bad_flag(flag, value, accepts);
-	memcpy(whole, value, wlen);
-	whole[wlen] = '\0';
-	for (const char *p = dot ? dot + 1 : ""; *p; p++, scale /= 10) {
-		if (*p < '0' || *p > '9')
-			bad_flag(flag, value, accepts);
-		frac += (*p - '0') * scale;
+	if ((rc = flagval_seconds(value, min_ms, max_ms, &ms)) != FLAGVAL_OK) {
+		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
+		    "most %d decimals", min_ms / 1000.0, max_ms / 1000.0,
+		    FLAGVAL_MS_DECIMALS);
+		bad_flag(flag, value, flagval_strerror(rc), accepts);
 	}
-	ms = strtonum(whole, 0, max_ms / 1000, &errstr) * 1000 + frac;
-	if (errstr != NULL || ms < min_ms || ms > max_ms)
-		bad_flag(flag, value, accepts);
 	return ms;
+}
+
+/* --addr's value once its brackets are gone (main's lifetime). */
+static char addr_buf[256];
+
+/*
+ * --addr: a host name or an IP address; an IPv6 one may be bracketed, as
+ * wshub itself prints it ("[::1]:8080").  The port is --port's business.
+ * A value that cannot be an address exits here; one that does not resolve
+ * or cannot be bound is reported when the server starts.
+ */
+static const char *
+addr_flag(const char *value)
+{
+	const char *accepts = "an IP address (IPv6 with or without brackets) "
+	    "or a host name, without a port", *rb = strchr(value, ']');
+	const char *colon = strchr(value, ':');
+	size_t len = strlen(value);
+
+	if (len == 0)
+		bad_flag("--addr", value, "empty", accepts);
+	if (value[0] != '[') {
+		if (rb != NULL)
+			bad_flag("--addr", value, "a ']' without a '['", accepts);
+		if (colon != NULL && strchr(colon + 1, ':') == NULL)
+			bad_flag("--addr", value, "the port goes in --port",
+			    accepts);
+		return value;
+	}
+	if (rb == NULL)
+		bad_flag("--addr", value, "no ']' after the '['", accepts);
+	if (rb[1] == ':')
+		bad_flag("--addr", value, "the port goes in --port", accepts);
+	if (rb[1] != '\0' || rb == value + 1 || len - 2 >= sizeof(addr_buf))
+		bad_flag("--addr", value, rb[1] != '\0' ? "text after the ']'" :
+		    rb == value + 1 ? "nothing between the brackets" :
+		    "too long", accepts);
+	memcpy(addr_buf, value + 1, len - 2);
+	addr_buf[len - 2] = '\0';
+	return addr_buf;
 }
 
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
@@ -170,7 +205,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 	opterr = 0; /* we print our own one-line message */
 	while ((ch = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
 		switch (ch) {
-		case OPT_ADDR: cfg->addr = optarg; break;
+		case OPT_ADDR: cfg->addr = addr_flag(optarg); break;
 		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); break;
 		case OPT_ORIGIN:
 			cfg->origins = xreallocarray(cfg->origins, cfg->n_origins + 1,
@@ -260,7 +295,8 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
+		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,
+		    cfg.port, err);
 		return 1;
 	}
 	fprintf(stderr, "wshub: listening on %s\n", server_address(s));

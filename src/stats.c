@@ -81,13 +81,13 @@ append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 		*len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
 }
 
-/* One metric with its HELP and TYPE lines. */
+/* One metric, a count, with its HELP and TYPE lines. */
 static void
 metric(char *buf, size_t size, size_t *len, const char *name,
-    const char *type, const char *help, double value)
+    const char *type, const char *help, long value)
 {
 	append(buf, size, len, "# HELP wshub_%s %s\n# TYPE wshub_%s %s\n"
-	    "wshub_%s %.17g\n", name, help, name, type, name, value);
+	    "wshub_%s %ld\n", name, help, name, type, name, value);
 }
 
 size_t
@@ -103,8 +103,11 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Clients in the largest room.", stats_get(&st->largest_room));
 	metric(buf, size, &len, "threads", "gauge",
 	    "Threads of the server process.", stats_thread_count());
-	metric(buf, size, &len, "uptime_seconds", "gauge",
-	    "Seconds since the server started.",
+	/* Milliseconds as seconds: 9.133, as /stats has it, not the
+	 * nearest double's 17 digits (9.1329999999999991). */
+	append(buf, size, &len, "# HELP wshub_uptime_seconds Seconds since "
+	    "the server started.\n# TYPE wshub_uptime_seconds gauge\n"
+	    "wshub_uptime_seconds %.3f\n",
 	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
 	metric(buf, size, &len, "connections_total", "counter",
 	    "WebSocket connections accepted.", stats_get(&st->connections_total));

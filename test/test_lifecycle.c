@@ -1,12 +1,15 @@
 /* Process-level behaviour: threads and descriptors come back, signals. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,10 +48,20 @@ Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 	test_server_stop(&ts);
 }
 
-/* Starts build/wshub --port 0 with at most `max_fds` descriptors (0: as
- * inherited); returns its pid and port. */
+/* How to start build/wshub for a test. */
+struct spawn {
+	const char *addr;      /* --addr */
+	const char *flag;      /* one more flag (-q, -v), or NULL */
+	rlim_t max_fds;        /* 0: as inherited */
+	char listening[128];   /* out: the address it printed */
+	FILE *log;             /* out, if keep_log: the rest of its stderr */
+	bool keep_log;
+};
+
+/* Starts build/wshub --addr ADDR --port 0 as `sp` says; returns its pid
+ * and the port it listens on. */
 static pid_t
-spawn_wshub(uint16_t *port, rlim_t max_fds)
+spawn_wshub_with(struct spawn *sp, uint16_t *port)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
 	int pipefd[2];
@@ -58,13 +71,14 @@ spawn_wshub(uint16_t *port, rlim_t max_fds)
 
 	cr_assert_eq(pipe(pipefd), 0);
 	if ((pid = fork()) == 0) {
-		struct rlimit rl = { max_fds, max_fds };
+		struct rlimit rl = { sp->max_fds, sp->max_fds };
 
-		if (max_fds > 0)
+		if (sp->max_fds > 0)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
-		execl(bin, bin, "--port", "0", "--shutdown-timeout", "2", (char *)NULL);
+		execl(bin, bin, "--addr", sp->addr, "--port", "0",
+		    "--shutdown-timeout", "2", sp->flag, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -72,12 +86,90 @@ spawn_wshub(uint16_t *port, rlim_t max_fds)
 	*port = 0;
 	while (*port == 0 && fgets(line, sizeof(line), err) != NULL) {
 		char *p = strstr(line, "listening on ");
-		if (p)
-			*port = (uint16_t)atoi(strrchr(p, ':') + 1);
+
+		if (p == NULL)
+			continue;
+		*port = (uint16_t)atoi(strrchr(p, ':') + 1);
+		snprintf(sp->listening, sizeof(sp->listening), "%.*s",
+		    (int)strcspn(p + 13, "\n"), p + 13);
 	}
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK); /* the rest we do not read */
 	cr_assert_neq(*port, 0, "%s printed no listening line", bin);
+	if (sp->keep_log)
+		sp->log = err;
+	else  /* the rest we do not read */
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	return pid;
+}
+
+/* Starts build/wshub on 127.0.0.1 (see spawn_wshub_with). */
+static pid_t
+spawn_wshub(uint16_t *port, rlim_t max_fds)
+{
+	struct spawn sp = { .addr = "127.0.0.1", .max_fds = max_fds };
+
+	return spawn_wshub_with(&sp, port);
+}
+
+/* Runs `cmd` (stderr included) and returns its exit status; its output,
+ * one line or more, in `out`. */
+static int
+run_cmd(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int status;
+
+	cr_assert_not_null(p, "%s", cmd);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* True if this machine can bind the IPv6 loopback address. */
+static bool
+have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+	    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+Test(lifecycle, addr_takes_ipv6_in_brackets_as_printed, .timeout = 30)
+{
+	struct spawn sp = { .addr = "[::1]" };
+	uint16_t port;
+	pid_t pid;
+	int status;
+
+	if (!have_ipv6_loopback())
+		cr_skip_test("no IPv6 loopback here");
+	pid = spawn_wshub_with(&sp, &port);
+	cr_assert_eq(strncmp(sp.listening, "[::1]:", 6), 0, "listening on %s",
+	    sp.listening);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(lifecycle, addr_it_cannot_use_is_named_with_the_reason, .timeout = 30)
+{
+	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	char cmd[512], out[512];
+
+	/* TEST-NET-1 (RFC 5737): a valid address no interface has. */
+	snprintf(cmd, sizeof(cmd), "%s --addr 192.0.2.1 --port 0 2>&1",
+	    bin);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s: %s", cmd, out);
+	cr_assert_not_null(strstr(out, "--addr '192.0.2.1'"), "%s", out);
+	cr_assert_not_null(strstr(out, "bind: "), "%s", out);
+	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s",
+	    out);
 }
 
 Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
@@ -104,24 +196,106 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 	cr_assert_eq(WEXITSTATUS(status), 0);
 }
 
-Test(lifecycle, bad_flags_exit_2_with_one_line, .timeout = 30)
+/* Everything wshub logs after its listening line, until it exits. */
+static char *
+read_log(FILE *log)
+{
+	static char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, log);
+
+	buf[n] = '\0';
+	fclose(log);
+	return buf;
+}
+
+Test(lifecycle, verbose_logs_each_data_message, .timeout = 30)
+{
+	struct spawn sp = { .addr = "127.0.0.1", .flag = "-v",
+	    .keep_log = true };
+	struct ws_frame f;
+	uint16_t port;
+	pid_t pid = spawn_wshub_with(&sp, &port);
+	int c = ws_open(port), status;
+	char *log;
+
+	ws_send(c, 0x9, "p", 1);    /* a ping: not a data message */
+	ws_send(c, 0x1, "hello", 5);
+	ws_send(c, 0x2, "\x01\x02\x03", 3);
+	for (int got = 0; got < 2;) {
+		cr_assert_eq(ws_recv(c, &f, WS_TIMEOUT_MS), 0);
+		got += f.opcode == 0x1 || f.opcode == 0x2;
+		ws_frame_free(&f);
+	}
+	ws_send_close(c, 1000, NULL);
+	cr_assert_eq(ws_recv_close(c, NULL), 1000);
+	close(c);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	log = read_log(sp.log);
+	cr_assert_not_null(strstr(log, "received text message, 5 bytes"), "%s", log);
+	cr_assert_not_null(strstr(log, "received binary message, 3 bytes"), "%s", log);
+	cr_assert_null(strstr(log, "1 bytes"), "a ping is not logged: %s", log);
+}
+
+Test(lifecycle, quiet_keeps_warnings_and_errors, .timeout = 30)
+{
+	struct spawn sp = { .addr = "127.0.0.1", .flag = "-q",
+	    .keep_log = true };
+	uint16_t port;
+	pid_t pid = spawn_wshub_with(&sp, &port);
+	int c = ws_open(port), status;
+	char *log;
+
+	ws_send(c, 0x1, "hello", 5);
+	/* The client never answers the 1001, so the shutdown waits for it
+	 * (--shutdown-timeout 2) and the second SIGTERM comes during it. */
+	kill(pid, SIGTERM);
+	usleep(300 * 1000);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	log = read_log(sp.log);
+	cr_assert_not_null(strstr(log, "wshub: warning: second"), "%s", log);
+	cr_assert_null(strstr(log, "connect id="), "no info lines: %s", log);
+	cr_assert_null(strstr(log, "shutting down"), "no info lines: %s", log);
+	close(c);
+}
+
+Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 {
 	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
-	const char *bad[][2] = { { "--port", "70000" }, { "--send-queue", "0" },
-	    { "--pong-timeout", "abc" }, { "--bogus", NULL } };
+	/* flag, value, what the one line must say */
+	const char *bad[][3] = {
+		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
+		{ "--port", "80.5", "not a whole number" },
+		{ "--send-queue", "0", "too small" },
+		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "
+		    "expected seconds from 0.01 to 86400, at most 3 decimals" },
+		{ "--pong-timeout", "abc", "not a number" },
+		{ "--ping-interval", "1e3", "exponent notation" },
+		{ "--write-timeout", "10s", "unit suffix" },
+		{ "--handshake-timeout", "-0.5", "negative" },
+		{ "--shutdown-timeout", "601", "too large; expected seconds from 0 to 600" },
+		{ "--addr", "[::1]:9000", "the port goes in --port" },
+		{ "--addr", "127.0.0.1:8080", "the port goes in --port" },
+		{ "--addr", "[::1", "no ']' after the '['" },
+		{ "--bogus", NULL, "unknown flag" },
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[512], out[512] = "";
-		FILE *p;
-		int status;
+		char cmd[512], out[512];
 
-		snprintf(cmd, sizeof(cmd), "%s %s %s 2>&1", bin, bad[i][0],
-		    bad[i][1] ? bad[i][1] : "");
-		p = popen(cmd, "r");
-		fread(out, 1, sizeof(out) - 1, p);
-		status = pclose(p);
-		cr_assert_eq(WEXITSTATUS(status), 2, "%s", cmd);
-		cr_assert_not_null(strstr(out, bad[i][0] + 2), "names the flag: %s", out);
+		/* The extra argument stops a wrongly accepted value from
+		 * starting a server: it is refused after every flag. */
+		snprintf(cmd, sizeof(cmd), "%s %s '%s' stop 2>&1 </dev/null",
+		    bin, bad[i][0], bad[i][1] ? bad[i][1] : "");
+		cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s: %s", cmd,
+		    out);
+		cr_assert_not_null(strstr(out, bad[i][0]), "names the flag: %s", out);
+		cr_assert_not_null(strstr(out, bad[i][2]), "says '%s': %s",
+		    bad[i][2], out);
+		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1,
+		    "one line: %s", out);
 	}
 }
 

@@ -1,5 +1,6 @@
 /* GET /metrics (Prometheus text format) and /stats move with the hub. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,54 @@ Test(metrics, values_move_as_clients_connect_chat_and_leave, .timeout = 60)
 	cr_assert(metric_becomes("wshub_clients", 0));
 	text = get("/stats");
 	cr_assert_not_null(strstr(text, "\"messages_in\":1,"), "%s", text);
+	free(text);
+	test_server_stop(&ts);
+}
+
+/* True if s[0, n) is digits only, n > 0. */
+static bool
+all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+Test(metrics, samples_are_plain_numbers_uptime_has_three_decimals,
+    .timeout = 60)
+{
+	char *text, *body, *line, *save = NULL;
+	int samples = 0;
+
+	test_server_init(&ts);
+	test_server_start(&ts);
+	usleep(10 * 1000); /* an uptime that is not 0 */
+	text = get("/metrics");
+	cr_assert_not_null(body = strstr(text, "\r\n\r\n"), "%s", text);
+	for (line = strtok_r(body + 4, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *value = strrchr(line, ' ');
+		size_t n;
+
+		if (line[0] == '#')
+			continue;
+		cr_assert_not_null(value, "%s", line);
+		n = strlen(++value);
+		samples++;
+		if (strncmp(line, "wshub_uptime_seconds ", 21) == 0) {
+			const char *dot = strchr(value, '.');
+
+			cr_assert(dot != NULL && all_digits(value,
+			    (size_t)(dot - value)) && all_digits(dot + 1,
+			    strlen(dot + 1)) && strlen(dot + 1) == 3,
+			    "uptime with three decimals: %s", line);
+		} else
+			cr_assert(all_digits(value, n), "an integer: %s", line);
+	}
+	cr_assert_geq(samples, 12);
 	free(text);
 	test_server_stop(&ts);
 }

@@ -54,8 +54,9 @@ struct frontdoor_env {
 
 /*
  * Binds and listens on cfg->addr and cfg->port.  On failure returns NULL
- * with a one-line reason in err naming the address and the failing call
- * (e.g. "listen on 127.0.0.1 port 80: Permission denied").
+ * with a one-line reason in err: the step that failed and why, in words a
+ * user can act on (e.g. "bind: Address already in use (another process
+ * listens on that port)"); the caller names the address and port.
  */
 frontdoor_t *frontdoor_new(const struct frontdoor_env *env, char *err,
     size_t errlen);

@@ -11,9 +11,9 @@
 #define WSHUB_LOG_H
 
 enum log_level {
-	LOG_ERROR = 0, /* -q: errors only */
+	LOG_ERROR = 0, /* -q: errors and warnings (log_warn logs at it) */
 	LOG_INFO = 1,  /* default: connects, disconnects, drops */
-	LOG_DEBUG = 2, /* -v: per-frame detail */
+	LOG_DEBUG = 2, /* -v: one line per data message received */
 };
 
 /* Sets the level; call before starting threads. */

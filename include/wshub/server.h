@@ -37,7 +37,10 @@ typedef struct server server_t;
 /*
  * Binds and listens as `cfg` says (which must outlive the server), and
  * starts the hub and reaper threads.  On failure returns NULL with a
- * one-line reason in err (e.g. "bind 127.0.0.1:80: Permission denied").
+ * one-line reason in err that does not repeat cfg->addr and cfg->port,
+ * which the caller names (e.g. "bind: Permission denied (ports below 1024
+ * need privileges)", or "not an IP address, nor a host name that resolves
+ * (Name or service not known)").
  */
 server_t *server_new(const struct config *cfg, char *err, size_t errlen);
 

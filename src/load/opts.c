@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "opts.h"
+#include "wshub/flagval.h"
+#include "wshub/version.h"
 
 #define MAX_CONNS 1000000
 #define MAX_BYTES (1 << 20)    /* beyond any sane chat message */
@@ -36,6 +38,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -44,23 +47,28 @@ struct numopt {
 	int opt;
 	const char *name;
 	long long min, max;
+	const char *what;      /* what the value counts, for messages */
 	size_t off;
 };
 
 #define CFG(field) offsetof(struct load_config, field)
 static const struct numopt numopts[] = {
-	{ 'c', "-c/--connections", 1, MAX_CONNS, CFG(conns) },
-	{ 's', "-s/--senders", 1, MAX_CONNS, CFG(senders) },
-	{ 'r', "-r/--rate", 1, 100000, CFG(rate) },
-	{ 'b', "-b/--bytes", 1, MAX_BYTES, CFG(bytes) },
-	{ 'd', "-d/--duration", 1, 3600, CFG(duration_s) },
-	{ 't', "-t/--threads", 1, 64, CFG(threads) },
-	{ OPT_RAMP, "--ramp", 0, MAX_CONNS, CFG(ramp) },
-	{ OPT_INFLIGHT, "--inflight", 1, 65536, CFG(inflight) },
-	{ OPT_DRAIN, "--drain", 0, 600000, CFG(drain_ms) },
-	{ OPT_STEPS, "--steps", 1, 20, CFG(steps) },
-	{ OPT_TIMEOUT, "--timeout", 1, 86400, CFG(timeout_s) },
-	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, CFG(server_pid) },
+	{ 'c', "-c/--connections", 1, MAX_CONNS, "an integer", CFG(conns) },
+	{ 's', "-s/--senders", 1, MAX_CONNS, "an integer", CFG(senders) },
+	{ 'r', "-r/--rate", 1, 100000, "messages/s, an integer", CFG(rate) },
+	{ 'b', "-b/--bytes", 1, MAX_BYTES, "bytes, an integer", CFG(bytes) },
+	{ 'd', "-d/--duration", 1, 3600, "whole seconds", CFG(duration_s) },
+	{ 't', "-t/--threads", 1, 64, "an integer", CFG(threads) },
+	{ OPT_RAMP, "--ramp", 0, MAX_CONNS, "connections/s, an integer",
+	    CFG(ramp) },
+	{ OPT_INFLIGHT, "--inflight", 1, 65536, "an integer", CFG(inflight) },
+	{ OPT_DRAIN, "--drain", 0, 600000, "whole milliseconds",
+	    CFG(drain_ms) },
+	{ OPT_STEPS, "--steps", 1, 20, "an integer", CFG(steps) },
+	{ OPT_TIMEOUT, "--timeout", 1, 86400, "whole seconds",
+	    CFG(timeout_s) },
+	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, "a process id",
+	    CFG(server_pid) },
 };
 
 static const char usage_text[] =
@@ -68,11 +76,12 @@ static const char usage_text[] =
 "\n"
 "modes:\n"
 "  broadcast  -c connections, -s of them send -r messages/s each for -d s;\n"
-"             the server echoes each message to every connection\n"
+"             the server echoes each message to every connection; the\n"
+"             run passes with at most 1 %% lost and a p99 <= 100 ms\n"
 "  connect    open -c connections at --ramp, hold -d s, then check that\n"
-"             one broadcast reaches every one of them\n"
-"  sweep      broadcast at -r, 2 x -r, 4 x -r, ... until loss > 1 %% or\n"
-"             p99 > 100 ms; report the highest passing rate\n"
+"             one broadcast reaches every one of them (then it passes)\n"
+"  sweep      broadcast at -r, 2 x -r, 4 x -r, ... until a step fails as\n"
+"             broadcast would; report the highest passing rate\n"
 "\n"
 "options:\n"
 "  -c, --connections N  connections (default %d)\n"
@@ -94,8 +103,11 @@ static const char usage_text[] =
 "      --text, --binary message type (default text)\n"
 "      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
 "      --timeout S      hard limit for the whole run (default: computed)\n"
-"      --json           print one JSON summary line on stdout\n"
+"      --json           print one JSON summary line on stdout; its\n"
+"                       result.pass is the verdict above\n"
 "  -q, --quiet          no progress line, no table, no warnings\n"
+"  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
 "could connect, 2 bad usage.\n";
@@ -128,19 +140,18 @@ bad_usage(const char *fmt, ...)
 static int
 set_number(struct load_config *cfg, int opt, const char *arg)
 {
-	const char *errstr;
 	long long v;
+	int rc;
 
 	for (size_t i = 0; i < sizeof(numopts) / sizeof(numopts[0]); i++) {
 		const struct numopt *n = &numopts[i];
 
 		if (n->opt != opt)
 			continue;
-		v = strtonum(arg, n->min, n->max, &errstr);
-		if (errstr != NULL)
-			bad_usage("%s: '%s' is %s; must be an integer "
-			    "from %lld to %lld", n->name, arg, errstr, n->min,
-			    n->max);
+		if ((rc = flagval_int(arg, n->min, n->max, &v)) != FLAGVAL_OK)
+			bad_usage("invalid %s '%s': %s; expected %s from %lld "
+			    "to %lld", n->name, arg, flagval_strerror(rc),
+			    n->what, n->min, n->max);
 		if (opt == OPT_SERVER_PID)
 			cfg->server_pid = (pid_t)v;
 		else
@@ -150,30 +161,44 @@ set_number(struct load_config *cfg, int opt, const char *arg)
 	return 0;
 }
 
-/* Splits the authority [a, a + n) into host and port strings. */
+/*
+ * Splits the authority [a, a + n) into host and port strings: HOST,
+ * HOST:PORT, [IPv6] or [IPv6]:PORT (the port defaults to 80).
+ */
 static void
 split_authority(const char *a, size_t n, char *host, size_t hcap,
     char *port, size_t pcap)
 {
-	const char *colon = NULL, *h = a;
+	const char *colon = NULL, *h = a, *end = a + n;
 	size_t hl = n;
 
 	if (n > 0 && a[0] == '[') {        /* [IPv6]:port */
 		const char *rb = memchr(a, ']', n);
 
 		if (rb == NULL)
-			bad_usage("URL: unbalanced '[' in the host");
+			bad_usage("URL: no ']' after the '[' in '%.*s'",
+			    (int)n, a);
 		h = a + 1;
 		hl = (size_t)(rb - h);
-		if (rb + 1 < a + n)
-			colon = *(rb + 1) == ':' ? rb + 1 : a + n;
-	} else if ((colon = memrchr(a, ':', n)) != NULL)
+		if (rb + 1 < end && rb[1] != ':')
+			bad_usage("URL: '%.*s' has text after the ']'; "
+			    "expected [IPv6]:PORT", (int)n, a);
+		colon = rb + 1 < end ? rb + 1 : NULL;
+	} else if ((colon = memchr(a, ':', n)) != NULL) {
+		if (memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL)
+			bad_usage("URL: '%.*s': an IPv6 address goes in "
+			    "brackets, as in ws://[::1]:8080/", (int)n, a);
 		hl = (size_t)(colon - a);
-	if (hl == 0 || hl >= hcap || (colon != NULL && colon == a + n))
-		bad_usage("URL: bad host in '%.*s'", (int)n, a);
+	}
+	if (hl == 0)
+		bad_usage("URL: no host in '%.*s'", (int)n, a);
+	if (hl >= hcap)
+		bad_usage("URL: the host in '%.*s' is too long", (int)n, a);
+	if (colon != NULL && colon + 1 == end)
+		bad_usage("URL: no port after the ':' in '%.*s'", (int)n, a);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	snprintf(port, pcap, "%.*s", colon ? (int)(a + n - colon - 1) : 2,
+	snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) : 2,
 	    colon ? colon + 1 : "80");
 }
 
@@ -181,11 +206,12 @@ split_authority(const char *a, size_t n, char *host, size_t hcap,
 static void
 parse_url(struct load_config *cfg, const char *url)
 {
-	const char *auth = url + 5, *path, *errstr;
+	const char *auth = url + 5, *path;
 	char host[256], port[16];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV }, *res;
 	size_t alen;
+	long long port_n;
 	int rc;
 
 	if (strncmp(url, "wss://", 6) == 0)
@@ -195,12 +221,13 @@ parse_url(struct load_config *cfg, const char *url)
 	path = strchr(auth, '/');
 	alen = path ? (size_t)(path - auth) : strlen(auth);
 	split_authority(auth, alen, host, sizeof(host), port, sizeof(port));
-	strtonum(port, 1, 65535, &errstr);
-	if (errstr != NULL)
-		bad_usage("URL: port '%s' is %s; must be 1 to 65535", port,
-		    errstr);
+	if ((rc = flagval_int(port, 1, 65535, &port_n)) != FLAGVAL_OK)
+		bad_usage("URL: port '%s': %s; expected an integer from 1 to "
+		    "65535", port, flagval_strerror(rc));
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		bad_usage("URL: host '%s': %s", host, gai_strerror(rc));
+		bad_usage("URL: host '%s': %s (%s)", host, rc == EAI_NONAME ?
+		    "not an IP address, nor a host name that resolves" :
+		    "the host name could not be resolved", gai_strerror(rc));
 	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
 	cfg->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -295,6 +322,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 	case 'h':
 		usage(stdout);
 		exit(0);
+	case 'V':
+		printf("wshub-load %s\n", WSHUB_VERSION);
+		exit(0);
 	case ':':
 		bad_usage("%s needs a value", argv[optind - 1]);
 	default:
@@ -313,7 +343,7 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 
 	set_defaults(cfg);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qh", longopts,
+	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qhV", longopts,
 	    NULL)) != -1) {
 		senders_given |= opt == 's';
 		if (!set_number(cfg, opt, optarg))

@@ -48,34 +48,50 @@ per_second(const struct round_result *rr)
 	    (double)(end - rr->start_ns) : 0;
 }
 
-/* One \r-rewritten status line on stderr. */
-void
-report_progress(const struct load_config *cfg, const struct progress *prev,
-    const struct progress *cur)
+/* `n` events over `dt` seconds as a rate, or "-" over no time. */
+static const char *
+fmt_rate(char *buf, size_t cap, uint64_t n, double dt)
 {
-	double dt = (double)(cur->now_ns - prev->now_ns) / 1e9;
-	bool rates = prev->now_ns != 0 && prev->round == cur->round && dt > 0;
-	char p99[32];
+	if (dt <= 0)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%.0f", (double)n / dt);
+	return buf;
+}
 
-	fprintf(stderr, "\r\033[K[%3lld s] conns %ld/%u",
+/* One \r-rewritten status line (see report.h for the rates). */
+void
+report_progress(FILE *f, const struct load_config *cfg,
+    const struct progress *prev, const struct progress *cur)
+{
+	bool same = prev->now_ns != 0 && prev->round == cur->round;
+	int64_t since = same && prev->now_ns > cur->round_start_ns ?
+	    prev->now_ns : cur->round_start_ns;
+	double dt = (double)(cur->now_ns - since) / 1e9;
+	char sent[32], recv[32], p99[32];
+
+	fprintf(f, "\r\033[K[%3lld s] conns %ld/%u",
 	    (long long)(cur->elapsed_ns / NSEC_PER_SEC), cur->open, cfg->conns);
 	if (cur->round > 0)
-		fprintf(stderr, "  sent/s %.0f  recv/s %.0f  p99 %s",
-		    rates ? (double)(cur->sent - prev->sent) / dt : 0,
-		    rates ? (double)(cur->received - prev->received) / dt : 0,
-		    fmt_ns(p99, sizeof(p99), cur->p99_ns));
+		fprintf(f, "  sent/s %s  recv/s %s  p99 %s",
+		    fmt_rate(sent, sizeof(sent), cur->sent -
+		    (same ? prev->sent : 0), dt),
+		    fmt_rate(recv, sizeof(recv), cur->received -
+		    (same ? prev->received : 0), dt),
+		    cur->latency_n > 0 ? fmt_ns(p99, sizeof(p99), cur->p99_ns) :
+		    "-");
 	if (cur->srv_threads > 0)
-		fprintf(stderr, "  server %ld MiB %ld threads",
+		fprintf(f, "  server %ld MiB %ld threads",
 		    cur->srv_rss_kib / 1024, cur->srv_threads);
-	fflush(stderr);
+	fflush(f);
 }
 
 /* Clears the progress line. */
 void
-report_progress_end(void)
+report_progress_end(FILE *f)
 {
-	fputs("\r\033[K", stderr);
-	fflush(stderr);
+	fputs("\r\033[K", f);
+	fflush(f);
 }
 
 /* One text line of latency figures from `h`. */
@@ -153,36 +169,80 @@ text_server(FILE *f, const struct run_result *r,
 	fputc('\n', f);
 }
 
-/* Client cost: our own CPU per frame received, user and kernel. */
-static void
-text_cpu(FILE *f, const struct round_result *rr)
+/* Cores this process kept busy over the round (CPU time / wall time). */
+static double
+client_cores(const struct round_result *rr)
 {
-	double n = (double)rr->rs.received;
+	return rr->client_wall_ns > 0 ? (double)(rr->client_cpu.user_ns +
+	    rr->client_cpu.sys_ns) / (double)rr->client_wall_ns : 0;
+}
+
+/*
+ * Client cost: our own CPU per frame received, user and kernel, and how
+ * busy that kept us.  A loop thread near a whole core is the bottleneck,
+ * and then the run measured wshub-load as much as the server.
+ */
+static void
+text_cpu(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
+{
+	double n = (double)rr->rs.received, cores = client_cores(rr);
 
 	if (rr->rs.received == 0)
 		return;
-	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel %.2f; "
-	    "target <= 2 us)\n", "client cpu", (double)(rr->client_cpu.user_ns +
-	    rr->client_cpu.sys_ns) / 1e3 / n,
+	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel "
+	    "%.2f): wshub-load's own CPU\n", "client cpu",
+	    (double)(rr->client_cpu.user_ns + rr->client_cpu.sys_ns) / 1e3 / n,
 	    (double)rr->client_cpu.user_ns / 1e3 / n,
 	    (double)rr->client_cpu.sys_ns / 1e3 / n);
+	if (cores < CLIENT_BUSY_CORE * cfg->threads)
+		fprintf(f, "%-14s %.2f of a core; near 1 core per -t thread, "
+		    "wshub-load itself would limit the measurement\n", "",
+		    cores);
+	else
+		fprintf(f, "%-14s %.2f of a core, near its limit of 1 core per "
+		    "-t thread (-t %u): wshub-load limited this run, not only "
+		    "the server\n", "", cores, cfg->threads);
 }
 
-/* One broadcast round: sending, deliveries, latency. */
+/* The round's verdict ("pass" in the JSON), and why. */
 static void
-text_round(FILE *f, const struct round_result *rr, uint32_t duration_s)
+text_verdict(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
+{
+	const struct round_stats *rs = &rr->rs;
+	char p99[32];
+
+	fprintf(f, "%-14s %s: ", "verdict", rr->pass ? "pass" : "FAIL");
+	if (cfg->mode == MODE_CONNECT) {
+		fprintf(f, "the broadcast reached %" PRIu64 " of %u requested "
+		    "connections\n", rs->received, cfg->conns);
+		return;
+	}
+	fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s (at "
+	    "most %lld ms)\n", 100 * (1 - ratio(rs)), 100 * PASS_MAX_LOSS,
+	    rs->latency.count ? fmt_ns(p99, sizeof(p99),
+	    hist_percentile(&rs->latency, 99)) : "none",
+	    PASS_MAX_P99_NS / NSEC_PER_MSEC);
+}
+
+/* One broadcast round: sending, deliveries, latency, cost, verdict. */
+static void
+text_round(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 
 	fprintf(f, "%-14s %u sender%s x %u/s for %u s: %" PRIu64 " sent, %"
 	    PRIu64 " skipped\n", "messages", rr->senders,
 	    rr->senders == 1 ? "" : "s", rr->rate,
-	    duration_s, rs->sent, rs->skipped);
+	    cfg->duration_s, rs->sent, rs->skipped);
 	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%), "
 	    "%.0f/s\n", "deliveries", rs->received, rs->expected,
 	    100 * ratio(rs), per_second(rr));
 	text_hist(f, "latency", &rs->latency);
-	text_cpu(f, rr);
+	text_cpu(f, cfg, rr);
+	text_verdict(f, cfg, rr);
 }
 
 /* The sweep's steps, one line each, and the verdict. */
@@ -245,10 +305,11 @@ report_text(FILE *f, const struct load_config *cfg,
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
 		text_sweep(f, res);
-	else if (cfg->mode == MODE_CONNECT && rr != NULL)
+	else if (cfg->mode == MODE_CONNECT && rr != NULL) {
 		text_connect(f, rr);
-	else if (rr != NULL)
-		text_round(f, rr, cfg->duration_s);
+		text_verdict(f, cfg, rr);
+	} else if (rr != NULL)
+		text_round(f, cfg, rr);
 	text_server(f, res, rr);
 	if (res->timed_out)
 		fputs("TIMED OUT: the run hit its hard time limit\n", f);
@@ -329,12 +390,12 @@ json_round(FILE *f, const struct round_result *rr)
 	json_hist(f, "latency_us", &rs->latency);
 	fprintf(f, ",\"client_cpu_ns_per_frame\":%.1f,"
 	    "\"client_user_ns_per_frame\":%.1f,"
-	    "\"client_sys_ns_per_frame\":%.1f,"
+	    "\"client_sys_ns_per_frame\":%.1f,\"client_cpu_cores\":%.3f,"
 	    "\"server_cpu_ns_per_delivery\":",
 	    n ? (double)(rr->client_cpu.user_ns + rr->client_cpu.sys_ns) / n :
 	    0.0,
 	    n ? (double)rr->client_cpu.user_ns / n : 0.0,
-	    n ? (double)rr->client_cpu.sys_ns / n : 0.0);
+	    n ? (double)rr->client_cpu.sys_ns / n : 0.0, client_cores(rr));
 	if (rr->server_cpu_ns >= 0 && rs->received > 0)
 		fprintf(f, "%.1f", (double)rr->server_cpu_ns /
 		    (double)rs->received);

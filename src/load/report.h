@@ -17,20 +17,27 @@ struct progress {
 	int64_t now_ns;
 	int64_t elapsed_ns;
 	long open;
-	uint32_t round;
-	uint64_t sent;
+	uint32_t round;                /* 0: none sent yet */
+	int64_t round_start_ns;        /* when `round` began sending */
+	uint64_t sent;                 /* in `round`, so far */
 	uint64_t received;
+	uint64_t latency_n;            /* samples behind p99_ns */
 	uint64_t p99_ns;
 	long srv_rss_kib;              /* 0 without --server-pid */
 	long srv_threads;
 };
 
-/* Rewrites the progress line on stderr (a TTY): `prev` gives the rates. */
-void report_progress(const struct load_config *cfg,
+/*
+ * Rewrites the progress line on `f` (stderr, a TTY).  The rates cover the
+ * time since `prev` (all zeros for the first line), or since the round
+ * began sending if that is later: the counts start at 0 with each round.
+ * A rate over no time, or a p99 over no samples, shows as "-".
+ */
+void report_progress(FILE *f, const struct load_config *cfg,
     const struct progress *prev, const struct progress *cur);
 
-/* Ends the progress line so that what follows starts on a fresh line. */
-void report_progress_end(void);
+/* Ends the progress line on `f` so that what follows starts afresh. */
+void report_progress_end(FILE *f);
 
 /* The human table. */
 void report_text(FILE *f, const struct load_config *cfg,

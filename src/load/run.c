@@ -33,6 +33,7 @@ struct run {
 	int64_t hard_deadline_ns;
 	int64_t next_progress_ns;
 	uint32_t round;                /* the round being sent, 0 = none yet */
+	int64_t round_start_ns;        /* when it begins sending */
 	struct progress prog;          /* what the last progress line showed */
 	struct conn_stats *cs;         /* merged snapshots (scratch) */
 	struct round_stats *rs;
@@ -108,12 +109,14 @@ progress(struct run *r)
 	p.elapsed_ns = now - r->res->t0_ns;
 	p.open = atomic_load(&r->open);
 	p.round = round;
+	p.round_start_ns = r->round_start_ns;
 	p.sent = r->rs->sent;
 	p.received = r->rs->received;
+	p.latency_n = r->rs->latency.count;
 	p.p99_ns = hist_percentile(&r->rs->latency, 99);
 	p.srv_rss_kib = r->res->srv_peak.rss_kib;
 	p.srv_threads = r->res->srv_peak.threads;
-	report_progress(r->cfg, &r->prog, &p);
+	report_progress(stderr, r->cfg, &r->prog, &p);
 	r->prog = p;
 }
 
@@ -270,11 +273,13 @@ run_round(struct run *r, struct round_result *rr, uint32_t senders,
 	    .senders = senders, .rate = rate };
 	struct procstat s0, s1;
 	struct cpu_time cpu0 = procstat_self_cpu(), cpu1;
+	int64_t wall0 = mono_ns();
 	bool srv = sample_server(r, &s0);
 
 	cmd.start_ns = mono_ns() + ROUND_LEAD_MS * NSEC_PER_MSEC;
 	cmd.end_ns = cmd.start_ns + dur_ns;
 	r->round = rr->round;
+	r->round_start_ns = cmd.start_ns;
 	for (uint32_t i = 0; i < r->cfg->threads; i++)
 		loop_command(r->loops[i], &cmd);
 	run_wait(r, cmd.end_ns, NULL, 0);
@@ -288,6 +293,7 @@ run_round(struct run *r, struct round_result *rr, uint32_t senders,
 	rr->start_ns = cmd.start_ns;
 	rr->end_ns = cmd.end_ns;
 	cpu1 = procstat_self_cpu();
+	rr->client_wall_ns = mono_ns() - wall0;
 	rr->client_cpu.user_ns = cpu1.user_ns - cpu0.user_ns;
 	rr->client_cpu.sys_ns = cpu1.sys_ns - cpu0.sys_ns;
 	rr->server_cpu_ns = srv && sample_server(r, &s1) ?
@@ -316,16 +322,24 @@ run_close(struct run *r)
 	r->res->cs = *r->cs;
 }
 
-/* A sweep step passes within SWEEP_MAX_LOSS and SWEEP_MAX_P99_NS. */
+/*
+ * The verdict on a round.  Broadcast and every sweep step: the server kept
+ * up, with at most PASS_MAX_LOSS of the deliveries lost and a p99 within
+ * PASS_MAX_P99_NS.  Connect: the one broadcast reached every requested
+ * connection.
+ */
 static bool
-step_passes(const struct round_result *rr)
+round_passes(const struct load_config *cfg, const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 
+	if (cfg->mode == MODE_CONNECT)
+		return rs->sent > 0 && rs->expected == cfg->conns &&
+		    rs->received >= rs->expected;
 	return rs->expected > 0 &&
-	    (double)rs->received >= (1.0 - SWEEP_MAX_LOSS) *
+	    (double)rs->received >= (1.0 - PASS_MAX_LOSS) *
 	    (double)rs->expected &&
-	    hist_percentile(&rs->latency, 99) <= (uint64_t)SWEEP_MAX_P99_NS;
+	    hist_percentile(&rs->latency, 99) <= (uint64_t)PASS_MAX_P99_NS;
 }
 
 /* The phases after connecting, by mode. */
@@ -341,11 +355,13 @@ run_mode(struct run *r)
 		r->res->rounds[0].round = 1;
 		run_round(r, &r->res->rounds[0], cfg->senders, cfg->rate,
 		    dur_ns);
+		r->res->rounds[0].pass = round_passes(cfg, &r->res->rounds[0]);
 		break;
 	case MODE_CONNECT:
 		run_wait(r, mono_ns() + dur_ns, NULL, 0);  /* hold */
 		r->res->rounds[0].round = 1;
 		run_round(r, &r->res->rounds[0], 1, 1, 1);  /* one message */
+		r->res->rounds[0].pass = round_passes(cfg, &r->res->rounds[0]);
 		break;
 	case MODE_SWEEP:
 		for (uint32_t i = 0; i < cfg->steps && !r->res->timed_out;
@@ -354,7 +370,7 @@ run_mode(struct run *r)
 
 			rr->round = i + 1;
 			run_round(r, rr, cfg->senders, rate, dur_ns);
-			rr->pass = step_passes(rr);
+			rr->pass = round_passes(cfg, rr);
 			if (!rr->pass || rate > UINT32_MAX / 2)
 				break;
 		}
@@ -400,7 +416,7 @@ run_load(const struct load_config *cfg, struct run_result *res)
 		run_mode(&r);
 	run_close(&r);
 	if (cfg->progress)
-		report_progress_end();
+		report_progress_end(stderr);
 	res->elapsed_ns = mono_ns() - res->t0_ns;
 	run_free(&r);
 	return res->cs.ok == 0 ? -1 : 0;

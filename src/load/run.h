@@ -22,8 +22,9 @@ struct round_result {
 	int64_t end_ns;
 	struct round_stats rs;         /* all loops together */
 	struct cpu_time client_cpu;    /* this process, over the round */
+	int64_t client_wall_ns;        /* the time client_cpu was taken over */
 	int64_t server_cpu_ns;         /* -1 without --server-pid */
-	bool pass;                     /* within the sweep's limits */
+	bool pass;                     /* the mode's verdict: round_passes */
 };
 
 struct run_result {

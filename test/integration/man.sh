@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The manual pages format without a single groff warning (-ww: all of
-# them), and every flag the programs' --help lists is in its page.
+# them), every flag the programs' --help lists is in its page, and both
+# programs have -h/--help and -V/--version.
 # Needs groff (Debian's groff-base).  Run by scripts/run-tests.sh.
 set -uo pipefail
 
@@ -50,10 +51,46 @@ flags() {
 	fi
 }
 
+# basics BINARY: --help lists -h/--help and -V/--version, and --version
+# prints "NAME X.Y.Z" and exits 0.
+basics() {
+	local bin=$1 name help version
+	case $bin in /*) ;; *) bin=$root/$bin ;; esac
+	[ -x "$bin" ] || return 0
+	name=$(basename "$bin")
+	help=$("$bin" --help)
+	if grep -q -- '-h, --help' <<<"$help" && grep -q -- '-V, --version' <<<"$help"; then
+		ok "$name --help lists -h, --help and -V, --version"
+	else
+		not_ok "$name --help lacks -h, --help or -V, --version"
+	fi
+	if version=$("$bin" --version) && [[ $version =~ ^$name\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+		ok "$name --version prints '$version'"
+	else
+		not_ok "$name --version printed '$version'"
+	fi
+}
+
+# endpoints BINARY: wshub --help names both counter endpoints.
+endpoints() {
+	local bin=$1 help
+	case $bin in /*) ;; *) bin=$root/$bin ;; esac
+	[ -x "$bin" ] || return 0
+	help=$("$bin" --help)
+	if grep -q '/stats' <<<"$help" && grep -q '/metrics' <<<"$help"; then
+		ok "wshub --help names both /stats and /metrics"
+	else
+		not_ok "wshub --help does not name both /stats and /metrics"
+	fi
+}
+
 lint man/wshub.1
 lint man/wshub-load.1
 flags man/wshub.1 "$wshub"
 flags man/wshub-load.1 "$wshub_load"
+basics "$wshub"
+basics "$wshub_load"
+endpoints "$wshub"
 
 echo "man: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
