@@ -17,6 +17,7 @@
  * no wake-up coming yet, and every signal is sent after the mutex is
  * released, so the woken thread does not wake up only to block on it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -111,7 +112,8 @@ chan_new(size_t cap, size_t priority_cap)
 	pthread_mutex_init(&ch->mu, NULL);
 	deadline_cond_init(&ch->not_empty);
 	deadline_cond_init(&ch->not_full);
-	ring_init(&ch->data, cap ? cap : 1);
+	assert(cap >= 1); /* Go's unbuffered channel has no equivalent here */
+	ring_init(&ch->data, cap);
 	ring_init(&ch->prio, priority_cap);
 	return ch;
 }
@@ -131,7 +133,7 @@ chan_free(chan_t *ch)
 
 /* mu held: true if one more sleeper should be woken (then it counts it). */
 static bool
-sleepers_claim(struct sleepers *sl)
+sleepers_claim_locked(struct sleepers *sl)
 {
 	if (sl->waiting <= sl->woken)
 		return false;
@@ -141,7 +143,7 @@ sleepers_claim(struct sleepers *sl)
 
 /* Sleeps on `cond` (until `deadline` if not NULL); mu held. */
 static int
-sleepers_wait(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
+sleepers_wait_locked(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
     const struct timespec *deadline)
 {
 	int rc;
@@ -160,7 +162,7 @@ static bool
 push_locked(chan_t *ch, struct ring *ring, void *item)
 {
 	ring_push(ring, item);
-	return sleepers_claim(&ch->receivers);
+	return sleepers_claim_locked(&ch->receivers);
 }
 
 /* Unlocks, then wakes `n` sleepers on `cond`. */
@@ -180,7 +182,7 @@ chan_send(chan_t *ch, void *item)
 
 	pthread_mutex_lock(&ch->mu);
 	while (!ch->closed && ch->data.len == ch->data.cap)
-		sleepers_wait(ch, &ch->senders, &ch->not_full, NULL);
+		sleepers_wait_locked(ch, &ch->senders, &ch->not_full, NULL);
 	if (ch->closed)
 		rc = CHAN_CLOSED;
 	else
@@ -222,7 +224,7 @@ chan_try_send_many(chan_t *ch, void *const *items, size_t n, size_t *sent)
 		if (*sent < n)
 			rc = CHAN_FULL;
 		if (*sent > 0)
-			wake = sleepers_claim(&ch->receivers);
+			wake = sleepers_claim_locked(&ch->receivers);
 	}
 	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
@@ -258,7 +260,7 @@ pop_locked(chan_t *ch, void **items, size_t max, unsigned *wake)
 		items[n++] = ring_pop(&ch->prio);
 	while (n < max && ch->data.len > 0) {
 		items[n++] = ring_pop(&ch->data);
-		*wake += sleepers_claim(&ch->senders);
+		*wake += sleepers_claim_locked(&ch->senders);
 	}
 	return n;
 }
@@ -273,7 +275,7 @@ wait_nonempty_locked(chan_t *ch, const struct timespec *deadline)
 	while (ch->prio.len == 0 && ch->data.len == 0) {
 		if (ch->closed)
 			return CHAN_CLOSED;
-		if (sleepers_wait(ch, &ch->receivers, &ch->not_empty,
+		if (sleepers_wait_locked(ch, &ch->receivers, &ch->not_empty,
 		    deadline) == ETIMEDOUT &&
 		    ch->prio.len == 0 && ch->data.len == 0)
 			return ch->closed ? CHAN_CLOSED : CHAN_TIMEOUT;

@@ -200,13 +200,13 @@ conn_set_final_close(conn_t *c, msg_t *m)
 }
 
 void
-conn_abort(conn_t *c)
+conn_shutdown(conn_t *c)
 {
 	shutdown(c->fd, SHUT_RDWR);
 }
 
 void
-conn_close_once(conn_t *c)
+conn_unregister_once(conn_t *c)
 {
 	/* Go: defer hub.unregister <- c, in both pumps; here only once. */
 	if (!atomic_exchange(&c->cleanup_started, true))
@@ -235,12 +235,12 @@ conn_start_failed(conn_t *c, int err)
 {
 	log_error("cannot start a thread for %s: %s", c->peer, strerror(err));
 	atomic_store(&c->farewell, BYE_INTERNAL);
-	conn_abort(c);
+	conn_shutdown(c);
 	if (c->reader_started)
 		pthread_join(c->reader, NULL); /* it ends: the socket is shut */
 	else {
 		c->cause = "no thread";
-		conn_close_once(c);
+		conn_unregister_once(c);
 	}
 	chan_send(c->env.reaper, c);
 	return err;

@@ -30,7 +30,7 @@ struct conn {
 
 	pthread_t reader, writer;
 	bool reader_started, writer_started; /* set before the threads exist */
-	atomic_bool cleanup_started;         /* conn_close_once */
+	atomic_bool cleanup_started;         /* conn_unregister_once */
 	/* enum farewell: why the connection itself is ending (a pong
 	 * timeout, a flood, no thread); the hub's say is client.verdict. */
 	atomic_int farewell;

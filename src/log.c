@@ -1,6 +1,7 @@
 /* log — one line per event on stderr (see log.h). */
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -16,7 +17,8 @@ log_set_level(enum log_level level)
 	atomic_store(&current_level, level);
 }
 
-int
+/* True if messages of `level` are written now. */
+static bool
 log_enabled(enum log_level level)
 {
 	return (int)level <= atomic_load_explicit(&current_level,

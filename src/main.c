@@ -249,6 +249,16 @@ parse_flags(int argc, char **argv, struct config *cfg)
 
 static atomic_bool signals_done; /* main: the signal thread may finish */
 
+/* The signals the signal thread takes: blocked everywhere else. */
+static void
+handled_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR1); /* main's "you may finish" */
+}
+
 /* The signal thread: the only place signals are taken (see the top). */
 static void *
 signal_main(void *arg)
@@ -257,10 +267,7 @@ signal_main(void *arg)
 	sigset_t set;
 	int sig, stops = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
+	handled_signals(&set);
 	while (sigwait(&set, &sig) == 0) {
 		if (sig == SIGUSR1) {
 			if (atomic_load(&signals_done))
@@ -286,13 +293,11 @@ main(int argc, char **argv)
 	pthread_t signal_thread;
 	sigset_t set;
 	server_t *s;
+	int err_no;
 
 	config_defaults(&cfg);
 	parse_flags(argc, argv, &cfg);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
+	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
 		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,
@@ -300,7 +305,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "wshub: listening on %s\n", server_address(s));
-	pthread_create(&signal_thread, NULL, signal_main, s);
+	if ((err_no = pthread_create(&signal_thread, NULL, signal_main, s)) != 0) {
+		log_error("cannot start the signal thread: %s", strerror(err_no));
+		server_free(s);
+		return 1;
+	}
 	server_run(s);
 	atomic_store(&signals_done, true);
 	pthread_kill(signal_thread, SIGUSR1);

@@ -8,7 +8,7 @@
  * ends when: the peer's close frame arrives, a protocol error is found, a
  * read fails or returns EOF, the read deadline passes (no frame for
  * --pong-timeout: Go's SetReadDeadline), or the control-reply lane is full
- * (a ping flood).  Then it starts cleanup (conn_close_once), reads and
+ * (a ping flood).  Then it starts cleanup (conn_unregister_once), reads and
  * discards until the peer closes TCP (so close(2) never sends a reset over
  * unread data), and tells the writer it is done.
  */
@@ -254,7 +254,7 @@ reader_recv_whole(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 
 /* wslay wants to send (a pong, a close): collect it for the writer. */
 static ssize_t
-reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+reader_collect(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *user)
 {
 	struct reader *r = user;
@@ -278,7 +278,7 @@ reader_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
  * in this read are collected first: once a close is queued, wslay 1.1.1
  * frees every other control frame still queued
  * (wslay_event_send_ctrl_queue_pop), and RFC 6455 §5.5.2 says a ping MUST
- * be answered.  wslay_event_send only calls reader_send, which appends to
+ * be answered.  wslay_event_send only calls reader_collect, which appends to
  * r->out; the writer still does the writing, pongs before the close.
  *
  * Also refuses the one malformed close wslay lets through: a 1-byte
@@ -293,7 +293,7 @@ reader_frame_start(wslay_event_context_ptr ctx,
 
 	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && wslay_event_want_write(ctx))
-		wslay_event_send(ctx); /* reader_send never fails */
+		wslay_event_send(ctx); /* reader_collect never fails */
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1 &&
 	    wslay_event_queue_close(ctx, CLOSE_PROTOCOL_ERROR, NULL, 0) == 0) {
 		r->violation = true;
@@ -362,7 +362,7 @@ reader_message(wslay_event_context_ptr ctx,
 
 static const struct wslay_event_callbacks reader_callbacks = {
 	.recv_callback = reader_recv_whole,
-	.send_callback = reader_send,
+	.send_callback = reader_collect,
 	.on_frame_recv_start_callback = reader_frame_start,
 	.on_msg_recv_callback = reader_message,
 };
@@ -432,7 +432,7 @@ reader_flush(struct reader *r)
 	int rc = CHAN_OK;
 
 	if (wslay_event_want_write(r->ctx))
-		wslay_event_send(r->ctx); /* reader_send never fails */
+		wslay_event_send(r->ctx); /* reader_collect never fails */
 	if (r->out_len == 0)
 		return 0;
 	pong_len = r->out_len;
@@ -546,7 +546,7 @@ reader_main(void *arg)
 	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
 		c->cause = "out of memory";
 		atomic_store(&c->farewell, BYE_INTERNAL);
-		conn_close_once(c);
+		conn_unregister_once(c);
 		reader_done(c);
 		return NULL;
 	}
@@ -554,7 +554,7 @@ reader_main(void *arg)
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
 	reader_count_errors(c);
-	conn_close_once(c);
+	conn_unregister_once(c);
 	if (!r.io_failed)
 		reader_drain(c);
 	wslay_event_context_free(r.ctx);

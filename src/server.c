@@ -152,7 +152,7 @@ await_connections(server_t *s, struct timespec deadline)
 	if (s->live > 0) {
 		log_info("shutdown timeout: aborting %ld connection(s)", s->live);
 		TAILQ_FOREACH(link, &s->live_conns, entry)
-			conn_abort(link->conn);
+			conn_shutdown(link->conn);
 	}
 	while (s->live > 0)
 		pthread_cond_wait(&s->all_reaped, &s->mu);

@@ -3,11 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wshub/close_code.h"
 #include "wshub/deadline.h"
 #include "wshub/stats.h"
 
 const int stats_close_codes[STATS_CLOSE_CODES] = {
-	1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011,
+	CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR,
+	CLOSE_UNSUPPORTED_DATA, CLOSE_NO_STATUS, CLOSE_ABNORMAL,
+	CLOSE_INVALID_DATA, CLOSE_POLICY_VIOLATION, CLOSE_TOO_BIG,
+	CLOSE_INTERNAL_ERROR,
 };
 
 void

@@ -233,7 +233,7 @@ writer_main(void *arg)
 		    c->peer);
 		stats_add(&c->env.stats->slow_client_drops, 1);
 	}
-	conn_close_once(c);
+	conn_unregister_once(c);
 	if (w.close_sent && !w.failed)
 		writer_await_reader(c);
 	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */

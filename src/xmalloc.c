@@ -1,7 +1,6 @@
 /* xmalloc — allocation that aborts instead of returning NULL. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "wshub/xmalloc.h"
 
@@ -43,12 +42,3 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 	return p;
 }
 
-char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		out_of_memory(1, strlen(s) + 1);
-	return p;
-}

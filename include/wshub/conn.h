@@ -26,7 +26,7 @@
  *   other with shutdown(2) or chan_close, never signals or cancellation.
  *
  * Lifetime and cleanup
- * - Whichever thread fails first calls conn_close_once, which sends the
+ * - Whichever thread fails first calls conn_unregister_once, which sends the
  *   hub one unregister; later calls do nothing (idempotent, both threads
  *   may try).  The hub then closes the send channel.
  * - The write thread ends last: it shuts the socket down, joins the read
@@ -46,26 +46,13 @@
 #include <time.h>
 
 #include "wshub/chan.h"
+#include "wshub/close_code.h"
 #include "wshub/config.h"
 #include "wshub/hub.h"
 #include "wshub/msg.h"
 #include "wshub/stats.h"
 
 typedef struct conn conn_t;
-
-/* Close codes (RFC 6455 §7.4.1).  CLOSE_ABNORMAL is never sent. */
-enum close_code {
-	CLOSE_NORMAL = 1000,
-	CLOSE_GOING_AWAY = 1001,
-	CLOSE_PROTOCOL_ERROR = 1002,
-	CLOSE_NO_STATUS = 1005,      /* a close frame without a code */
-	CLOSE_ABNORMAL = 1006,       /* local only: no close frame at all */
-	CLOSE_INVALID_DATA = 1007,
-	CLOSE_POLICY_VIOLATION = 1008, /* slow client, control-frame flood */
-	CLOSE_TOO_BIG = 1009,
-	CLOSE_INTERNAL_ERROR = 1011,
-	CLOSE_TRY_AGAIN = 1013,      /* the room limit, reached after the 101 */
-};
 
 /*
  * A read thread's edges: where its bytes come from and where what it reads
@@ -81,7 +68,7 @@ struct conn_io {
 	/* Hands a data message from `c` to the hub, which takes the
 	 * reference; blocks while the hub's channel is full. */
 	int (*publish)(conn_t *c, msg_t *m);
-	/* Asks the hub to remove `c`; called once (conn_close_once). */
+	/* Asks the hub to remove `c`; called once (conn_unregister_once). */
 	void (*unregister)(conn_t *c);
 };
 
@@ -136,13 +123,13 @@ struct conn_live_link {
 struct conn_live_link *conn_live_link(conn_t *c);
 
 /* Shuts the socket down so both threads wake up and finish.  Any thread. */
-void conn_abort(conn_t *c);
+void conn_shutdown(conn_t *c);
 
 /*
  * Starts cleanup once: the first call sends the hub an unregister, later
  * calls do nothing.  Either connection thread.
  */
-void conn_close_once(conn_t *c);
+void conn_unregister_once(conn_t *c);
 
 /*
  * Reaper thread only: joins the write thread (which has joined the read

@@ -149,7 +149,7 @@ bool hub_room_admits(hub_t *h, const char *room);
 
 /*
  * Asks the hub to remove `c` and close its send channel.  Idempotent at
- * the hub; conn_close_once guarantees each connection sends it at most
+ * the hub; conn_unregister_once guarantees each connection sends it at most
  * once anyway.  Blocks while the event channel is full.  Any thread.
  */
 void hub_unregister(hub_t *h, struct hub_client *cl);

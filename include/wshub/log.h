@@ -19,9 +19,6 @@ enum log_level {
 /* Sets the level; call before starting threads. */
 void log_set_level(enum log_level level);
 
-/* True if messages at `level` are printed (to skip costly formatting). */
-int log_enabled(enum log_level level);
-
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

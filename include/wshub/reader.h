@@ -14,7 +14,7 @@
  *
  * Every frame extends the read deadline by --pong-timeout; when it passes,
  * the reader gives up on the peer (1001, "pong timeout").  When it stops,
- * it starts cleanup (conn_close_once), reads and discards until the peer
+ * it starts cleanup (conn_unregister_once), reads and discards until the peer
  * closes TCP or --shutdown-timeout passes, and tells the writer it is done.
  */
 #ifndef WSHUB_READER_H

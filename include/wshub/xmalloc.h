@@ -13,6 +13,5 @@
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
-char *xstrdup(const char *s);
 
 #endif
