@@ -84,7 +84,7 @@ usage(FILE *out)
 "                         reading: more than N while its writer is blocked\n"
 "                         for half the write timeout (or 16 N) and it is\n"
 "                         dropped with 1008 (default %d)\n"
-"  --ping-interval SEC    ping idle clients this often (default %.0f:\n"
+"  --ping-interval SEC    ping every client this often (default %.0f:\n"
 "                         9/10 of the pong timeout, so pongs arrive in time)\n"
 "  --pong-timeout SEC     drop a client silent this long (default %.0f)\n"
 "  --write-timeout SEC    drop a client that takes longer to accept a\n"

@@ -5,15 +5,8 @@
  * condition variables (not_empty, not_full) on CLOCK_MONOTONIC.  Any number
  * of threads may send and receive concurrently.
  *
- * Go                                  C
- * ch := make(chan T, n)               chan_new(n, 0)
- * ch <- v                             chan_send(ch, v)
- * select { case ch <- v: default: }   chan_try_send(ch, v)
- * v, ok := <-ch                       chan_recv(ch, &v)
- * select { case v := <-ch: case <-time.After(d): }
- *                                     chan_recv_timeout(ch, &v, ms)
- * close(ch)                           chan_close(ch)
- * len(ch), cap(ch)                    chan_len(ch), chan_cap(ch)
+ * Each function says which Go operation it stands for; the project's one
+ * Go -> C table is in docs/ARCHITECTURE.md, section 6.
  *
  * Differences from Go, on purpose:
  * - Sending on a closed channel returns CHAN_CLOSED instead of panicking, and
@@ -26,7 +19,7 @@
  *   control messages cannot grow memory without end.  Priority items keep
  *   FIFO order among themselves.
  * - chan_recv_many() takes everything queued (up to a limit) under one lock,
- *   so a writer can send a burst with one writev(2).
+ *   so a writer can send a burst with one system call.
  *
  * The channel never frees items: whoever receives an item owns it.  After
  * chan_close, receivers still get every queued item, then CHAN_CLOSED.
@@ -50,7 +43,7 @@ enum chan_status {
 /*
  * Creates a channel holding up to `cap` data items (cap >= 1) plus up to
  * `priority_cap` priority items (0 disables the lane).  Aborts on
- * allocation failure.  Any thread.
+ * allocation failure.  Any thread.  Go: make(chan T, cap).
  */
 chan_t *chan_new(size_t cap, size_t priority_cap);
 
@@ -65,12 +58,14 @@ void chan_free(chan_t *ch);
  * Queues `item`, blocking the calling thread while the data queue is full.
  * Returns CHAN_OK, or CHAN_CLOSED if the channel is (or becomes, while
  * waiting) closed; then the item was not queued and the caller still owns it.
+ * Go: ch <- v (without the panic on a closed channel).
  */
 int chan_send(chan_t *ch, void *item);
 
 /*
  * Queues `item` if there is room; never blocks.  Returns CHAN_OK, CHAN_FULL
  * or CHAN_CLOSED.  On anything but CHAN_OK the caller still owns the item.
+ * Go: select { case ch <- v: default: }.
  */
 int chan_try_send(chan_t *ch, void *item);
 
@@ -94,7 +89,7 @@ int chan_send_priority(chan_t *ch, void *item);
 /*
  * Receives one item (priority lane first), blocking while the channel is
  * empty and open.  Returns CHAN_OK with *item set, or CHAN_CLOSED once the
- * channel is closed and drained.
+ * channel is closed and drained.  Go: v, ok := <-ch.
  */
 int chan_recv(chan_t *ch, void **item);
 
@@ -110,7 +105,8 @@ int chan_recv_timeout(chan_t *ch, void **item, long timeout_ms);
 /*
  * Like chan_recv, waiting until the absolute CLOCK_MONOTONIC time
  * `deadline` (NULL: forever).  Wall-clock jumps do not affect it.
- * Returns CHAN_OK, CHAN_CLOSED or CHAN_TIMEOUT.
+ * Returns CHAN_OK, CHAN_CLOSED or CHAN_TIMEOUT.  Go: select { case v :=
+ * <-ch: case <-timer.C: }.
  */
 int chan_recv_until(chan_t *ch, void **item, const struct timespec *deadline);
 
@@ -125,14 +121,15 @@ int chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
 /*
  * Closes the channel and wakes every blocked sender and receiver.  Queued
  * items stay receivable.  Closing an already closed channel does nothing.
- * Any thread; never blocks except on the channel's mutex.
+ * Any thread; never blocks except on the channel's mutex.  Go: close(ch),
+ * except that closing twice is harmless.
  */
 void chan_close(chan_t *ch);
 
-/* Number of queued items, data and priority.  A snapshot. */
+/* Number of queued items, data and priority.  A snapshot.  Go: len(ch). */
 size_t chan_len(chan_t *ch);
 
-/* Data capacity given to chan_new. */
+/* Data capacity given to chan_new.  Go: cap(ch). */
 size_t chan_cap(chan_t *ch);
 
 #endif
