@@ -25,6 +25,7 @@
 
 #include "wshub/chan.h"
 #include "wshub/deadline.h"
+#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 /*
@@ -57,6 +58,7 @@ struct chan {
 	struct ring data;
 	struct ring prio;
 	bool closed;
+	const char *name;          /* for dumps; set before sharing */
 };
 
 static void
@@ -115,6 +117,7 @@ chan_new(size_t cap, size_t priority_cap)
 	assert(cap >= 1); /* Go's unbuffered channel has no equivalent here */
 	ring_init(&ch->data, cap);
 	ring_init(&ch->prio, priority_cap);
+	ch->name = "channel";
 	return ch;
 }
 
@@ -149,8 +152,10 @@ sleepers_wait_locked(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
 	int rc;
 
 	sl->waiting++;
+	threads_block(sl == &ch->receivers ? TS_CHAN_RECV : TS_CHAN_SEND, ch);
 	rc = deadline ? pthread_cond_timedwait(cond, &ch->mu, deadline) :
 	    pthread_cond_wait(cond, &ch->mu);
+	threads_run();
 	sl->waiting--;
 	if (sl->woken > 0)
 		sl->woken--;
@@ -363,4 +368,27 @@ size_t
 chan_cap(chan_t *ch)
 {
 	return ch->data.cap;
+}
+
+void
+chan_depth(chan_t *ch, struct chan_depth *d)
+{
+	pthread_mutex_lock(&ch->mu);
+	d->data = ch->data.len;
+	d->data_cap = ch->data.cap;
+	d->prio = ch->prio.len;
+	d->prio_cap = ch->prio.cap;
+	pthread_mutex_unlock(&ch->mu);
+}
+
+void
+chan_set_name(chan_t *ch, const char *name)
+{
+	ch->name = name;
+}
+
+const char *
+chan_name(const chan_t *ch)
+{
+	return ch->name;
 }

@@ -19,6 +19,7 @@
 #include "wshub/deadline.h"
 #include "wshub/log.h"
 #include "wshub/reader.h"
+#include "wshub/threads.h"
 #include "wshub/writer.h"
 #include "wshub/xmalloc.h"
 
@@ -103,6 +104,7 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 		c->env.io = &socket_io;
 	c->send = chan_new(SEND_QUEUE_LIMIT(env->cfg->send_queue),
 	    CONTROL_QUEUE_LEN);
+	chan_set_name(c->send, "its send channel");
 	/* First in the priority lane of an open, empty channel: it goes out
 	 * before anything else, even if the hub closes the channel at once. */
 	rc = chan_send_priority(c->send, greeting);
@@ -219,11 +221,13 @@ conn_wait_fd(int fd, short events, const struct timespec *deadline)
 	struct pollfd p = { .fd = fd, .events = events };
 	int n;
 
+	threads_block(events & POLLIN ? TS_POLL_READ : TS_POLL_WRITE, NULL);
 	do {
 		int64_t ms = deadline_remaining_ms(deadline);
 
 		n = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
 	} while (n < 0 && errno == EINTR);
+	threads_run();
 	return n;
 }
 
@@ -275,8 +279,11 @@ conn_reap(conn_t *c)
 {
 	uint16_t sent = c->writer_code_sent; /* 0: no close frame went out */
 
-	if (c->writer_started)
+	if (c->writer_started) {
+		threads_block(TS_JOIN, NULL);
 		pthread_join(c->writer, NULL);
+		threads_run();
+	}
 	stats_count_close(c->env.stats,
 	    c->code_received ? c->code_received : CLOSE_ABNORMAL);
 	if (c->code_received)

@@ -19,6 +19,7 @@
 #include "wshub/http.h"
 #include "wshub/log.h"
 #include "wshub/response.h"
+#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 #define LISTEN_BACKLOG 4096
@@ -59,6 +60,7 @@ struct frontdoor {
 	int epoll_fd;
 	char address[ADDR_MAX];
 	uint16_t port;
+	bool debug_ok;  /* /debug/threads: on the loopback or when asked */
 	/* Front door thread only. */
 	struct pending_list pending;
 	struct timespec accept_resume; /* accepting paused until then */
@@ -157,6 +159,23 @@ watch(frontdoor_t *f, int op, int fd, uint32_t events, void *ptr)
 		log_warn("epoll_ctl: %s", strerror(errno));
 }
 
+/* True for 127.0.0.0/8 and ::1 (and ::ffff:127.x). */
+static bool
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)ss)->
+		    sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
+		    a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 /* The bound address of the listener, for frontdoor_address. */
 static int
 note_address(frontdoor_t *f, char *err, size_t errlen)
@@ -169,6 +188,7 @@ note_address(frontdoor_t *f, char *err, size_t errlen)
 		return -1;
 	}
 	format_addr(&ss, f->address, sizeof(f->address));
+	f->debug_ok = f->env.cfg->debug_endpoints || is_loopback(&ss);
 	f->port = ss.ss_family == AF_INET6 ?
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -334,6 +354,19 @@ respond_ok(frontdoor_t *f, struct pending *p, const char *type,
 	pending_respond(f, p, out, n + body_len);
 }
 
+/* Answers with the dump of every thread (threads.h), text or JSON. */
+static void
+respond_threads(frontdoor_t *f, struct pending *p, bool json)
+{
+	size_t len;
+	char *dump = threads_dump(json ? THREADS_JSON : THREADS_TEXT,
+	    f->env.cfg->send_queue, &len);
+
+	respond_ok(f, p, json ? "application/json" :
+	    "text/plain; charset=utf-8", dump, len);
+	free(dump);
+}
+
 /* A complete request head: route it and answer. */
 static void
 pending_route(frontdoor_t *f, struct pending *p,
@@ -356,6 +389,13 @@ pending_route(frontdoor_t *f, struct pending *p,
 	case ROUTE_METRICS:
 		respond_ok(f, p, "text/plain; version=0.0.4; charset=utf-8", text,
 		    stats_format_prometheus(f->env.stats, text, sizeof(text)));
+		return;
+	case ROUTE_DEBUG_THREADS: /* off the loopback: --debug-endpoints */
+		if (f->debug_ok)
+			respond_threads(f, p, handshake_query_has(req,
+			    "format=json"));
+		else
+			respond_error(f, p, 404, "no such page; the hub is at /ws");
 		return;
 	case ROUTE_NOT_FOUND:
 		respond_error(f, p, 404, "no such page; the hub is at /ws");
@@ -550,7 +590,11 @@ frontdoor_run(frontdoor_t *f)
 	for (;;) {
 		int timeout = TAILQ_EMPTY(&f->pending) && !f->accept_paused ?
 		    -1 : SWEEP_MS;
-		int n = epoll_wait(f->epoll_fd, events, EPOLL_BATCH, timeout);
+		int n;
+
+		threads_block(TS_EPOLL, NULL);
+		n = epoll_wait(f->epoll_fd, events, EPOLL_BATCH, timeout);
+		threads_run();
 
 		for (int i = 0; i < n; i++) {
 			void *ptr = events[i].data.ptr;

@@ -55,11 +55,32 @@ handshake_route(const struct http_request *req)
 		route = ROUTE_STATS;
 	else if (path_is(req, "/metrics"))
 		route = ROUTE_METRICS;
+	else if (path_is(req, "/debug/threads"))
+		route = ROUTE_DEBUG_THREADS;
 	else if (path_is(req, "/ws") || path_has_prefix(req, ROOM_PREFIX))
 		route = ROUTE_WEBSOCKET;
 	else
 		return ROUTE_NOT_FOUND;
 	return http_method_is(req, "GET") ? route : ROUTE_BAD_METHOD;
+}
+
+bool
+handshake_query_has(const struct http_request *req, const char *param)
+{
+	size_t start = path_len(req), plen = strlen(param);
+
+	while (start < req->target_len) {
+		const char *part = req->target + start + 1; /* after '?' or '&' */
+		const char *amp = memchr(part, '&',
+		    req->target_len - (size_t)(part - req->target));
+		size_t len = amp ? (size_t)(amp - part) :
+		    req->target_len - (size_t)(part - req->target);
+
+		if (len == plen && memcmp(part, param, plen) == 0)
+			return true;
+		start = (size_t)(part - req->target) + len;
+	}
+	return false;
 }
 
 int

@@ -15,6 +15,7 @@
 #include "wshub/deadline.h"
 #include "wshub/hub.h"
 #include "wshub/log.h"
+#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 #define HUB_BATCH_MAX 64 /* events handled per lock of the event channel */
@@ -77,6 +78,7 @@ hub_new(struct stats *st, size_t queue_len, size_t max_rooms)
 	hub_t *h = xcalloc(1, sizeof(*h));
 
 	h->events = chan_new(queue_len, 0);
+	chan_set_name(h->events, "hub events");
 	h->stats = st;
 	h->max_rooms = max_rooms;
 	pthread_mutex_init(&h->rooms_mu, NULL);
@@ -478,8 +480,10 @@ hub_main(void *arg)
 {
 	hub_t *h = arg;
 	void *batch[HUB_BATCH_MAX], *item;
+	struct thread_entry self;
 	size_t n;
 
+	threads_enter(&self, ROLE_HUB, 0, NULL, NULL, NULL);
 	while (!h->stopping || h->n_clients > 0) {
 		chan_recv_many(h->events, batch, HUB_BATCH_MAX, &n, NULL);
 		hub_handle_batch(h, batch, n);
@@ -488,6 +492,7 @@ hub_main(void *arg)
 	chan_close(h->events);
 	while (chan_try_recv(h->events, &item) == CHAN_OK)
 		event_free(item);
+	threads_leave();
 	return NULL;
 }
 

@@ -1,13 +1,15 @@
 /*
  * wshub — the command line: flags, logging level, signals, then the server.
  *
- * Signals are handled in one place: main blocks SIGINT, SIGTERM and SIGUSR1
- * before any thread exists (new threads inherit the mask), and one signal
- * thread takes them with sigwait(3).  The first SIGINT/SIGTERM asks the
- * server to shut down gracefully; a second one exits at once.  SIGUSR1 is
+ * Signals are handled in one place: main blocks SIGINT, SIGTERM, SIGQUIT
+ * and SIGUSR1 before any thread exists (new threads inherit the mask), and
+ * one signal thread takes them with sigwait(3).  The first SIGINT/SIGTERM
+ * asks the server to shut down gracefully; a second one exits at once.
+ * SIGQUIT prints every thread on stderr and the server goes on.  SIGUSR1 is
  * how main tells the signal thread to finish (after setting signals_done,
  * so a SIGUSR1 from outside is ignored).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include "wshub/flagval.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
+#include "wshub/threads.h"
 #include "wshub/version.h"
 #include "wshub/xmalloc.h"
 
@@ -32,7 +35,7 @@ enum long_only_flag {
 	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_THREAD_STACK, OPT_MAX_ROOMS,
+	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +43,7 @@ static const struct option long_options[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
+	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -74,6 +78,9 @@ usage(FILE *out)
 "  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
 "                         this glob; repeatable (default: same host as Host)\n"
 "  --any-origin           allow every Origin (trusted networks only)\n"
+"  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
+"                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
+"                         always on.  SIGQUIT prints the dump on stderr\n"
 "  --max-clients N        refuse upgrades beyond N live clients with 503\n"
 "                         (default 0: no limit but the machine's)\n"
 "  --max-rooms N          refuse a join that would open room N+1 with 503\n"
@@ -213,6 +220,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 			cfg->origins[cfg->n_origins++] = optarg;
 			break;
 		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
+		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
@@ -256,7 +264,24 @@ handled_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGQUIT); /* the thread dump */
 	sigaddset(set, SIGUSR1); /* main's "you may finish" */
+}
+
+/*
+ * SIGQUIT: every thread, what it does, and each writer's queue, on stderr.
+ * Like Go's goroutine dump, except that the process keeps running.
+ */
+static void
+print_threads(server_t *s)
+{
+	size_t len;
+	char *dump = threads_dump(THREADS_TEXT, server_config(s)->send_queue, &len);
+
+	log_info("SIGQUIT: %zu threads (the server goes on)", threads_count());
+	if (write(STDERR_FILENO, dump, len) < 0)
+		log_warn("cannot write the thread dump: %s", strerror(errno));
+	free(dump);
 }
 
 /* The signal thread: the only place signals are taken (see the top). */
@@ -264,11 +289,21 @@ static void *
 signal_main(void *arg)
 {
 	server_t *s = arg;
+	struct thread_entry self;
 	sigset_t set;
 	int sig, stops = 0;
 
 	handled_signals(&set);
-	while (sigwait(&set, &sig) == 0) {
+	threads_enter(&self, ROLE_SIGNAL, 0, NULL, NULL, NULL);
+	for (;;) {
+		threads_block(TS_SIGWAIT, NULL);
+		if (sigwait(&set, &sig) != 0)
+			break;
+		threads_run();
+		if (sig == SIGQUIT) {
+			print_threads(s);
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			if (atomic_load(&signals_done))
 				break;
@@ -282,6 +317,7 @@ signal_main(void *arg)
 		log_info("%s: shutting down", strsignal(sig));
 		server_stop(s);
 	}
+	threads_leave();
 	return NULL;
 }
 

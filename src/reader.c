@@ -29,6 +29,7 @@
 #include "wshub/deadline.h"
 #include "wshub/log.h"
 #include "wshub/reader.h"
+#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 #define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
@@ -542,12 +543,16 @@ reader_main(void *arg)
 {
 	conn_t *c = arg;
 	struct reader r = { .c = c };
+	struct thread_entry self;
 
+	threads_enter(&self, ROLE_READER, c->id, c->peer, c->client.room,
+	    NULL);
 	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
 		c->cause = "out of memory";
 		atomic_store(&c->farewell, BYE_INTERNAL);
 		conn_unregister_once(c);
 		reader_done(c);
+		threads_leave();
 		return NULL;
 	}
 	wslay_event_config_set_max_recv_msg_length(r.ctx, c->env.cfg->max_message);
@@ -560,5 +565,6 @@ reader_main(void *arg)
 	wslay_event_context_free(r.ctx);
 	free(r.out);
 	reader_done(c);
+	threads_leave();
 	return NULL;
 }

@@ -14,6 +14,7 @@
 #include "wshub/hub.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
+#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 #define HUB_QUEUE_LEN 4096
@@ -75,6 +76,7 @@ server_new(const struct config *cfg, char *err, size_t errlen)
 	s->hub = hub_new(&s->stats, HUB_QUEUE_LEN, (size_t)cfg->max_rooms);
 	s->env = (struct conn_env){ .cfg = cfg, .hub = s->hub,
 	    .stats = &s->stats, .reaper = chan_new(REAPER_QUEUE_LEN, 0) };
+	chan_set_name(s->env.reaper, "reaper");
 	door = (struct frontdoor_env){ .cfg = cfg, .stats = &s->stats,
 	    .hub = s->hub, .conn_env = &s->env, .started = conn_started,
 	    .live = live_connections, .arg = s };
@@ -97,6 +99,12 @@ server_port(const server_t *s)
 	return frontdoor_port(s->door);
 }
 
+const struct config *
+server_config(const server_t *s)
+{
+	return s->cfg;
+}
+
 struct stats *
 server_stats(server_t *s)
 {
@@ -117,8 +125,10 @@ static void *
 reaper_main(void *arg)
 {
 	server_t *s = arg;
+	struct thread_entry self;
 	void *c;
 
+	threads_enter(&self, ROLE_REAPER, 0, NULL, NULL, NULL);
 	while (chan_recv(s->env.reaper, &c) == CHAN_OK) {
 		pthread_mutex_lock(&s->mu); /* before conn_reap may free it */
 		TAILQ_REMOVE(&s->live_conns, conn_live_link(c), entry);
@@ -129,6 +139,7 @@ reaper_main(void *arg)
 			pthread_cond_broadcast(&s->all_reaped);
 		pthread_mutex_unlock(&s->mu);
 	}
+	threads_leave();
 	return NULL;
 }
 
@@ -146,6 +157,7 @@ await_connections(server_t *s, struct timespec deadline)
 	struct conn_live_link *link;
 	int rc = 0;
 
+	threads_block(TS_COND, "every connection reaped");
 	pthread_mutex_lock(&s->mu);
 	while (s->live > 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&s->all_reaped, &s->mu, &deadline);
@@ -157,13 +169,16 @@ await_connections(server_t *s, struct timespec deadline)
 	while (s->live > 0)
 		pthread_cond_wait(&s->all_reaped, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	threads_run();
 }
 
 int
 server_run(server_t *s)
 {
+	struct thread_entry self;
 	int err;
 
+	threads_enter(&self, ROLE_FRONTDOOR, 0, NULL, NULL, NULL);
 	if ((err = hub_start(s->hub)) != 0 ||
 	    (err = pthread_create(&s->reaper, NULL, reaper_main, s)) != 0) {
 		log_error("cannot start the hub or the reaper: %s",
@@ -175,9 +190,11 @@ server_run(server_t *s)
 	    stats_get(&s->stats.clients));
 	hub_shutdown(s->hub);
 	await_connections(s, deadline_after_ms(s->cfg->shutdown_timeout_ms));
+	threads_block(TS_JOIN, NULL);
 	hub_join(s->hub); /* every client has unregistered by now */
 	chan_close(s->env.reaper);
 	pthread_join(s->reaper, NULL);
+	threads_leave();
 	log_info("shut down cleanly");
 	return 0;
 }

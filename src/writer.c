@@ -21,6 +21,7 @@
 #include "conn_private.h"
 #include "wshub/deadline.h"
 #include "wshub/log.h"
+#include "wshub/threads.h"
 #include "wshub/writer.h"
 
 #define WRITE_BATCH_MAX 32    /* frames per sendmsg(2), well under IOV_MAX */
@@ -210,11 +211,13 @@ writer_await_reader(conn_t *c)
 	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
 
 	shutdown(c->fd, SHUT_WR);
+	threads_block(TS_COND, "the reader's end");
 	pthread_mutex_lock(&c->mu);
 	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
 	    &c->mu, &deadline) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&c->mu);
+	threads_run();
 }
 
 void *
@@ -222,7 +225,10 @@ writer_main(void *arg)
 {
 	conn_t *c = arg;
 	struct writer w = { .c = c };
+	struct thread_entry self;
 
+	threads_enter(&self, ROLE_WRITER, c->id, c->peer, c->client.room,
+	    c->send);
 	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
 	writer_loop(&w);
 	if (!w.failed && !w.close_sent)
@@ -237,7 +243,10 @@ writer_main(void *arg)
 	if (w.close_sent && !w.failed)
 		writer_await_reader(c);
 	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */
+	threads_block(TS_JOIN, NULL);
 	pthread_join(c->reader, NULL);
+	threads_run();
 	chan_send(c->env.reaper, c); /* the reaper joins this thread */
+	threads_leave();
 	return NULL;
 }

@@ -15,17 +15,10 @@ static struct test_server ts;
 static char *
 get(const char *path)
 {
-	char req[256], *buf = calloc(1, 16384);
-	size_t len = 0;
-	ssize_t n;
-	int fd = ws_tcp_connect(ts.port, 0);
+	char *text = ws_get(ts.port, path);
 
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
-	ws_write_all(fd, req, strlen(req));
-	while (len < 16383 && (n = read(fd, buf + len, 16383 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	return buf;
+	cr_assert_not_null(text, "GET %s failed", path);
+	return text;
 }
 
 /* The value of the sample line starting with `name ` in /metrics. */

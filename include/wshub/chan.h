@@ -132,4 +132,16 @@ size_t chan_len(chan_t *ch);
 /* Data capacity given to chan_new.  Go: cap(ch). */
 size_t chan_cap(chan_t *ch);
 
+/* Both lanes at once, under one lock: what is queued and what fits. */
+struct chan_depth {
+	size_t data, data_cap;
+	size_t prio, prio_cap;
+};
+void chan_depth(chan_t *ch, struct chan_depth *d);
+
+/* A name for dumps (/debug/threads); `name` must outlive the channel.
+ * Set it before other threads use the channel.  Default "channel". */
+void chan_set_name(chan_t *ch, const char *name);
+const char *chan_name(const chan_t *ch);
+
 #endif

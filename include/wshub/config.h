@@ -73,6 +73,7 @@ struct config {
 	const char **origins;      /* --origin patterns (fnmatch on host[:port]) */
 	size_t n_origins;
 	bool any_origin;
+	bool debug_endpoints;      /* /debug/threads off the loopback too */
 	int max_clients;
 	int max_rooms;
 	size_t max_message;

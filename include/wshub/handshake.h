@@ -25,6 +25,7 @@ enum handshake_route {
 	ROUTE_STATS,      /* GET /stats  JSON counters */
 	ROUTE_METRICS,    /* GET /metrics  Prometheus text format */
 	ROUTE_WEBSOCKET,  /* GET /ws, GET /ws/ROOM  the upgrade */
+	ROUTE_DEBUG_THREADS, /* GET /debug/threads[?format=json]  the dump */
 	ROUTE_NOT_FOUND,  /* 404 */
 	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET */
 };
@@ -38,6 +39,10 @@ struct origin_policy {
 
 /* Maps method and path (the query string is ignored) to a route. */
 enum handshake_route handshake_route(const struct http_request *req);
+
+/* True if the request's query string holds exactly `param` ("format=json")
+ * as one of its &-separated parts. */
+bool handshake_query_has(const struct http_request *req, const char *param);
 
 /*
  * The room a ROUTE_WEBSOCKET request asks for: /ws is DEFAULT_ROOM, and

@@ -48,6 +48,9 @@ server_t *server_new(const struct config *cfg, char *err, size_t errlen);
 const char *server_address(const server_t *s);
 uint16_t server_port(const server_t *s);
 
+/* The configuration the server runs with. */
+const struct config *server_config(const server_t *s);
+
 /* The server's counters (live for the server's lifetime). */
 struct stats *server_stats(server_t *s);
 

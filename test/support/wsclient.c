@@ -289,3 +289,30 @@ ws_wait_eof(int fd, int timeout_ms)
 			return true;
 	}
 }
+
+char *
+ws_get(uint16_t port, const char *path)
+{
+	char req[512];
+	size_t len = 0, cap = 16384;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int fd = ws_tcp_connect(port, 0);
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	if (fd < 0 || buf == NULL || ws_write_all(fd, req, strlen(req)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+			break;
+	}
+	close(fd);
+	if (buf != NULL)
+		buf[len] = '\0';
+	return buf;
+}

@@ -49,6 +49,10 @@ int ws_open_rcvbuf(uint16_t port, int rcvbuf);
 int ws_upgrade_path(uint16_t port, const char *path, int *status, char *resp,
     size_t size);
 
+/* GETs `path` over a new connection and returns the whole response, head
+ * and body, read until the server closes (malloc'd; NULL on failure). */
+char *ws_get(uint16_t port, const char *path);
+
 /* Connects and joins room `room` (/ws/ROOM); the socket or -1. */
 int ws_open_room(uint16_t port, const char *room);
 

@@ -2,13 +2,16 @@
  * ThreadSanitizer driver for the server: the real server in this process,
  * 50 client threads that connect, broadcast, read, leave (politely or
  * abruptly) and come back, a slow client that never reads, then a
- * shutdown while clients are connected.  TSan fails the run (exit 66) on
+ * shutdown while clients are connected, and a thread reading
+ * /debug/threads all along.  TSan fails the run (exit 66) on
  * any data race; the driver fails if a client lost one of its own
  * messages or the shutdown did not say 1001.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,10 +72,31 @@ client_main(void *arg)
 	return NULL;
 }
 
+static atomic_bool churn_done;
+static atomic_int dumps;
+
+/* Reads /debug/threads (text and JSON) over and over while clients come
+ * and go: the dump must be safe against threads starting and ending. */
+static void *
+dumper_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_done)) {
+		char *t = ws_get(ts.port, atomic_load(&dumps) % 2 ?
+		    "/debug/threads?format=json" : "/debug/threads");
+
+		if (t == NULL || strstr(t, "hub") == NULL)
+			atomic_fetch_add(&failures, 1);
+		free(t);
+		atomic_fetch_add(&dumps, 1);
+	}
+	return NULL;
+}
+
 int
 main(void)
 {
-	pthread_t threads[CLIENTS];
+	pthread_t threads[CLIENTS], dumper;
 	int stay[STAYERS], slow;
 
 	test_server_init(&ts);
@@ -82,10 +106,15 @@ main(void)
 	slow = ws_open_rcvbuf(ts.port, 4096);
 	for (int i = 0; i < STAYERS; i++)
 		stay[i] = ws_open(ts.port);
+	pthread_create(&dumper, NULL, dumper_main, NULL);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_create(&threads[i], NULL, client_main, (void *)(intptr_t)i);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(threads[i], NULL);
+	atomic_store(&churn_done, true);
+	pthread_join(dumper, NULL);
+	if (atomic_load(&dumps) == 0)
+		atomic_fetch_add(&failures, 1);
 	server_stop(ts.server);
 	for (int i = 0; i < STAYERS; i++) {
 		if (ws_recv_close(stay[i], NULL) != 1001)
@@ -95,6 +124,7 @@ main(void)
 	pthread_join(ts.thread, NULL);
 	server_free(ts.server);
 	close(slow);
-	printf("tsan server churn: %d client failures\n", atomic_load(&failures));
+	printf("tsan server churn: %d client failures, %d thread dumps\n",
+	    atomic_load(&failures), atomic_load(&dumps));
 	return atomic_load(&failures) ? 1 : 0;
 }

@@ -1,0 +1,110 @@
+/*
+ * threads — every thread of the server, what it is for and what it is
+ * doing now: wshub's goroutine dump (Go: SIGQUIT, or
+ * /debug/pprof/goroutine?debug=2).
+ *
+ * DESIGN
+ * Each long-lived thread registers itself when it starts (threads_enter)
+ * and leaves when it ends (threads_leave), in a list guarded by one mutex
+ * that only thread start, thread end and a dump take.  What a thread is
+ * doing is one atomic word in its own entry, which it stores before and
+ * after each blocking call (threads_block, threads_run): relaxed stores,
+ * no lock, so the hot paths pay next to nothing.  A dump reads those words
+ * under the list's lock, which also keeps every listed thread (and the
+ * channel it waits on, and a writer's send channel) alive until the dump
+ * is done: a thread cannot leave while the lock is held.  A dump is a
+ * snapshot: a thread may move on while it is being written.
+ *
+ * The entries live in the threads' own storage (their stacks or their
+ * connection): registering allocates nothing.
+ */
+#ifndef WSHUB_THREADS_H
+#define WSHUB_THREADS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "wshub/chan.h"
+
+enum thread_role {
+	ROLE_FRONTDOOR, /* the main thread: listener and unfinished requests */
+	ROLE_SIGNAL,    /* sigwait for SIGINT, SIGTERM, SIGQUIT */
+	ROLE_HUB,       /* owns the clients and rooms */
+	ROLE_REAPER,    /* joins finished connections */
+	ROLE_READER,    /* one per connection: reads frames */
+	ROLE_WRITER,    /* one per connection: the only socket writer */
+	ROLE_OTHER,
+};
+
+/* What a thread is doing: running, or blocked in one of these calls. */
+enum thread_state {
+	TS_RUNNING,
+	TS_CHAN_RECV,   /* receiving from a channel (`on`) */
+	TS_CHAN_SEND,   /* sending into a full channel (`on`) */
+	TS_POLL_READ,   /* poll(2) for input on its socket */
+	TS_POLL_WRITE,  /* poll(2) for room in its socket's send buffer */
+	TS_EPOLL,       /* epoll_wait(2) over the listener and requests */
+	TS_SIGWAIT,     /* sigwait(3) */
+	TS_COND,        /* a condition variable (`on` names what for) */
+	TS_JOIN,        /* pthread_join(3) */
+};
+
+#define THREADS_PEER_MAX 64
+
+/* One thread's entry, in the thread's own storage. */
+struct thread_entry {
+	TAILQ_ENTRY(thread_entry) link; /* the list's lock */
+	/* Set by threads_enter, then read-only. */
+	enum thread_role role;
+	pid_t tid;
+	uint64_t conn_id;              /* readers and writers; else 0 */
+	char peer[THREADS_PEER_MAX];   /* readers and writers; else "" */
+	const char *room;              /* readers and writers; else NULL */
+	chan_t *queue;                 /* a writer's send channel, or NULL */
+	/* Written by the thread itself, read by dumps. */
+	atomic_int state;              /* enum thread_state */
+	_Atomic(const void *) on;      /* the chan_t *, or a const char * for
+	                                  TS_COND, or NULL */
+};
+
+/*
+ * Registers the calling thread: `role`, and for a connection's threads
+ * its id, peer, room (a string that outlives the thread) and (writers)
+ * send channel.  Call first thing in the thread; `t` must stay valid
+ * until threads_leave.
+ */
+void threads_enter(struct thread_entry *t, enum thread_role role,
+    uint64_t conn_id, const char *peer, const char *room, chan_t *queue);
+
+/* Unregisters the calling thread; call last thing before it returns.
+ * Blocks while a dump is being written. */
+void threads_leave(void);
+
+/*
+ * The calling thread is about to block in `state` on `on` (a chan_t * for
+ * TS_CHAN_*, a short static text for TS_COND, else NULL), or is running
+ * again.  Cheap: a thread-local load and two relaxed stores; nothing for
+ * a thread that never registered.
+ */
+void threads_block(enum thread_state state, const void *on);
+void threads_run(void);
+
+/* How many threads are registered now.  Any thread. */
+size_t threads_count(void);
+
+/*
+ * A dump of every registered thread, one line each (text) or one JSON
+ * array: role, kernel thread id, connection id and peer, state and what it
+ * waits on, and for each writer its send queue's depth against --send-queue
+ * and its hard limit, and its priority lane.  Returns a malloc'd,
+ * NUL-terminated string (the caller frees it) and its length in *len.
+ * Any thread; holds the list's lock while it writes.
+ */
+enum threads_format { THREADS_TEXT, THREADS_JSON };
+char *threads_dump(enum threads_format format, size_t send_queue,
+    size_t *len);
+
+#endif
