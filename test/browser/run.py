@@ -13,6 +13,8 @@ Usage:
   2b. A third page opens in room "blue" (#room=blue): the lobby and blue do
      not hear each other; then it joins the lobby with the Room box and
      hears it.
+  2c. Page A opens "See the threads": the hub, and a reader and a writer
+     (with its queue bar) for each of the two connections.
   3. SIGTERM stops the server: both pages show the 1001 close ("going
      away") and its reason, and wshub exits 0.
   4. wshub starts again on the same port: both pages reconnect by
@@ -654,6 +656,23 @@ async def scenario(t, state, wshub, chromium, artefacts):
     await say(a, "welcome C", "button")
     await t.expect("page C hears the lobby after joining it", wait_log_entry(c, "welcome C"))
     await c.close()
+
+    # 2c. "See the threads": the server's threads, live, in page A.  Once
+    # page C is gone: the hub and the front door, and two connections (A,
+    # B) with a reader and a writer each, every writer with its queue bar.
+    await a.evaluate("document.getElementById('threads-panel').open = true")
+    await t.expect("the threads panel shows the hub",
+                   a.wait_for("a hub row", "[...document.querySelectorAll('#threads td')]"
+                              ".some((td) => td.textContent === 'hub')"))
+    await t.expect("the threads panel shows two connections, a reader and a writer each",
+                   a.wait_for("4 connection rows", "document.querySelectorAll('#threads tr.conn').length === 4"))
+    await t.expect("each writer has its send queue as a bar",
+                   a.wait_for("2 meters", "document.querySelectorAll('#threads meter').length === 2"))
+    await t.expect("the panel counts 2N + 4 threads",
+                   a.wait_for("the note", "/^8 threads: 2 connections/.test("
+                              "document.getElementById('threads-note').textContent)"))
+    await a.screenshot(os.path.join(artefacts, "threads.png"))
+    await a.evaluate("document.getElementById('threads-panel').open = false")
 
     # 3. SIGTERM: both pages see 1001 with the server's reason.
     t.check("wshub exits 0 on SIGTERM", *stopped_ok(await stop_server(server), server))
