@@ -24,8 +24,10 @@ enum hub_event_type { HUB_REGISTER, HUB_UNREGISTER, HUB_BROADCAST, HUB_SHUTDOWN 
 
 struct hub_event {
 	enum hub_event_type type;
-	struct hub_client *client; /* REGISTER, UNREGISTER, BROADCAST: held */
+	struct hub_client *client; /* REGISTER, UNREGISTER, BROADCAST from a
+	                              local client: held; else NULL */
 	msg_t *msg;         /* BROADCAST: a reference */
+	char *room;         /* BROADCAST from another hub: its room (owned) */
 };
 
 TAILQ_HEAD(client_list, hub_client);
@@ -66,6 +68,7 @@ struct hub {
 	pthread_mutex_t rooms_mu;
 	struct room_tree rooms;
 	size_t n_rooms;
+	struct hub_relay relay;  /* set before hub_start; none: all NULL */
 	/* Hub thread only. */
 	size_t n_clients;
 	size_t largest;     /* clients in the largest room */
@@ -122,6 +125,7 @@ event_free(struct hub_event *e)
 	if (e->client)
 		e->client->ops->release(e->client);
 	msg_unref(e->msg);
+	free(e->room);
 	free(e);
 }
 
@@ -142,21 +146,38 @@ int
 hub_register(hub_t *h, struct hub_client *cl, const char *room)
 {
 	strlcpy(cl->room, room, sizeof(cl->room));
-	return hub_post(h, (struct hub_event){ HUB_REGISTER, client_hold(cl),
-	    NULL });
+	return hub_post(h, (struct hub_event){ .type = HUB_REGISTER,
+	    .client = client_hold(cl) });
 }
 
 void
 hub_unregister(hub_t *h, struct hub_client *cl)
 {
-	hub_post(h, (struct hub_event){ HUB_UNREGISTER, client_hold(cl), NULL });
+	hub_post(h, (struct hub_event){ .type = HUB_UNREGISTER,
+	    .client = client_hold(cl) });
 }
 
 int
 hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m)
 {
-	return hub_post(h, (struct hub_event){ HUB_BROADCAST, client_hold(from),
-	    m });
+	return hub_post(h, (struct hub_event){ .type = HUB_BROADCAST,
+	    .client = client_hold(from), .msg = m });
+}
+
+int
+hub_deliver_remote(hub_t *h, const char *room, msg_t *m)
+{
+	char *copy = xmalloc(strlen(room) + 1);
+
+	memcpy(copy, room, strlen(room) + 1);
+	return hub_post(h, (struct hub_event){ .type = HUB_BROADCAST, .msg = m,
+	    .room = copy });
+}
+
+void
+hub_set_relay(hub_t *h, const struct hub_relay *relay)
+{
+	h->relay = *relay;
 }
 
 /* ---- what the hub does to a client ---------------------------------------- */
@@ -258,6 +279,8 @@ room_open(hub_t *h, const char *name)
 	h->n_rooms++;
 	pthread_mutex_unlock(&h->rooms_mu);
 	stats_add(&h->stats->rooms, 1);
+	if (h->relay.room_opened) /* other hubs' messages for it, from now */
+		h->relay.room_opened(h->relay.arg, r->name);
 	return r;
 }
 
@@ -265,6 +288,8 @@ room_open(hub_t *h, const char *name)
 static void
 room_close(hub_t *h, struct room *r)
 {
+	if (h->relay.room_closed)
+		h->relay.room_closed(h->relay.arg, r->name);
 	pthread_mutex_lock(&h->rooms_mu);
 	RB_REMOVE(room_tree, &h->rooms, r);
 	h->n_rooms--;
@@ -296,7 +321,7 @@ room_resized(hub_t *h, size_t size, bool grew)
 void
 hub_shutdown(hub_t *h)
 {
-	hub_post(h, (struct hub_event){ HUB_SHUTDOWN, NULL, NULL });
+	hub_post(h, (struct hub_event){ .type = HUB_SHUTDOWN });
 }
 
 /* Removes a client and drops the hub's reference; the caller has closed
@@ -416,28 +441,33 @@ hub_handle(hub_t *h, struct hub_event *e)
 	event_free(e);
 }
 
-/* The room a broadcast event is for: its sender's. */
+/* The room a broadcast event is for: its sender's, or the one another
+ * hub named. */
 static const char *
 event_room(const struct hub_event *e)
 {
-	return e->client->room;
+	return e->client ? e->client->room : e->room;
 }
 
 /*
  * Takes the run of broadcasts for one room that starts at items[0]: their
- * messages go to run[], the events are freed.  Returns how many.
+ * messages go to run[], those from local clients also to the relay (other
+ * hubs), and the events are freed.  Returns how many.
  */
 static size_t
-take_run(void *const *items, size_t n, msg_t **run)
+take_run(hub_t *h, void *const *items, size_t n, msg_t **run)
 {
-	const char *room = event_room(items[0]);
+	char room[ROOM_NAME_MAX + 1]; /* a copy: the events are freed here */
 	size_t k = 0;
 
+	strlcpy(room, event_room(items[0]), sizeof(room));
 	while (k < n) {
 		struct hub_event *e = items[k];
 
 		if (e->type != HUB_BROADCAST || strcmp(event_room(e), room) != 0)
 			break;
+		if (e->client != NULL && h->relay.publish) /* ours: to other hubs */
+			h->relay.publish(h->relay.arg, room, e->msg);
 		run[k++] = e->msg; /* the event's reference */
 		e->msg = NULL;
 		event_free(e);
@@ -463,7 +493,7 @@ hub_handle_batch(hub_t *h, void *const *items, size_t n)
 			continue;
 		}
 		r = room_find(h, event_room(e));
-		k = take_run(items + i, n - i, run);
+		k = take_run(h, items + i, n - i, run);
 		i += k;
 		if (r != NULL)
 			hub_on_broadcasts(h, r, run, k);

@@ -245,3 +245,75 @@ Test(hub_channels, a_room_past_max_rooms_is_refused_with_1013,
 	cr_assert_eq(stats_get(&stats.rooms), 4);
 	stop(all, 5);
 }
+
+/* A relay that writes down what the hub tells it (hub thread only; the
+ * test reads it after waiting on counters the hub moves later). */
+struct record {
+	char log[1024];
+	atomic_int published;
+};
+
+static void
+rec_opened(void *arg, const char *room)
+{
+	struct record *r = arg;
+
+	strlcat(r->log, "+", sizeof(r->log));
+	strlcat(r->log, room, sizeof(r->log));
+}
+
+static void
+rec_closed(void *arg, const char *room)
+{
+	struct record *r = arg;
+
+	strlcat(r->log, "-", sizeof(r->log));
+	strlcat(r->log, room, sizeof(r->log));
+}
+
+static void
+rec_publish(void *arg, const char *room, msg_t *m)
+{
+	struct record *r = arg;
+
+	strlcat(r->log, " pub:", sizeof(r->log));
+	strlcat(r->log, room, sizeof(r->log));
+	strlcat(r->log, ":", sizeof(r->log));
+	strncat(r->log, (const char *)msg_payload(m), msg_payload_len(m));
+	atomic_fetch_add(&r->published, 1);
+}
+
+Test(hub_channels, the_relay_hears_rooms_open_and_close_and_local_messages,
+    .timeout = 30)
+{
+	static struct record rec;
+	struct hub_relay relay = { rec_opened, rec_closed, rec_publish, &rec };
+	struct fake a, b;
+	struct fake *all[] = { &a, &b };
+
+	stats_init(&stats);
+	hub = hub_new(&stats, 256, 8);
+	hub_set_relay(hub, &relay);
+	cr_assert_eq(hub_start(hub), 0);
+	fake_init(&a, 1, 16);
+	fake_init(&b, 2, 16);
+	join(&a, "red", 1);
+	join(&b, "blue", 2);
+	say(&a, "hi");
+	expect(&a, "hi");
+	/* From another hub: to blue's local client only, and not relayed. */
+	cr_assert_eq(hub_deliver_remote(hub, "blue",
+	    msg_new_frame(MSG_TEXT, "far", 3)), 0);
+	expect(&b, "far");
+	cr_assert_eq(hub_deliver_remote(hub, "green",
+	    msg_new_frame(MSG_TEXT, "lost", 4)), 0); /* no local client */
+	say(&b, "back");
+	expect(&b, "back");
+	hub_unregister(hub, &a.cl);
+	cr_assert(test_wait_counter(&stats.clients, 1, WAIT_MS));
+	cr_assert_eq(atomic_load(&rec.published), 2);
+	stop(all, 2);
+	cr_assert_str_eq(rec.log, "+red+blue pub:red:hi pub:blue:back-red-blue",
+	    "%s", rec.log);
+	cr_assert_eq(msg_live(), 0, "every message freed");
+}

@@ -164,6 +164,34 @@ void hub_unregister(hub_t *h, struct hub_client *cl);
 int hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m);
 
 /*
+ * A message from another hub (through the relay's broker) for the local
+ * clients of `room`: queued for them like a local client's broadcast, and
+ * not given back to the relay.  Takes over the caller's reference to `m`
+ * in every case; copies `room`.  Blocks while the event channel is full.
+ * Returns 0, or -1 if the hub has stopped.  Any thread (the relay's
+ * reader).
+ */
+int hub_deliver_remote(hub_t *h, const char *room, msg_t *m);
+
+/*
+ * The hub's link to other hubs (a Redis bridge), called on the hub thread
+ * and never allowed to block: room_opened when a room gets its first local
+ * client (subscribe to it), room_closed when it loses its last one
+ * (unsubscribe), publish for every message a local client broadcasts,
+ * after the hub has taken it (the relay takes its own reference to keep
+ * it).  Any of them may be NULL.
+ */
+struct hub_relay {
+	void (*room_opened)(void *arg, const char *room);
+	void (*room_closed)(void *arg, const char *room);
+	void (*publish)(void *arg, const char *room, msg_t *m);
+	void *arg;
+};
+
+/* Sets the relay; call before hub_start. */
+void hub_set_relay(hub_t *h, const struct hub_relay *relay);
+
+/*
  * Starts the shutdown described above and returns at once; hub_join waits
  * for the end.  Call once, after the acceptor has stopped registering.
  */
