@@ -30,7 +30,7 @@ override CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
             $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
-override LDLIBS += -lwslay -lmd -lresolv \
+override LDLIBS += -lwslay -lhiredis -lmd -lresolv \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)

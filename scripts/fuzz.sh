@@ -39,7 +39,7 @@ fi
 cflags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -std=c11 -Wall -Wextra -pthread -D_GNU_SOURCE
 	-Iinclude $(pkg-config --cflags libbsd-overlay) ${FUZZ_CFLAGS:-})
-libs=(-lwslay -lmd -lresolv $(pkg-config --libs libbsd-overlay) -pthread)
+libs=(-lwslay -lhiredis -lmd -lresolv $(pkg-config --libs libbsd-overlay) -pthread)
 
 build() {
 	local src obj objs=()

@@ -9,6 +9,7 @@ config_defaults(struct config *cfg)
 		.port = DEFAULT_PORT,
 		.max_clients = MAX_CLIENTS,
 		.max_rooms = MAX_ROOMS,
+		.redis_prefix = REDIS_PREFIX,
 		.max_message = MAX_MESSAGE_BYTES,
 		.send_queue = SEND_QUEUE_LEN,
 		.ping_interval_ms = PING_INTERVAL_MS,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wshub/bridge.h"
 #include "wshub/config.h"
 #include "wshub/flagval.h"
 #include "wshub/log.h"
@@ -35,7 +36,8 @@ enum long_only_flag {
 	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS,
+	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
+	OPT_REDIS_PREFIX,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +46,8 @@ static const struct option long_options[] = {
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
 	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
+	{ "redis", required_argument, NULL, OPT_REDIS },
+	{ "redis-prefix", required_argument, NULL, OPT_REDIS_PREFIX },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -78,6 +82,11 @@ usage(FILE *out)
 "  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
 "                         this glob; repeatable (default: same host as Host)\n"
 "  --any-origin           allow every Origin (trusted networks only)\n"
+"  --redis URL            join other wshub processes through Redis pub/sub:\n"
+"                         redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; each\n"
+"                         message also goes to the room's clients on every\n"
+"                         hub, at most once (none: this hub alone)\n"
+"  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
 "  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
 "                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
 "                         always on.  SIGQUIT prints the dump on stderr\n"
@@ -110,7 +119,7 @@ usage(FILE *out)
 "SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
 "2 for a bad flag (one line on stderr says what is wrong).\n",
-	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, MAX_ROOMS,
+	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX, MAX_ROOMS,
 	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
@@ -126,6 +135,32 @@ bad_flag(const char *flag, const char *value, const char *why,
 	fprintf(stderr, "wshub: invalid %s '%s': %s; expected %s\n", flag,
 	    value, why, accepts);
 	exit(EXIT_USAGE);
+}
+
+/* --redis: a URL the bridge can use. */
+static const char *
+redis_flag(const char *value)
+{
+	struct bridge_url url;
+	char why[256];
+
+	if (bridge_parse_url(value, &url, why, sizeof(why)) != 0)
+		bad_flag("--redis", value, why,
+		    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+	return value;
+}
+
+/* --redis-prefix: the start of every channel name, PREFIX:ROOM. */
+static const char *
+prefix_flag(const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 63 || strpbrk(value, " \t\r\n*?[]") != NULL)
+		bad_flag("--redis-prefix", value, len == 0 ? "empty" :
+		    len > 63 ? "too long" : "a space or a glob character",
+		    "1 to 63 characters without spaces or * ? [ ]");
+	return value;
 }
 
 /* An integer flag in [min, max]. */
@@ -221,6 +256,8 @@ parse_flags(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
 		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
+		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
+		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "wshub/bridge.h"
 #include "wshub/conn.h"
 #include "wshub/deadline.h"
 #include "wshub/frontdoor.h"
@@ -26,6 +27,7 @@ struct server {
 	const struct config *cfg;
 	struct stats stats;
 	hub_t *hub;
+	bridge_t *bridge;       /* --redis: the link to other hubs, or NULL */
 	frontdoor_t *door;
 	struct conn_env env;    /* what every connection shares */
 
@@ -47,6 +49,45 @@ conn_started(void *arg, conn_t *c)
 	s->live++;
 	TAILQ_INSERT_TAIL(&s->live_conns, conn_live_link(c), entry);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* A message from another hub, for this hub's clients of `room`. */
+static void
+deliver_remote(void *arg, const char *room, msg_t *m)
+{
+	hub_deliver_remote(arg, room, m); /* -1 once the hub stopped: freed */
+}
+
+/* The hub's relay, when there is a bridge: the bridge's three calls. */
+static void
+relay_opened(void *arg, const char *room)
+{
+	bridge_subscribe(arg, room);
+}
+
+static void
+relay_closed(void *arg, const char *room)
+{
+	bridge_unsubscribe(arg, room);
+}
+
+static void
+relay_publish(void *arg, const char *room, msg_t *m)
+{
+	bridge_publish(arg, room, m);
+}
+
+/* --redis: a bridge to other hubs, the hub's relay. */
+static void
+attach_bridge(server_t *s)
+{
+	struct bridge_config bc = { .url = s->cfg->redis_url,
+	    .prefix = s->cfg->redis_prefix, .queue_len = REDIS_QUEUE_LEN };
+
+	s->bridge = bridge_new(&bc, deliver_remote, s->hub, &s->stats.redis);
+	hub_set_relay(s->hub, &(struct hub_relay){ .room_opened = relay_opened,
+	    .room_closed = relay_closed, .publish = relay_publish,
+	    .arg = s->bridge });
 }
 
 /* Connections started and not yet reaped.  Any thread. */
@@ -74,6 +115,8 @@ server_new(const struct config *cfg, char *err, size_t errlen)
 	deadline_cond_init(&s->all_reaped); /* timed waits: monotonic */
 	TAILQ_INIT(&s->live_conns);
 	s->hub = hub_new(&s->stats, HUB_QUEUE_LEN, (size_t)cfg->max_rooms);
+	if (cfg->redis_url != NULL)
+		attach_bridge(s);
 	s->env = (struct conn_env){ .cfg = cfg, .hub = s->hub,
 	    .stats = &s->stats, .reaper = chan_new(REAPER_QUEUE_LEN, 0) };
 	chan_set_name(s->env.reaper, "reaper");
@@ -180,8 +223,9 @@ server_run(server_t *s)
 
 	threads_enter(&self, ROLE_FRONTDOOR, 0, NULL, NULL, NULL);
 	if ((err = hub_start(s->hub)) != 0 ||
-	    (err = pthread_create(&s->reaper, NULL, reaper_main, s)) != 0) {
-		log_error("cannot start the hub or the reaper: %s",
+	    (err = pthread_create(&s->reaper, NULL, reaper_main, s)) != 0 ||
+	    (s->bridge && (err = bridge_start(s->bridge)) != 0)) {
+		log_error("cannot start the hub, the reaper or the bridge: %s",
 		    strerror(err));
 		abort(); /* no thread at start-up: nothing can run */
 	}
@@ -192,6 +236,8 @@ server_run(server_t *s)
 	await_connections(s, deadline_after_ms(s->cfg->shutdown_timeout_ms));
 	threads_block(TS_JOIN, NULL);
 	hub_join(s->hub); /* every client has unregistered by now */
+	bridge_free(s->bridge); /* after the hub: it was the hub's relay */
+	s->bridge = NULL;
 	chan_close(s->env.reaper);
 	pthread_join(s->reaper, NULL);
 	threads_leave();
@@ -205,6 +251,7 @@ server_free(server_t *s)
 	if (s == NULL)
 		return;
 	frontdoor_free(s->door);
+	bridge_free(s->bridge); /* never started if server_run never ran */
 	hub_free(s->hub);
 	chan_free(s->env.reaper);
 	pthread_cond_destroy(&s->all_reaped);

@@ -57,6 +57,9 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"bytes_in\":%ld,\"bytes_out\":%ld,"
 	    "\"slow_client_drops\":%ld,\"protocol_errors\":%ld,"
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
+	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
+	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
+	    "\"redis_reconnects\":%ld,"
 	    "\"uptime_seconds\":%.3f}\n",
 	    stats_get(&st->clients), stats_get(&st->rooms),
 	    stats_get(&st->largest_room), stats_get(&st->connections_total),
@@ -64,6 +67,9 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
 	    stats_get(&st->slow_client_drops), stats_get(&st->protocol_errors),
 	    stats_get(&st->handshake_rejects), stats_thread_count(),
+	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
+	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
+	    stats_get(&st->redis.reconnects),
 	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
 
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
@@ -132,6 +138,21 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->protocol_errors));
 	metric(buf, size, &len, "handshake_rejects_total", "counter",
 	    "Upgrade requests refused.", stats_get(&st->handshake_rejects));
+	metric(buf, size, &len, "redis_connected", "gauge",
+	    "1 while the Redis bridge is connected (--redis).",
+	    stats_get(&st->redis.connected));
+	metric(buf, size, &len, "redis_published_total", "counter",
+	    "Messages published to Redis for other hubs.",
+	    stats_get(&st->redis.published));
+	metric(buf, size, &len, "redis_received_total", "counter",
+	    "Messages from other hubs, delivered here.",
+	    stats_get(&st->redis.received));
+	metric(buf, size, &len, "redis_dropped_total", "counter",
+	    "Messages for other hubs lost: queue full or Redis down.",
+	    stats_get(&st->redis.dropped));
+	metric(buf, size, &len, "redis_reconnects_total", "counter",
+	    "Connections to Redis made again after a failure.",
+	    stats_get(&st->redis.reconnects));
 	append(buf, size, &len, "# HELP wshub_closes_total Connections ended, "
 	    "by the close code the client sent (1006: none).\n"
 	    "# TYPE wshub_closes_total counter\n");

@@ -24,6 +24,7 @@ static const char *const role_names[] = {
 	[ROLE_FRONTDOOR] = "frontdoor", [ROLE_SIGNAL] = "signal",
 	[ROLE_HUB] = "hub", [ROLE_REAPER] = "reaper",
 	[ROLE_READER] = "reader", [ROLE_WRITER] = "writer",
+	[ROLE_REDIS_PUB] = "redis-pub", [ROLE_REDIS_SUB] = "redis-sub",
 	[ROLE_OTHER] = "other",
 };
 

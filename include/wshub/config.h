@@ -64,6 +64,10 @@
 #define ROOM_NAME_MAX 64
 #define DEFAULT_ROOM "lobby"
 #define MAX_ROOMS 10000
+/* Redis: channel names are REDIS_PREFIX:ROOM; REDIS_QUEUE_LEN messages may
+ * wait for the publisher before more are dropped. */
+#define REDIS_PREFIX "wshub"
+#define REDIS_QUEUE_LEN 4096
 /* Largest HTTP request head; bigger ones get 431. */
 #define MAX_REQUEST_HEAD 8192
 
@@ -74,6 +78,8 @@ struct config {
 	size_t n_origins;
 	bool any_origin;
 	bool debug_endpoints;      /* /debug/threads off the loopback too */
+	const char *redis_url;     /* --redis: NULL for one hub alone */
+	const char *redis_prefix;  /* --redis-prefix: channels PREFIX:ROOM */
 	int max_clients;
 	int max_rooms;
 	size_t max_message;

@@ -9,6 +9,8 @@
 #define WSHUB_STATS_H
 
 #include <stdatomic.h>
+
+#include "wshub/bridge.h"
 #include <stddef.h>
 #include <time.h>
 
@@ -31,6 +33,7 @@ struct stats {
 	atomic_long handshake_rejects;  /* upgrade requests refused */
 	/* Connections ended, by the close code the peer sent (1006: none). */
 	atomic_long closes[STATS_CLOSE_CODES + 1]; /* last: any other code */
+	struct bridge_stats redis;      /* zero without --redis */
 	struct timespec started;        /* CLOCK_MONOTONIC, set once */
 };
 

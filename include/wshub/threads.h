@@ -36,6 +36,8 @@ enum thread_role {
 	ROLE_REAPER,    /* joins finished connections */
 	ROLE_READER,    /* one per connection: reads frames */
 	ROLE_WRITER,    /* one per connection: the only socket writer */
+	ROLE_REDIS_PUB, /* the bridge's publisher: writes to Redis */
+	ROLE_REDIS_SUB, /* the bridge's subscriber: reads from Redis */
 	ROLE_OTHER,
 };
 
