@@ -9,6 +9,8 @@ set -euo pipefail
 packages=(
 	gcc libc6-dev make pkg-config xxd # toolchain; xxd embeds the chat page
 	libwslay-dev              # WebSocket framing
+	libhiredis-dev            # the Redis bridge (--redis)
+	redis-server              # the bridge's tests run a real one
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
 	libcriterion-dev          # unit tests
 	python3 python3-websockets # integration tests drive the server with it
