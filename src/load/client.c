@@ -157,10 +157,8 @@ delivered(struct client *c)
 		e->rs->stale++;
 		return;
 	}
-	e->rs->received++;
-	hist_record(&e->rs->latency, e->now_ns > (int64_t)p.sent_ns ?
-	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0);
-	e->rs->last_recv_ns = e->now_ns;
+	stats_round_delivered(e->rs, false, e->now_ns > (int64_t)p.sent_ns ?
+	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0, e->now_ns);
 }
 
 /* wslay: a frame header arrived. */

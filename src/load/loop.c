@@ -179,9 +179,8 @@ send_slot(struct loop *l, uint64_t m)
 		l->rs.skipped++;
 		return;
 	}
-	l->rs.sent++;
-	l->rs.expected += (uint64_t)atomic_load_explicit(l->env.open,
-	    memory_order_relaxed);
+	stats_round_sent(&l->rs, (uint64_t)atomic_load_explicit(l->env.open,
+	    memory_order_relaxed), 0);
 }
 
 /* Sends every message that is due; ends the round's sending at end_ns. */
