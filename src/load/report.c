@@ -299,7 +299,7 @@ report_text(FILE *f, const struct load_config *cfg,
 	const struct round_result *rr = run_main_round(cfg, res);
 
 	fprintf(f, "wshub-load %s %s: %u thread%s, %s messages of %u bytes\n",
-	    opts_mode_name(cfg->mode), cfg->url, cfg->threads,
+	    opts_mode_name(cfg->mode), cfg->urls[0].url, cfg->threads,
 	    cfg->threads == 1 ? "" : "s",
 	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes);
 	text_conns(f, cfg, res);
@@ -428,7 +428,7 @@ report_json(FILE *f, const struct load_config *cfg,
 	const struct round_result *main = run_main_round(cfg, res);
 
 	fprintf(f, "{\"mode\":\"%s\",\"url\":", opts_mode_name(cfg->mode));
-	json_string(f, cfg->url);
+	json_string(f, cfg->urls[0].url);
 	fprintf(f, ",\"threads\":%u,\"type\":\"%s\",\"bytes\":%u,",
 	    cfg->threads, cfg->kind == PAYLOAD_TEXT ? "text" : "binary",
 	    cfg->bytes);
