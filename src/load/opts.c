@@ -125,7 +125,8 @@ static const char usage_text[] =
 "\n"
 "Several URLs (at most %d) share the connections round-robin: hubs joined\n"
 "through Redis.  A message is due at every connection of its room on all\n"
-"of them.\n"
+"of them; the report splits the deliveries into those on the sender's URL\n"
+"and those on the others (same hub, cross hub).\n"
 "\n"
 "exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
 "could connect, 2 bad usage.\n";
