@@ -198,3 +198,28 @@ Test(load_report, the_json_has_rooms_urls_and_the_url_split, .timeout = 10)
 	    "%s", s);
 	free(s);
 }
+
+Test(load_report, the_verdict_names_deliveries_in_the_wrong_room,
+    .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	rr.rs.wrong_room = 3;
+	rr.pass = false;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        FAIL: 0.000 % of "
+	    "deliveries lost"), "%s", s);
+	cr_assert_not_null(strstr(s, ", 3 in the wrong room (none allowed)\n"),
+	    "%s", s);
+	free(s);
+	cfg.mode = MODE_CONNECT;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        FAIL: the broadcast "
+	    "reached 80 of 40 requested connections, 3 in the wrong room"),
+	    "%s", s);
+	free(s);
+}

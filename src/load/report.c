@@ -221,16 +221,15 @@ text_verdict(FILE *f, const struct load_config *cfg,
 	char p99[32];
 
 	fprintf(f, "%-14s %s: ", "verdict", rr->pass ? "pass" : "FAIL");
-	if (cfg->mode == MODE_CONNECT) {
+	if (cfg->mode == MODE_CONNECT)
 		fprintf(f, "the broadcast reached %" PRIu64 " of %u requested "
-		    "connections\n", rs->received, cfg->conns);
-		return;
-	}
-	fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s (at "
-	    "most %lld ms)", 100 * (1 - ratio(rs)), 100 * PASS_MAX_LOSS,
-	    rs->latency.count ? fmt_ns(p99, sizeof(p99),
-	    hist_percentile(&rs->latency, 99)) : "none",
-	    PASS_MAX_P99_NS / NSEC_PER_MSEC);
+		    "connections", rs->received, cfg->conns);
+	else
+		fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s "
+		    "(at most %lld ms)", 100 * (1 - ratio(rs)),
+		    100 * PASS_MAX_LOSS, rs->latency.count ? fmt_ns(p99,
+		    sizeof(p99), hist_percentile(&rs->latency, 99)) : "none",
+		    PASS_MAX_P99_NS / NSEC_PER_MSEC);
 	if (rs->wrong_room > 0)
 		fprintf(f, ", %" PRIu64 " in the wrong room (none allowed)",
 		    rs->wrong_room);
