@@ -1,10 +1,14 @@
-/* wshub-load's progress line (src/load/report.h): rates and p99. */
+/*
+ * wshub-load's report (src/load/report.h): the progress line's rates and
+ * p99; rooms, URLs and the split by URL in the table and the JSON.
+ */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/load/report.h"
+#include "../src/load/run.h"
 
 #define S(x) ((int64_t)((x) * 1e9))  /* seconds -> ns */
 
@@ -84,6 +88,138 @@ Test(load_report, a_new_sweep_step_starts_its_rates_afresh, .timeout = 10)
 	char *s = line(&prev, &cur);
 
 	cr_assert_not_null(strstr(s, "sent/s 200  recv/s 2000  p99 3 ms"),
+	    "%s", s);
+	free(s);
+}
+
+/* A finished broadcast run over -c 40, --rooms 4 and two URLs. */
+static void
+rooms_run(struct load_config *cfg, struct run_result *res,
+    struct round_result *rr)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = MODE_BROADCAST;
+	cfg->conns = 40;
+	cfg->senders = 4;
+	cfg->threads = 1;
+	cfg->bytes = 64;
+	cfg->kind = PAYLOAD_TEXT;
+	cfg->duration_s = 1;
+	cfg->urls[0].url = "ws://127.0.0.1:1/ws";
+	cfg->urls[1].url = "ws://127.0.0.1:1";
+	cfg->plan = (struct plan){ .conns = 40, .rooms = 4, .urls = 2,
+	    .numbered = true };
+	memset(res, 0, sizeof(*res));
+	stats_conn_init(&res->cs);
+	memset(rr, 0, sizeof(*rr));
+	stats_round_init(&rr->rs, 1);
+	for (int m = 0; m < 8; m++)
+		stats_round_sent(&rr->rs, 5, 5);
+	for (int d = 0; d < 80; d++)
+		stats_round_delivered(&rr->rs, d % 2, 1000, 1);
+	rr->round = 1;
+	rr->senders = 4;
+	rr->rate = 8;
+	rr->server_cpu_ns = -1;
+	rr->pass = true;
+	res->rounds = rr;
+	res->nrounds = 1;
+}
+
+/* What `fn` prints for the run, malloc'd. */
+static char *
+printed(void (*fn)(FILE *, const struct load_config *,
+    const struct run_result *), const struct load_config *cfg,
+    const struct run_result *res)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, cfg, res);
+	fclose(f);
+	return buf;
+}
+
+Test(load_report, the_table_shows_rooms_urls_and_the_url_split,
+    .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "rooms          4 (r0 .. r3), 10 "
+	    "connections each\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "urls           2, 20 connections "
+	    "each\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "deliveries     80 of 80 expected"),
+	    "%s", s);
+	cr_assert_not_null(strstr(s, "same url       40 of 40 expected"),
+	    "%s", s);
+	cr_assert_not_null(strstr(s, "other urls     40 of 40 expected"),
+	    "%s", s);
+	cr_assert_not_null(strstr(s, "wrong room     0 deliveries"), "%s", s);
+	free(s);
+}
+
+Test(load_report, the_json_has_rooms_urls_and_the_url_split, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"url\":\"ws://127.0.0.1:1/ws\","),
+	    "%s", s);
+	cr_assert_not_null(strstr(s, "\"urls\":[\"ws://127.0.0.1:1/ws\","
+	    "\"ws://127.0.0.1:1\"],\"rooms\":4,\"room\":null,"
+	    "\"connections_per_room\":{\"min\":10,\"max\":10},"
+	    "\"connections_per_url\":{\"min\":20,\"max\":20},"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"expected\":80,\"received\":80,"
+	    "\"stale\":0,\"wrong_room\":0,"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"same_url\":{\"expected\":40,"
+	    "\"received\":40,\"delivery_ratio\":1.000000,\"latency_us\":"
+	    "{\"n\":40,"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"other_url\":{\"expected\":40,"
+	    "\"received\":40,"), "%s", s);
+	free(s);
+	/* One URL: the split is null, the URL list has one entry. */
+	cfg.plan.urls = 1;
+	cfg.plan.room = "chat";
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"urls\":[\"ws://127.0.0.1:1/ws\"],"
+	    "\"rooms\":4,\"room\":\"chat\","), "%s", s);
+	cr_assert_not_null(strstr(s, "\"same_url\":null,\"other_url\":null,"),
+	    "%s", s);
+	free(s);
+}
+
+Test(load_report, the_verdict_names_deliveries_in_the_wrong_room,
+    .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	rr.rs.wrong_room = 3;
+	rr.pass = false;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        FAIL: 0.000 % of "
+	    "deliveries lost"), "%s", s);
+	cr_assert_not_null(strstr(s, ", 3 in the wrong room (none allowed)\n"),
+	    "%s", s);
+	free(s);
+	cfg.mode = MODE_CONNECT;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        FAIL: the broadcast "
+	    "reached 80 of 40 requested connections, 3 in the wrong room"),
 	    "%s", s);
 	free(s);
 }

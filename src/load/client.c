@@ -60,18 +60,35 @@ fail(struct client *c, enum load_err kind, int err)
 	finish(c);
 }
 
-/* IDLE -> CONNECTING: a non-blocking connect(2), request prepared. */
+/*
+ * The request target: /ws/ROOM when the flags name the rooms, else the
+ * URL's path.  `buf` holds the former.
+ */
+static const char *
+request_path(const struct client *c, char buf[PLAN_PATH_MAX])
+{
+	const struct load_config *cfg = c->env->cfg;
+
+	if (!plan_names_rooms(&cfg->plan))
+		return cfg->urls[plan_url(&cfg->plan, c->id)].path;
+	plan_room_path(&cfg->plan, plan_room(&cfg->plan, c->id), buf);
+	return buf;
+}
+
+/* IDLE -> CONNECTING: a non-blocking connect(2) to the client's URL. */
 void
 client_connect(struct client *c)
 {
 	const struct load_config *cfg = c->env->cfg;
+	const struct load_target *t = &cfg->urls[plan_url(&cfg->plan, c->id)];
+	char path[PLAN_PATH_MAX];
 	int one = 1;
 
 	c->env->cs->attempted++;
 	c->started_ns = mono_ns();
 	c->state = CL_CONNECTING;
 	c->env->pending++;
-	c->fd = socket(cfg->addr.ss_family,
+	c->fd = socket(t->addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		fail(c, LERR_CONNECT, errno);
@@ -81,11 +98,11 @@ client_connect(struct client *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->hs = xmalloc(sizeof(*c->hs));
 	c->hs->done = 0;
-	c->hs->req_len = (size_t)upgrade_request(c->hs->buf, cfg->host,
-	    cfg->path, c->hs->accept);
+	c->hs->req_len = (size_t)upgrade_request(c->hs->buf, t->host,
+	    request_path(c, path), c->hs->accept);
 	if (watch(c, EPOLL_CTL_ADD, true) < 0 ||
-	    (connect(c->fd, (const struct sockaddr *)&cfg->addr,
-	    cfg->addrlen) < 0 && errno != EINPROGRESS))
+	    (connect(c->fd, (const struct sockaddr *)&t->addr,
+	    t->addrlen) < 0 && errno != EINPROGRESS))
 		fail(c, LERR_CONNECT, errno);
 }
 
@@ -141,15 +158,21 @@ flush(struct client *c)
 	return 0;
 }
 
-/* A whole data message arrived: decode its prefix and count it. */
+/*
+ * A whole data message arrived: decode its prefix and count it, as a
+ * delivery of this round in its sender's room (on the sender's URL or
+ * another), as stale, or as misrouted to this client's room.
+ */
 static void
 delivered(struct client *c)
 {
 	struct client_env *e = c->env;
 	struct payload p;
 	int kind = payload_decode(c->prefix, c->prefix_len, &p);
+	enum plan_route route;
 
-	if (kind < 0 || kind != c->msg_opcode || c->msg_len != e->cfg->bytes) {
+	if (kind < 0 || kind != c->msg_opcode || c->msg_len != e->cfg->bytes ||
+	    p.sender >= e->cfg->conns) {
 		stats_err_add(e->cs, LERR_PAYLOAD, 0);
 		return;
 	}
@@ -157,10 +180,14 @@ delivered(struct client *c)
 		e->rs->stale++;
 		return;
 	}
-	e->rs->received++;
-	hist_record(&e->rs->latency, e->now_ns > (int64_t)p.sent_ns ?
-	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0);
-	e->rs->last_recv_ns = e->now_ns;
+	route = plan_route(&e->cfg->plan, p.sender, c->id);
+	if (route == PLAN_OTHER_ROOM) {
+		e->rs->wrong_room++;
+		return;
+	}
+	stats_round_delivered(e->rs, route == PLAN_OTHER_URL,
+	    e->now_ns > (int64_t)p.sent_ns ?
+	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0, e->now_ns);
 }
 
 /* wslay: a frame header arrived. */
@@ -367,7 +394,7 @@ read_response(struct client *c)
 	c->env->cs->last_open_ns = c->env->now_ns;
 	hist_record(&c->env->cs->handshake, (uint64_t)(c->env->now_ns -
 	    c->started_ns));
-	atomic_fetch_add_explicit(c->env->open, 1, memory_order_relaxed);
+	plan_open_add(c->env->open, &c->env->cfg->plan, c->id, 1);
 	c->hs = NULL;
 	if (hs->done > (size_t)r)  /* frames right behind the 101 */
 		feed(c, (const uint8_t *)hs->buf + r, hs->done - (size_t)r);
@@ -492,7 +519,7 @@ finish(struct client *c)
 	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
 		e->pending--;
 	if (c->state == CL_OPEN || c->state == CL_CLOSING)
-		atomic_fetch_sub_explicit(e->open, 1, memory_order_relaxed);
+		plan_open_add(e->open, &e->cfg->plan, c->id, -1);
 	if (c->fd >= 0) {
 		close(c->fd);  /* also leaves the epoll set */
 		e->live--;

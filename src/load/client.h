@@ -23,7 +23,6 @@
 #ifndef WSHUB_LOAD_CLIENT_H
 #define WSHUB_LOAD_CLIENT_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +30,7 @@
 
 #include "load.h"
 #include "payload.h"
+#include "plan.h"
 #include "stats.h"
 
 enum client_state {
@@ -50,9 +50,9 @@ enum client_state {
 #define CLIENT_MASK_POOL 4096
 
 /*
- * What a loop lends its clients; owned by the loop thread.  `open` is the
- * one counter shared by all threads: a sender reads it to count the
- * deliveries its message should produce.
+ * What a loop lends its clients; owned by the loop thread.  `open` holds
+ * the only counters shared by all threads: a sender reads its room's to
+ * count the deliveries its message should produce (plan.h).
  */
 struct client_env {
 	const struct load_config *cfg;
@@ -63,7 +63,7 @@ struct client_env {
 	int64_t now_ns;                /* when the bytes being fed arrived */
 	struct conn_stats *cs;
 	struct round_stats *rs;
-	atomic_long *open;             /* clients OPEN, all threads */
+	struct plan_open *open;        /* clients OPEN, all threads */
 	uint8_t masks[CLIENT_MASK_POOL]; /* arc4random bytes for masking keys */
 	size_t masks_used;
 	uint32_t pending;              /* clients CONNECTING or UPGRADING */
@@ -92,7 +92,10 @@ struct client {
 	uint8_t prefix[PAYLOAD_PREFIX_MAX];
 };
 
-/* Prepares an IDLE client; no descriptor yet. */
+/*
+ * Prepares an IDLE client; no descriptor yet.  `id` is its connection
+ * index, which fixes its room and URL (plan.h).
+ */
 void client_init(struct client *c, struct client_env *env, uint32_t id);
 
 /*

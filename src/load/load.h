@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "payload.h"
+#include "plan.h"
 
 /* Defaults, mirrored as flags (see opts.c for the --help text). */
 #define DEF_CONNS 100          /* -c */
@@ -49,13 +50,19 @@ enum load_mode {
 	MODE_SWEEP,
 };
 
-struct load_config {
-	enum load_mode mode;
-	const char *url;
-	struct sockaddr_storage addr;  /* the one host we connect to */
+/* One URL of the command line, resolved. */
+struct load_target {
+	const char *url;               /* as given */
+	struct sockaddr_storage addr;  /* the one address we connect to */
 	socklen_t addrlen;
 	char host[300];                /* Host header: "host:port" */
 	char path[256];                /* request target, "/ws" */
+};
+
+struct load_config {
+	enum load_mode mode;
+	struct load_target urls[PLAN_URLS_MAX]; /* plan.urls of them */
+	struct plan plan;              /* rooms and URLs by connection */
 	uint32_t conns;                /* -c */
 	uint32_t senders;              /* -s */
 	uint32_t rate;                 /* -r, per sender */

@@ -76,7 +76,7 @@ struct loop {
 /* Builds a loop and its clients; the thread starts in loop_start. */
 struct loop *
 loop_new(uint32_t id, const struct load_config *cfg, int64_t t0_ns,
-    chan_t *events, atomic_long *open)
+    chan_t *events, struct plan_open *open)
 {
 	struct loop *l = xcalloc(1, sizeof(*l));
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -160,13 +160,17 @@ slot_time(const struct loop *l, uint64_t m)
 	return l->send.start_ns + (int64_t)(m * NSEC_PER_SEC / per_s);
 }
 
-/* Sends message `m` if its sender is ours; counts it. */
+/*
+ * Sends message `m` if its sender is ours; counts it, due at every
+ * connection open in the sender's room at this moment.
+ */
 static void
 send_slot(struct loop *l, uint64_t m)
 {
 	uint32_t k = (uint32_t)(m % l->send.senders);
 	struct client *c;
 	struct payload p;
+	struct plan_expect due;
 
 	if (k % l->nloops != l->id)
 		return;
@@ -179,9 +183,8 @@ send_slot(struct loop *l, uint64_t m)
 		l->rs.skipped++;
 		return;
 	}
-	l->rs.sent++;
-	l->rs.expected += (uint64_t)atomic_load_explicit(l->env.open,
-	    memory_order_relaxed);
+	due = plan_expected(l->env.open, &l->cfg->plan, k);
+	stats_round_sent(&l->rs, due.same_url, due.other_url);
 }
 
 /* Sends every message that is due; ends the round's sending at end_ns. */

@@ -21,10 +21,10 @@
 #ifndef WSHUB_LOAD_LOOP_H
 #define WSHUB_LOAD_LOOP_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "load.h"
+#include "plan.h"
 #include "stats.h"
 #include "wshub/chan.h"
 
@@ -61,11 +61,12 @@ struct loop;
 
 /*
  * Creates loop `id` with its share of cfg->conns clients, opening from
- * time `t0_ns` on.  `open` counts OPEN clients across all loops.  Exits
- * with a message if the epoll set or eventfd cannot be created.
+ * time `t0_ns` on.  `open` counts OPEN clients across all loops, by room
+ * and URL.  Exits with a message if the epoll set or eventfd cannot be
+ * created.
  */
 struct loop *loop_new(uint32_t id, const struct load_config *cfg,
-    int64_t t0_ns, chan_t *events, atomic_long *open);
+    int64_t t0_ns, chan_t *events, struct plan_open *open);
 
 /* Starts the loop's thread. */
 void loop_start(struct loop *l);

@@ -19,9 +19,10 @@
  *                 per connection, one shared 256 KiB read buffer, the
  *                 send schedule and the counters.  (loop.c, client.c)
  *
- * Data shared between threads: the read-only configuration; one atomic
- * counter of open connections (senders read it to know how many
- * deliveries each message should make); the command and event channels;
+ * Data shared between threads: the read-only configuration; the atomic
+ * counters of open connections by room and URL (senders read their room's
+ * to know how many deliveries each message should make: plan.h); the
+ * command and event channels;
  * each loop's published counter snapshot, under that loop's mutex.
  * Nothing else.
  *
@@ -77,8 +78,11 @@ main(int argc, char **argv)
 		report_text(cfg.json ? stderr : stdout, &cfg, &res);
 	if (cfg.json)
 		report_json(stdout, &cfg, &res);
-	if (rc < 0 && !cfg.quiet)
-		warnx("no connection could be opened to %s", cfg.url);
+	if (rc < 0 && !cfg.quiet && cfg.plan.urls == 1)
+		warnx("no connection could be opened to %s", cfg.urls[0].url);
+	else if (rc < 0 && !cfg.quiet)
+		warnx("no connection could be opened to any of the %u URLs",
+		    cfg.plan.urls);
 	run_result_free(&res);
 	return rc < 0 ? 1 : 0;
 }

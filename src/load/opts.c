@@ -1,4 +1,5 @@
 /* opts — wshub-load's command line (see opts.h). */
+#include <err.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -17,7 +18,7 @@
 
 enum {
 	OPT_RAMP = 256, OPT_INFLIGHT, OPT_DRAIN, OPT_STEPS, OPT_TEXT,
-	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON,
+	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON, OPT_ROOM, OPT_ROOMS,
 };
 
 static const struct option longopts[] = {
@@ -31,6 +32,8 @@ static const struct option longopts[] = {
 	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
 	{ "drain", required_argument, NULL, OPT_DRAIN },
 	{ "steps", required_argument, NULL, OPT_STEPS },
+	{ "room", required_argument, NULL, OPT_ROOM },
+	{ "rooms", required_argument, NULL, OPT_ROOMS },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "binary", no_argument, NULL, OPT_BINARY },
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
@@ -65,6 +68,7 @@ static const struct numopt numopts[] = {
 	{ OPT_DRAIN, "--drain", 0, 600000, "whole milliseconds",
 	    CFG(drain_ms) },
 	{ OPT_STEPS, "--steps", 1, 20, "an integer", CFG(steps) },
+	{ OPT_ROOMS, "--rooms", 1, MAX_CONNS, "an integer", CFG(plan.rooms) },
 	{ OPT_TIMEOUT, "--timeout", 1, 86400, "whole seconds",
 	    CFG(timeout_s) },
 	{ OPT_SERVER_PID, "--server-pid", 1, 4194304, "a process id",
@@ -72,20 +76,23 @@ static const struct numopt numopts[] = {
 };
 
 static const char usage_text[] =
-"usage: wshub-load MODE [options] ws://HOST:PORT/PATH\n"
+"usage: wshub-load MODE [options] ws://HOST:PORT/PATH [URL ...]\n"
 "\n"
 "modes:\n"
 "  broadcast  -c connections, -s of them send -r messages/s each for -d s;\n"
-"             the server echoes each message to every connection; the\n"
-"             run passes with at most 1 %% lost and a p99 <= 100 ms\n"
+"             the server echoes each message to every connection of the\n"
+"             sender's room; the run passes with at most 1 %% lost and a\n"
+"             p99 <= 100 ms\n"
 "  connect    open -c connections at --ramp, hold -d s, then check that\n"
-"             one broadcast reaches every one of them (then it passes)\n"
+"             one broadcast per room reaches every one of them (then it\n"
+"             passes)\n"
 "  sweep      broadcast at -r, 2 x -r, 4 x -r, ... until a step fails as\n"
 "             broadcast would; report the highest passing rate\n"
 "\n"
 "options:\n"
 "  -c, --connections N  connections (default %d)\n"
-"  -s, --senders N      sending connections, <= -c (default %d)\n"
+"  -s, --senders N      sending connections (0 .. N-1), <= -c (default %d,\n"
+"                       or --rooms if larger)\n"
 "  -r, --rate N         messages/s per sender (default %d)\n"
 "  -b, --bytes N        message size; at least %d (text) or %d (binary)\n"
 "                       for the payload header (default %d, a chat line)\n"
@@ -100,6 +107,13 @@ static const char usage_text[] =
 "      --drain MS       wait after the last send before counting (default\n"
 "                       %d; connect mode %d); ends early once all arrived\n"
 "      --steps N        sweep: at most N doubling steps (default %d)\n"
+"      --room NAME      every connection joins the room NAME (/ws/NAME);\n"
+"                       the URL's path must then be /ws or empty (default:\n"
+"                       the URL's path, as given)\n"
+"      --rooms K        K rooms, r0 .. rK-1 (NAME-0 .. with --room):\n"
+"                       connection i joins room i mod K, so -s >= K gives\n"
+"                       each room a sender (default 1 room; -s then\n"
+"                       defaults to at least K)\n"
 "      --text, --binary message type (default text)\n"
 "      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
 "      --timeout S      hard limit for the whole run (default: computed)\n"
@@ -108,6 +122,11 @@ static const char usage_text[] =
 "  -q, --quiet          no progress line, no table, no warnings\n"
 "  -h, --help           this text\n"
 "  -V, --version        print the version\n"
+"\n"
+"Several URLs (at most %d) share the connections round-robin: hubs joined\n"
+"through Redis.  A message is due at every connection of its room on all\n"
+"of them; the report splits the deliveries into those on the sender's URL\n"
+"and those on the others (same hub, cross hub).\n"
 "\n"
 "exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
 "could connect, 2 bad usage.\n";
@@ -119,7 +138,7 @@ usage(FILE *f)
 	fprintf(f, usage_text, DEF_CONNS, DEF_SENDERS, DEF_RATE,
 	    PAYLOAD_TEXT_HEADER, PAYLOAD_BINARY_HEADER, DEF_BYTES,
 	    DEF_DURATION_S, DEF_INFLIGHT, DEF_THREADS, DEF_DRAIN_MS,
-	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS);
+	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS, PLAN_URLS_MAX);
 }
 
 /* One line on stderr, then exit status 2. */
@@ -204,7 +223,7 @@ split_authority(const char *a, size_t n, char *host, size_t hcap,
 
 /* Resolves ws://HOST[:PORT][/PATH] to the one address we will use. */
 static void
-parse_url(struct load_config *cfg, const char *url)
+parse_url(struct load_target *t, const char *url)
 {
 	const char *auth = url + 5, *path;
 	char host[256], port[16];
@@ -228,15 +247,15 @@ parse_url(struct load_config *cfg, const char *url)
 		bad_usage("URL: host '%s': %s (%s)", host, rc == EAI_NONAME ?
 		    "not an IP address, nor a host name that resolves" :
 		    "the host name could not be resolved", gai_strerror(rc));
-	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
-	cfg->addrlen = res->ai_addrlen;
+	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+	t->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (alen >= sizeof(cfg->host) ||
-	    strlen(path ? path : "/") >= sizeof(cfg->path))
+	if (alen >= sizeof(t->host) ||
+	    strlen(path ? path : "/") >= sizeof(t->path))
 		bad_usage("URL: too long");
-	snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)alen, auth);
-	snprintf(cfg->path, sizeof(cfg->path), "%s", path ? path : "/");
-	cfg->url = url;
+	snprintf(t->host, sizeof(t->host), "%.*s", (int)alen, auth);
+	snprintf(t->path, sizeof(t->path), "%s", path ? path : "/");
+	t->url = url;
 }
 
 static const char *const mode_names[] = {
@@ -277,16 +296,70 @@ set_defaults(struct load_config *cfg)
 	cfg->drain_ms = UINT32_MAX;  /* by mode, below */
 	cfg->steps = DEF_SWEEP_STEPS;
 	cfg->kind = PAYLOAD_TEXT;
+	cfg->plan.rooms = 1;
+}
+
+/*
+ * Rooms and paths.  With --room or --rooms each connection asks for
+ * /ws/NAME, so a URL must not name a room too: that is an error rather
+ * than one silently winning.  Without them every URL's path is used as
+ * given, and it must be the same on all URLs, since all connections are
+ * then counted as one room.
+ */
+static void
+check_rooms(const struct load_config *cfg)
+{
+	const struct plan *p = &cfg->plan;
+	const char *flag = p->room != NULL ? "--room" : "--rooms";
+	char last[PLAN_ROOM_NAME_MAX + 1];
+
+	if (p->room != NULL && !plan_room_name_ok(p->room))
+		bad_usage("invalid --room '%s': expected 1 to %d bytes of "
+		    "A-Z a-z 0-9 . _ -", p->room, PLAN_ROOM_NAME_MAX);
+	if (p->room != NULL && plan_room_name(p, p->rooms - 1, last) < 0)
+		bad_usage("--room '%s' with --rooms %u: the room names "
+		    "('%s-%u') would be longer than %d bytes", p->room,
+		    p->rooms, p->room, p->rooms - 1, PLAN_ROOM_NAME_MAX);
+	for (uint32_t u = 0; u < p->urls; u++) {
+		const char *path = cfg->urls[u].path, *url = cfg->urls[u].url;
+
+		if (!plan_names_rooms(p)) {
+			if (strcmp(path, cfg->urls[0].path) != 0)
+				bad_usage("URL: '%s' and '%s' have different "
+				    "paths; all URLs must join the same room "
+				    "(or give --room or --rooms)",
+				    cfg->urls[0].url, url);
+		} else if (strncmp(path, "/ws/", 4) == 0)
+			bad_usage("URL: '%s' names the room '%s', and so does "
+			    "%s; give the room in the URL or with %s, not "
+			    "both", url, path + 4, flag, flag);
+		else if (strcmp(path, "/ws") != 0 && strcmp(path, "/") != 0)
+			bad_usage("URL: '%s': with %s the path must be /ws or "
+			    "empty (connections join /ws/NAME), not '%s'", url,
+			    flag, path);
+	}
 }
 
 /* The flags that interact, checked once all are known. */
 static void
 check_combined(struct load_config *cfg, bool senders_given)
 {
+	cfg->plan.conns = cfg->conns;
+	if (cfg->plan.rooms > cfg->conns)
+		bad_usage("--rooms: %u must be from 1 to -c (%u): each room "
+		    "needs a connection", cfg->plan.rooms, cfg->conns);
+	if (cfg->plan.urls > cfg->conns)
+		bad_usage("-c/--connections: %u is fewer than the %u URLs: "
+		    "each URL needs a connection", cfg->conns, cfg->plan.urls);
+	check_rooms(cfg);
 	if (cfg->mode == MODE_CONNECT)
-		cfg->senders = 1;
-	else if (!senders_given && cfg->senders > cfg->conns)
-		cfg->senders = cfg->conns;
+		cfg->senders = cfg->plan.rooms;  /* one message per room */
+	else if (!senders_given) {
+		if (cfg->senders < cfg->plan.rooms)
+			cfg->senders = cfg->plan.rooms;
+		if (cfg->senders > cfg->conns)
+			cfg->senders = cfg->conns;
+	}
 	if (cfg->senders > cfg->conns)
 		bad_usage("-s/--senders: %u must be from 1 to -c (%u)",
 		    cfg->senders, cfg->conns);
@@ -300,6 +373,12 @@ check_combined(struct load_config *cfg, bool senders_given)
 	if (cfg->threads > cfg->conns)
 		cfg->threads = cfg->conns;
 	cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
+	if (cfg->senders < cfg->plan.rooms && !cfg->quiet)
+		warnx("-s %u is fewer than --rooms %u: %u room%s get%s no "
+		    "sender, so no message", cfg->senders, cfg->plan.rooms,
+		    cfg->plan.rooms - cfg->senders,
+		    cfg->plan.rooms - cfg->senders == 1 ? "" : "s",
+		    cfg->plan.rooms - cfg->senders == 1 ? "s" : "");
 }
 
 /* Handles one flag that is not an integer. */
@@ -315,6 +394,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 		break;
 	case OPT_JSON:
 		cfg->json = true;
+		break;
+	case OPT_ROOM:
+		cfg->plan.room = optarg;
 		break;
 	case 'q':
 		cfg->quiet = true;
@@ -334,25 +416,31 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 	}
 }
 
-/* Flags, then MODE and URL, then the checks that combine them. */
+/* Flags, then MODE and the URLs, then the checks that combine them. */
 void
 opts_parse(int argc, char **argv, struct load_config *cfg)
 {
 	bool senders_given = false;
-	int opt;
+	int opt, nurls;
 
 	set_defaults(cfg);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qhV", longopts,
 	    NULL)) != -1) {
 		senders_given |= opt == 's';
+		cfg->plan.numbered |= opt == OPT_ROOMS;
 		if (!set_number(cfg, opt, optarg))
 			set_flag(cfg, opt, argv);
 	}
-	if (argc - optind != 2)
+	if (argc - optind < 2)
 		bad_usage("expected MODE and URL, got %d argument%s",
 		    argc - optind, argc - optind == 1 ? "" : "s");
+	if ((nurls = argc - optind - 1) > PLAN_URLS_MAX)
+		bad_usage("URL: %d URLs given; at most %d", nurls,
+		    PLAN_URLS_MAX);
 	cfg->mode = parse_mode(argv[optind]);
-	parse_url(cfg, argv[optind + 1]);
+	cfg->plan.urls = (uint32_t)nurls;
+	for (int u = 0; u < nurls; u++)
+		parse_url(&cfg->urls[u], argv[optind + 1 + u]);
 	check_combined(cfg, senders_given);
 }

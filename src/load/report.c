@@ -30,11 +30,18 @@ fmt_ns(char *buf, size_t cap, uint64_t ns)
 	return buf;
 }
 
+/* Received per expected; 0 when nothing was expected. */
+static double
+share(uint64_t received, uint64_t expected)
+{
+	return expected ? (double)received / (double)expected : 0;
+}
+
 /* Deliveries received per expected one; 0 when nothing was expected. */
 static double
 ratio(const struct round_stats *rs)
 {
-	return rs->expected ? (double)rs->received / (double)rs->expected : 0;
+	return share(rs->received, rs->expected);
 }
 
 /* Deliveries per second over the round, from its start to the last one. */
@@ -214,16 +221,48 @@ text_verdict(FILE *f, const struct load_config *cfg,
 	char p99[32];
 
 	fprintf(f, "%-14s %s: ", "verdict", rr->pass ? "pass" : "FAIL");
-	if (cfg->mode == MODE_CONNECT) {
+	if (cfg->mode == MODE_CONNECT)
 		fprintf(f, "the broadcast reached %" PRIu64 " of %u requested "
-		    "connections\n", rs->received, cfg->conns);
-		return;
-	}
-	fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s (at "
-	    "most %lld ms)\n", 100 * (1 - ratio(rs)), 100 * PASS_MAX_LOSS,
-	    rs->latency.count ? fmt_ns(p99, sizeof(p99),
-	    hist_percentile(&rs->latency, 99)) : "none",
-	    PASS_MAX_P99_NS / NSEC_PER_MSEC);
+		    "connections", rs->received, cfg->conns);
+	else
+		fprintf(f, "%.3f %% of deliveries lost (at most %g %%), p99 %s "
+		    "(at most %lld ms)", 100 * (1 - ratio(rs)),
+		    100 * PASS_MAX_LOSS, rs->latency.count ? fmt_ns(p99,
+		    sizeof(p99), hist_percentile(&rs->latency, 99)) : "none",
+		    PASS_MAX_P99_NS / NSEC_PER_MSEC);
+	if (rs->wrong_room > 0)
+		fprintf(f, ", %" PRIu64 " in the wrong room (none allowed)",
+		    rs->wrong_room);
+	fputc('\n', f);
+}
+
+/*
+ * Several URLs: the deliveries on the sender's URL and on the others (one
+ * hub per URL: same hub and cross hub), each with its latency.
+ */
+static void
+text_urls_split(FILE *f, const struct round_stats *rs)
+{
+	uint64_t exp_same = rs->expected - rs->expected_other;
+	uint64_t recv_same = rs->received - rs->received_other;
+
+	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%)\n",
+	    "same url", recv_same, exp_same, 100 * share(recv_same, exp_same));
+	text_hist(f, "  latency", &rs->latency_same);
+	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%)\n",
+	    "other urls", rs->received_other, rs->expected_other,
+	    100 * share(rs->received_other, rs->expected_other));
+	text_hist(f, "  latency", &rs->latency_other);
+}
+
+/* Rooms: deliveries that reached a connection outside their room. */
+static void
+text_wrong_room(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	if (cfg->plan.rooms > 1)
+		fprintf(f, "%-14s %" PRIu64 " deliveries outside the sender's "
+		    "room\n", "wrong room", rs->wrong_room);
 }
 
 /* One broadcast round: sending, deliveries, latency, cost, verdict. */
@@ -241,6 +280,9 @@ text_round(FILE *f, const struct load_config *cfg,
 	    "%.0f/s\n", "deliveries", rs->received, rs->expected,
 	    100 * ratio(rs), per_second(rr));
 	text_hist(f, "latency", &rs->latency);
+	if (cfg->plan.urls > 1)
+		text_urls_split(f, rs);
+	text_wrong_room(f, cfg, rs);
 	text_cpu(f, cfg, rr);
 	text_verdict(f, cfg, rr);
 }
@@ -278,17 +320,60 @@ text_sweep(FILE *f, const struct run_result *r)
 		    (uint64_t)best->rate * best->senders, per_second(best));
 }
 
-/* Connect mode: did one broadcast reach every connection? */
+/* Connect mode: did one broadcast (per room) reach every connection? */
 static void
-text_connect(FILE *f, const struct round_result *rr)
+text_connect(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
 {
-	char last[32];
+	char last[32], sent[64];
 
+	if (cfg->plan.rooms == 1)
+		snprintf(sent, sizeof(sent), "%s", rr->rs.sent ? "sent" :
+		    "NOT sent (connection 0 not open)");
+	else
+		snprintf(sent, sizeof(sent), "%" PRIu64 " of %u sent, one per "
+		    "room", rr->rs.sent, cfg->plan.rooms);
 	fprintf(f, "%-14s %s; received by %" PRIu64 " of %" PRIu64
 	    " open connections (%.3f %%), the last after %s\n", "broadcast",
-	    rr->rs.sent ? "sent" : "NOT sent (connection 0 not open)",
-	    rr->rs.received, rr->rs.expected, 100 * ratio(&rr->rs),
+	    sent, rr->rs.received, rr->rs.expected, 100 * ratio(&rr->rs),
 	    fmt_ns(last, sizeof(last), rr->rs.latency.max));
+	if (cfg->plan.urls > 1)
+		text_urls_split(f, &rr->rs);
+	text_wrong_room(f, cfg, &rr->rs);
+}
+
+/* "10 connections each" or "10 to 11 connections each"; n = 1: "40". */
+static void
+text_each(FILE *f, uint32_t n, uint32_t min, uint32_t max)
+{
+	if (n == 1)
+		fprintf(f, "%u connection%s\n", min, min == 1 ? "" : "s");
+	else if (min == max)
+		fprintf(f, "%u connection%s each\n", min, min == 1 ? "" : "s");
+	else
+		fprintf(f, "%u to %u connections each\n", min, max);
+}
+
+/* Rooms named by the flags, and several URLs: how the run spread. */
+static void
+text_spread(FILE *f, const struct load_config *cfg)
+{
+	const struct plan *p = &cfg->plan;
+	struct plan_spread sp;
+	char first[PLAN_ROOM_NAME_MAX + 1], last[PLAN_ROOM_NAME_MAX + 1];
+
+	plan_spread(p, &sp);
+	if (plan_names_rooms(p)) {
+		plan_room_name(p, 0, first);
+		plan_room_name(p, p->rooms - 1, last);
+		fprintf(f, "%-14s %u (%s%s%s), ", "rooms", p->rooms, first,
+		    p->rooms > 1 ? " .. " : "", p->rooms > 1 ? last : "");
+		text_each(f, p->rooms, sp.room_min, sp.room_max);
+	}
+	if (p->urls > 1) {
+		fprintf(f, "%-14s %u, ", "urls", p->urls);
+		text_each(f, p->urls, sp.url_min, sp.url_max);
+	}
 }
 
 /* The human table, mode by mode. */
@@ -298,15 +383,18 @@ report_text(FILE *f, const struct load_config *cfg,
 {
 	const struct round_result *rr = run_main_round(cfg, res);
 
-	fprintf(f, "wshub-load %s %s: %u thread%s, %s messages of %u bytes\n",
-	    opts_mode_name(cfg->mode), cfg->url, cfg->threads,
+	fprintf(f, "wshub-load %s", opts_mode_name(cfg->mode));
+	for (uint32_t u = 0; u < cfg->plan.urls; u++)
+		fprintf(f, " %s", cfg->urls[u].url);
+	fprintf(f, ": %u thread%s, %s messages of %u bytes\n", cfg->threads,
 	    cfg->threads == 1 ? "" : "s",
 	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes);
+	text_spread(f, cfg);
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
 		text_sweep(f, res);
 	else if (cfg->mode == MODE_CONNECT && rr != NULL) {
-		text_connect(f, rr);
+		text_connect(f, cfg, rr);
 		text_verdict(f, cfg, rr);
 	} else if (rr != NULL)
 		text_round(f, cfg, rr);
@@ -373,9 +461,40 @@ json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 	fprintf(f, "},\"last_http_status\":%d,", cs->http_status);
 }
 
+/*
+ * "name":{"expected":..,"received":..,"delivery_ratio":..,"latency_us":..}
+ * for one URL share of a round.
+ */
+static void
+json_share(FILE *f, const char *name, uint64_t expected, uint64_t received,
+    const struct hist *latency)
+{
+	fprintf(f, "\"%s\":{\"expected\":%" PRIu64 ",\"received\":%" PRIu64
+	    ",\"delivery_ratio\":%.6f,", name, expected, received,
+	    share(received, expected));
+	json_hist(f, "latency_us", latency);
+	fputs("},", f);
+}
+
+/* "same_url":{..},"other_url":{..}, or both null with one URL. */
+static void
+json_urls_split(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	if (cfg->plan.urls == 1) {
+		fputs("\"same_url\":null,\"other_url\":null,", f);
+		return;
+	}
+	json_share(f, "same_url", rs->expected - rs->expected_other,
+	    rs->received - rs->received_other, &rs->latency_same);
+	json_share(f, "other_url", rs->expected_other, rs->received_other,
+	    &rs->latency_other);
+}
+
 /* One round as a JSON object. */
 static void
-json_round(FILE *f, const struct round_result *rr)
+json_round(FILE *f, const struct load_config *cfg,
+    const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 	double n = (double)rs->received;
@@ -383,12 +502,15 @@ json_round(FILE *f, const struct round_result *rr)
 	fprintf(f, "{\"round\":%u,\"senders\":%u,\"rate\":%u,\"duration_s\":"
 	    "%.3f,\"sent\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"expected\":%"
 	    PRIu64 ",\"received\":%" PRIu64 ",\"stale\":%" PRIu64
-	    ",\"delivery_ratio\":%.6f,\"deliveries_per_s\":%.1f,",
-	    rr->round, rr->senders, rr->rate,
+	    ",\"wrong_room\":%" PRIu64 ",\"delivery_ratio\":%.6f,"
+	    "\"deliveries_per_s\":%.1f,", rr->round, rr->senders, rr->rate,
 	    (double)(rr->end_ns - rr->start_ns) / 1e9, rs->sent, rs->skipped,
-	    rs->expected, rs->received, rs->stale, ratio(rs), per_second(rr));
+	    rs->expected, rs->received, rs->stale, rs->wrong_room, ratio(rs),
+	    per_second(rr));
 	json_hist(f, "latency_us", &rs->latency);
-	fprintf(f, ",\"client_cpu_ns_per_frame\":%.1f,"
+	fputc(',', f);
+	json_urls_split(f, cfg, rs);
+	fprintf(f, "\"client_cpu_ns_per_frame\":%.1f,"
 	    "\"client_user_ns_per_frame\":%.1f,"
 	    "\"client_sys_ns_per_frame\":%.1f,\"client_cpu_cores\":%.3f,"
 	    "\"server_cpu_ns_per_delivery\":",
@@ -420,6 +542,32 @@ json_server(FILE *f, const struct load_config *cfg, const struct run_result *r)
 	    r->srv_start.rss_kib) * 1024 / (double)r->cs.ok : 0.0);
 }
 
+/*
+ * "urls":[..],"rooms":K,"room":"NAME"|null,
+ * "connections_per_room":{"min":..,"max":..},"connections_per_url":{..},
+ */
+static void
+json_spread(FILE *f, const struct load_config *cfg)
+{
+	const struct plan *p = &cfg->plan;
+	struct plan_spread sp;
+
+	plan_spread(p, &sp);
+	fputs("\"urls\":[", f);
+	for (uint32_t u = 0; u < p->urls; u++) {
+		fputs(u ? "," : "", f);
+		json_string(f, cfg->urls[u].url);
+	}
+	fprintf(f, "],\"rooms\":%u,\"room\":", p->rooms);
+	if (p->room != NULL)
+		json_string(f, p->room);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"connections_per_room\":{\"min\":%u,\"max\":%u},"
+	    "\"connections_per_url\":{\"min\":%u,\"max\":%u},",
+	    sp.room_min, sp.room_max, sp.url_min, sp.url_max);
+}
+
 /* The JSON summary: one object, one line. */
 void
 report_json(FILE *f, const struct load_config *cfg,
@@ -428,20 +576,21 @@ report_json(FILE *f, const struct load_config *cfg,
 	const struct round_result *main = run_main_round(cfg, res);
 
 	fprintf(f, "{\"mode\":\"%s\",\"url\":", opts_mode_name(cfg->mode));
-	json_string(f, cfg->url);
+	json_string(f, cfg->urls[0].url);
 	fprintf(f, ",\"threads\":%u,\"type\":\"%s\",\"bytes\":%u,",
 	    cfg->threads, cfg->kind == PAYLOAD_TEXT ? "text" : "binary",
 	    cfg->bytes);
+	json_spread(f, cfg);
 	json_conns(f, cfg, res);
 	json_server(f, cfg, res);
 	fputs("\"rounds\":[", f);
 	for (uint32_t i = 0; i < res->nrounds; i++) {
 		fputs(i ? "," : "", f);
-		json_round(f, &res->rounds[i]);
+		json_round(f, cfg, &res->rounds[i]);
 	}
 	fputs("],\"result\":", f);
 	if (main != NULL)
-		json_round(f, main);
+		json_round(f, cfg, main);
 	else
 		fputs("null", f);
 	fprintf(f, ",\"timed_out\":%s,\"elapsed_s\":%.3f}\n",

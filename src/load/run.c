@@ -28,7 +28,7 @@ struct run {
 	struct run_result *res;
 	struct loop **loops;
 	chan_t *events;
-	atomic_long open;
+	struct plan_open open;         /* by room and URL, all loops */
 	uint32_t acks[EV_CLOSED + 1];  /* answers received, by kind */
 	int64_t hard_deadline_ns;
 	int64_t next_progress_ns;
@@ -107,7 +107,7 @@ progress(struct run *r)
 	gather(r, round);
 	p.now_ns = now;
 	p.elapsed_ns = now - r->res->t0_ns;
-	p.open = atomic_load(&r->open);
+	p.open = atomic_load(&r->open.total);
 	p.round = round;
 	p.round_start_ns = r->round_start_ns;
 	p.sent = r->rs->sent;
@@ -325,14 +325,17 @@ run_close(struct run *r)
 /*
  * The verdict on a round.  Broadcast and every sweep step: the server kept
  * up, with at most PASS_MAX_LOSS of the deliveries lost and a p99 within
- * PASS_MAX_P99_NS.  Connect: the one broadcast reached every requested
- * connection.
+ * PASS_MAX_P99_NS.  Connect: the broadcast of each room reached every
+ * requested connection.  Either way no delivery reached a connection
+ * outside its sender's room.
  */
 static bool
 round_passes(const struct load_config *cfg, const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
 
+	if (rs->wrong_room > 0)
+		return false;
 	if (cfg->mode == MODE_CONNECT)
 		return rs->sent > 0 && rs->expected == cfg->conns &&
 		    rs->received >= rs->expected;
@@ -340,6 +343,17 @@ round_passes(const struct load_config *cfg, const struct round_result *rr)
 	    (double)rs->received >= (1.0 - PASS_MAX_LOSS) *
 	    (double)rs->expected &&
 	    hist_percentile(&rs->latency, 99) <= (uint64_t)PASS_MAX_P99_NS;
+}
+
+/*
+ * Connect mode's sending window: senders 0 .. n-1 (one per room) at one
+ * message a second each are due at m / n s, so a window ending just after
+ * the last one's time sends each exactly once (for n = 1: 1 ns).
+ */
+static int64_t
+connect_window_ns(uint32_t n)
+{
+	return (int64_t)((uint64_t)(n - 1) * NSEC_PER_SEC / n) + 1;
 }
 
 /* The phases after connecting, by mode. */
@@ -360,7 +374,8 @@ run_mode(struct run *r)
 	case MODE_CONNECT:
 		run_wait(r, mono_ns() + dur_ns, NULL, 0);  /* hold */
 		r->res->rounds[0].round = 1;
-		run_round(r, &r->res->rounds[0], 1, 1, 1);  /* one message */
+		run_round(r, &r->res->rounds[0], cfg->senders, 1,
+		    connect_window_ns(cfg->senders));  /* one per room */
 		r->res->rounds[0].pass = round_passes(cfg, &r->res->rounds[0]);
 		break;
 	case MODE_SWEEP:
@@ -390,6 +405,7 @@ run_free(struct run *r)
 	while (chan_try_recv(r->events, &item) == CHAN_OK)
 		free(item);
 	chan_free(r->events);
+	plan_open_free(&r->open);
 	free(r->cs);
 	free(r->rs);
 	free(r->cs_one);
@@ -409,10 +425,10 @@ run_load(const struct load_config *cfg, struct run_result *res)
 	r.rs = xmalloc(sizeof(*r.rs));
 	r.cs_one = xmalloc(sizeof(*r.cs_one));
 	r.rs_one = xmalloc(sizeof(*r.rs_one));
-	atomic_init(&r.open, 0);
+	plan_open_init(&r.open, &cfg->plan);
 	run_start(&r);
 	run_settle(&r);
-	if (atomic_load(&r.open) > 0 && !res->timed_out)
+	if (atomic_load(&r.open.total) > 0 && !res->timed_out)
 		run_mode(&r);
 	run_close(&r);
 	if (cfg->progress)

@@ -27,6 +27,32 @@ stats_round_init(struct round_stats *s, uint32_t round)
 	memset(s, 0, sizeof(*s));
 	s->round = round;
 	hist_init(&s->latency);
+	hist_init(&s->latency_same);
+	hist_init(&s->latency_other);
+}
+
+/* One more message, and the deliveries it is due. */
+void
+stats_round_sent(struct round_stats *s, uint64_t same_url, uint64_t other_url)
+{
+	s->sent++;
+	s->expected += same_url + other_url;
+	s->expected_other += other_url;
+}
+
+/* One more delivery, in the total and in its URL's share. */
+void
+stats_round_delivered(struct round_stats *s, bool other_url,
+    uint64_t latency_ns, int64_t now_ns)
+{
+	s->received++;
+	hist_record(&s->latency, latency_ns);
+	if (other_url) {
+		s->received_other++;
+		hist_record(&s->latency_other, latency_ns);
+	} else
+		hist_record(&s->latency_same, latency_ns);
+	s->last_recv_ns = now_ns;
 }
 
 /* Adds n closes with `code` to the table, or to closes_other if full. */
@@ -90,12 +116,17 @@ stats_round_merge(struct round_stats *dst, const struct round_stats *src)
 {
 	dst->sent += src->sent;
 	dst->expected += src->expected;
+	dst->expected_other += src->expected_other;
 	dst->received += src->received;
+	dst->received_other += src->received_other;
+	dst->wrong_room += src->wrong_room;
 	dst->stale += src->stale;
 	dst->skipped += src->skipped;
 	if (src->last_recv_ns > dst->last_recv_ns)
 		dst->last_recv_ns = src->last_recv_ns;
 	hist_merge(&dst->latency, &src->latency);
+	hist_merge(&dst->latency_same, &src->latency_same);
+	hist_merge(&dst->latency_other, &src->latency_other);
 }
 
 /* Error kind -> report name. */

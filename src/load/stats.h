@@ -49,21 +49,47 @@ struct conn_stats {
 	struct hist handshake;       /* connect(2) to validated 101, ns */
 };
 
-/* One sending round: messages sent and their deliveries. */
+/*
+ * One sending round: messages sent and their deliveries.  "Other URL"
+ * counts are the part of a total whose receiver used another URL than the
+ * sender (see plan.h); the same-URL part is the total minus them.
+ */
 struct round_stats {
 	uint32_t round;
 	bool sending_done;           /* past the round's end time */
 	uint64_t sent;               /* messages handed to the server */
-	uint64_t expected;           /* sum, per message, of connections open */
-	uint64_t received;           /* deliveries of this round's messages */
+	uint64_t expected;           /* sum, per message, of connections open
+	                                in the sender's room */
+	uint64_t expected_other;     /* ... of them on another URL */
+	uint64_t received;           /* deliveries of this round's messages
+	                                in the sender's room */
+	uint64_t received_other;     /* ... of them on another URL */
+	uint64_t wrong_room;         /* deliveries outside the sender's room */
 	uint64_t stale;              /* deliveries of earlier rounds */
 	uint64_t skipped;            /* not sent: sender closed or backlogged */
 	int64_t last_recv_ns;        /* latest delivery, 0 = none */
 	struct hist latency;         /* send to receive, ns */
+	struct hist latency_same;    /* ... on the sender's URL */
+	struct hist latency_other;   /* ... on another URL */
 };
 
 void stats_conn_init(struct conn_stats *s);
 void stats_round_init(struct round_stats *s, uint32_t round);
+
+/*
+ * Counts one message sent, due at `same_url` + `other_url` connections
+ * (plan_expected).
+ */
+void stats_round_sent(struct round_stats *s, uint64_t same_url,
+    uint64_t other_url);
+
+/*
+ * Counts one delivery of this round's message in its sender's room,
+ * `latency_ns` after the sending, arrived at `now_ns` on the sender's URL
+ * or (`other_url`) another.
+ */
+void stats_round_delivered(struct round_stats *s, bool other_url,
+    uint64_t latency_ns, int64_t now_ns);
 
 /* Counts a close by the server with `code` (1006: no close frame). */
 void stats_close_add(struct conn_stats *s, uint16_t code);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# wshub-load against a real wshub: a short broadcast and a short connect
-# run must account for every connection and every delivery.  Counts only;
-# no timing is asserted.  Run by scripts/run-tests.sh with WSHUB and
+# wshub-load against a real wshub: short broadcast and connect runs, in one
+# room and in several, over one URL and two, must account for every
+# connection and every delivery.  Counts only; no timing is asserted.  Run by scripts/run-tests.sh with WSHUB and
 # WSHUB_LOAD set.  The last line is "load: N passed, M failed".
 set -uo pipefail
 
@@ -22,12 +22,14 @@ for bin in "$WSHUB" "$WSHUB_LOAD"; do
 done
 
 tmp=$(mktemp -d)
-server_pid=""
+server_pid="" other_pid="" poller_pid="" nservers=0
 cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	for pid in "$server_pid" "$other_pid" "$poller_pid"; do
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,19 +37,21 @@ trap cleanup EXIT
 # start_server ADDR PRINTED [FLAGS...]: starts wshub --addr ADDR on a free
 # port and waits for "listening on PRINTED:PORT"; sets server_pid and port.
 start_server() {
-	local addr=$1 printed=$2
+	local addr=$1 printed=$2 log
 	shift 2
-	"$WSHUB" --addr "$addr" --port 0 -q "$@" 2>"$tmp/server.log" &
+	nservers=$((nservers + 1))
+	log="$tmp/server.$nservers.log"
+	"$WSHUB" --addr "$addr" --port 0 -q "$@" 2>"$log" &
 	server_pid=$!
 	for _ in $(seq 100); do
-		port=$(grep -F "wshub: listening on $printed:" "$tmp/server.log" |
+		port=$(grep -F "wshub: listening on $printed:" "$log" |
 			sed 's/.*://')
 		[ -n "$port" ] && return 0
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	echo "load.sh: wshub --addr $addr did not start:" >&2
-	cat "$tmp/server.log" >&2
+	cat "$log" >&2
 	return 1
 }
 
@@ -75,6 +79,49 @@ PY
 		not_ok "$1"
 		echo "load.sh: $1: failed: $3" >&2
 		cat "$2" >&2
+	fi
+}
+
+# poll_stats PORT OUT: in the background, polls the server's /stats every
+# 0.1 s and keeps in OUT the sample with the most rooms, and of those the
+# one with the largest room; sets poller_pid.
+poll_stats() {
+	/usr/bin/python3 - "http://127.0.0.1:$1/stats" "$2" <<'PY' &
+import json, os, sys, time, urllib.request
+best = {"rooms": -1, "largest_room": -1}
+key = lambda s: (s["rooms"], s["largest_room"])
+for _ in range(600):
+    try:
+        s = json.load(urllib.request.urlopen(sys.argv[1], timeout=1))
+        if key(s) > key(best):
+            best = s
+            json.dump(best, open(sys.argv[2] + ".new", "w"))
+            os.replace(sys.argv[2] + ".new", sys.argv[2])
+    except OSError:
+        pass
+    time.sleep(0.1)
+PY
+	poller_pid=$!
+}
+
+# stop_poller: ends poll_stats's process.
+stop_poller() {
+	kill "$poller_pid" 2>/dev/null
+	wait "$poller_pid" 2>/dev/null
+	poller_pid=""
+}
+
+# bad_usage NAME WANT CMD...: CMD exits 2 with one line on stderr that
+# contains WANT.
+bad_usage() {
+	local name=$1 want=$2 status=0 msg
+	shift 2
+	msg=$("$@" 2>&1 >/dev/null) || status=$?
+	if [ "$status" -eq 2 ] && [ "$(wc -l <<<"$msg")" -eq 1 ] &&
+		[[ $msg == *"$want"* ]]; then
+		ok "$name"
+	else
+		not_ok "$name (exit $status: $msg)"
 	fi
 }
 
@@ -131,6 +178,61 @@ check "connect: one broadcast reached all 200" "$c" \
 check "connect: pass, since all 200 requested received it" "$c" \
 	'j["result"]["pass"] is True and j["rounds"][0]["pass"] is True'
 
+# Rooms: 40 connections in 4 rooms of 10, one sender in each.  A message
+# is due at the 10 of its room only, and the server sees the 4 rooms.
+poll_stats "$port" "$tmp/rooms.stats"
+"$WSHUB_LOAD" broadcast -c 40 -s 4 -r 50 -d 2 --rooms 4 --json "$url" \
+	>"$tmp/rooms.json" 2>"$tmp/rooms.txt"
+stop_poller
+r="$tmp/rooms.json"
+check "rooms: 4 rooms of 10, every connection opened" "$r" \
+	'j["rooms"] == 4 and j["connections_per_room"] == {"min": 10, "max": 10} and j["connections"]["ok"] == 40'
+check "rooms: each message is due to the 10 of its room, not to all 40" "$r" \
+	'j["result"]["sent"] > 0 and j["result"]["expected"] == 10 * j["result"]["sent"]'
+check "rooms: every delivery arrived, none in the wrong room" "$r" \
+	'j["result"]["received"] == j["result"]["expected"] and j["result"]["wrong_room"] == 0'
+check "rooms: latency counted per delivery; one URL, no URL split" "$r" \
+	'j["result"]["latency_us"]["n"] == j["result"]["received"] and j["result"]["same_url"] is None'
+check "rooms: pass is the documented verdict" "$r" \
+	'j["result"]["pass"] == (j["result"]["received"] >= 0.99 * j["result"]["expected"] and j["result"]["latency_us"]["p99"] <= 100000)'
+check "rooms: the server's /stats saw 4 rooms of 10 during the run" \
+	"$tmp/rooms.stats" 'j["rooms"] == 4 and j["largest_room"] == 10'
+if grep -q '^rooms  *4 (r0 \.\. r3), 10 connections each$' "$tmp/rooms.txt"; then
+	ok "rooms: the table names the rooms and their size"
+else
+	not_ok "rooms: the table names the rooms and their size"
+	cat "$tmp/rooms.txt" >&2
+fi
+
+# Two URLs, both this server (with and without the path): the URLs
+# alternate, every room is on both, and a message is due at its whole room.
+"$WSHUB_LOAD" broadcast -c 40 -s 8 -r 50 -d 1 --rooms 4 --json "$url" \
+	"ws://127.0.0.1:$port" >"$tmp/urls.json" 2>"$tmp/urls.txt"
+u="$tmp/urls.json"
+check "two URLs: listed, 20 connections on each" "$u" \
+	'len(j["urls"]) == 2 and j["connections_per_url"] == {"min": 20, "max": 20} and j["connections"]["ok"] == 40'
+check "two URLs: each message is due to its room on both URLs" "$u" \
+	'j["result"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["expected"] == 5 * j["result"]["sent"]'
+check "two URLs: the split adds up" "$u" \
+	'j["result"]["same_url"]["expected"] + j["result"]["other_url"]["expected"] == j["result"]["expected"] and j["result"]["same_url"]["received"] + j["result"]["other_url"]["received"] == j["result"]["received"]'
+check "two URLs: every delivery arrived, on both" "$u" \
+	'j["result"]["received"] == j["result"]["expected"] and j["result"]["other_url"]["received"] == j["result"]["other_url"]["expected"] and j["result"]["wrong_room"] == 0'
+check "two URLs: latency counted per delivery on each side" "$u" \
+	'j["result"]["same_url"]["latency_us"]["n"] == j["result"]["same_url"]["received"] and j["result"]["other_url"]["latency_us"]["n"] == j["result"]["other_url"]["received"]'
+if grep -q '^same url ' "$tmp/urls.txt" && grep -q '^other urls ' "$tmp/urls.txt"; then
+	ok "two URLs: the table splits the deliveries by URL"
+else
+	not_ok "two URLs: the table splits the deliveries by URL"
+	cat "$tmp/urls.txt" >&2
+fi
+
+# Connect mode with rooms: one message per room reaches all of them.
+"$WSHUB_LOAD" connect -c 30 -d 1 --rooms 3 --room load --json "$url" \
+	>"$tmp/connect-rooms.json" 2>"$tmp/connect-rooms.txt"
+check "connect: --rooms 3 sends 3 messages, one per room, and all 30 get theirs" \
+	"$tmp/connect-rooms.json" \
+	'j["result"]["sent"] == 3 and j["result"]["expected"] == 30 and j["result"]["received"] == 30 and j["result"]["pass"] is True'
+
 stop_server
 
 # Nothing listens on the port now: exit status 1.
@@ -147,6 +249,38 @@ if [ "$status" -eq 2 ] && [ "$(wc -l <<<"$msg")" -eq 1 ] && [[ $msg == "$want"* 
 	ok "a bad value says what is wrong with it"
 else
 	not_ok "a bad value says what is wrong with it (exit $status: $msg)"
+fi
+
+# Rooms and URL paths: a room named twice, more rooms than connections,
+# URLs that disagree on the room.
+bad_usage "a URL that names a room and --room: exit 2, one line" \
+	"names the room 'abc', and so does --room" \
+	"$WSHUB_LOAD" broadcast --room x "$url/abc"
+bad_usage "--rooms above -c: exit 2, one line" "must be from 1 to -c (40)" \
+	"$WSHUB_LOAD" broadcast -c 40 --rooms 50 "$url"
+bad_usage "URLs with different rooms: exit 2, one line" "different paths" \
+	"$WSHUB_LOAD" broadcast "$url/a" "$url/b"
+
+# Two hubs that are not joined: a message reaches its own hub only, so
+# the deliveries on the sender's URL all arrive and those on the other
+# are all lost -- as the split says.
+if start_server 127.0.0.1 127.0.0.1; then
+	other_pid=$server_pid other_port=$port
+	if start_server 127.0.0.1 127.0.0.1; then
+		"$WSHUB_LOAD" broadcast -c 20 -s 4 -r 20 -d 1 --drain 500 --room two \
+			--json "ws://127.0.0.1:$other_port/ws" "ws://127.0.0.1:$port/ws" \
+			>"$tmp/two.json" 2>"$tmp/two.txt"
+		check "two unjoined hubs: all on the sender's hub, none on the other" \
+			"$tmp/two.json" \
+			'j["result"]["same_url"]["received"] == j["result"]["same_url"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["received"] == 0 and j["result"]["pass"] is False'
+		stop_server
+	else
+		not_ok "a second wshub starts"
+	fi
+	server_pid=$other_pid other_pid=""
+	stop_server
+else
+	not_ok "wshub starts for the two-hub run"
 fi
 
 # A server that refuses some of the connections: connect does not pass.
