@@ -11,7 +11,10 @@
  * and freed when its last one leaves; --max-rooms bounds how many exist.
  * The one thing other threads may ask is whether a room could be joined
  * (hub_room_admits, under a lock the hub takes only to add or remove a
- * room).
+ * room).  With a relay (the Redis bridge), the hub also tells it when a
+ * room opens or closes and hands it each local message, without waiting,
+ * and takes other hubs' messages for a room like a local broadcast
+ * (hub_deliver_remote).
  *
  *   acceptor ──register──┐
  *   reader   ──broadcast─┼──▶ events ──▶ hub thread ──try_send──▶ conn send channels
