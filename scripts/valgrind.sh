@@ -7,7 +7,7 @@
 # as `valgrind --error-exitcode=1 --leak-check=full
 # --errors-for-leak-kinds=definite,indirect --track-fds=no WSHUB --port 0
 # --send-queue 4 --write-timeout 1 --shutdown-timeout 1`, and Python 3
-# stdlib clients (the framing of test/conformance/wsproto.py) drive it:
+# stdlib clients (the framing of test/conformance/wsframes.py) drive it:
 #   1. three clients chat: every message reaches all three;
 #   2. a slow client (4 KiB SO_RCVBUF, never reads) is dropped by the hub
 #      while another client sends 200 messages of 16 KiB that still reach
@@ -103,7 +103,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.getcwd(), "test", "conformance"))
-from wsproto import (OP_BINARY, OP_CLOSE, OP_TEXT, Conn, Fail, Target,  # noqa: E402
+from wsframes import (OP_BINARY, OP_CLOSE, OP_TEXT, Conn, Fail, Target,  # noqa: E402
                      build_request, check_upgrade, encode_frame, new_key,
                      upgrade_headers)
 

@@ -36,7 +36,7 @@ import cases_handshake
 import cases_pings
 import cases_reserved
 import cases_utf8
-from wsproto import Fail, Target
+from wsframes import Fail, Target
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "support"))
