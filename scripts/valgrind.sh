@@ -25,11 +25,10 @@
 # run is bounded (under 3 minutes; a few seconds when all goes well), and
 # the server is killed on exit.
 set -uo pipefail
-wshub=${1:-${WSHUB:-build/wshub}}
-case $wshub in
-/*) ;;
-*) wshub=$PWD/$wshub ;;   # relative to the caller's directory, as given
-esac
+# shellcheck source=test/support/paths.sh
+. "$(dirname "$0")/../test/support/paths.sh"
+WSHUB=${1:-${WSHUB:-}}
+wshub=$(wshub_path)
 cd "$(dirname "$0")/.."
 
 python=/usr/bin/python3

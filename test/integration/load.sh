@@ -5,8 +5,10 @@
 # WSHUB_LOAD set.
 set -euo pipefail
 
-WSHUB=${WSHUB:-build/wshub}
-WSHUB_LOAD=${WSHUB_LOAD:-build/wshub-load}
+# shellcheck source=test/support/paths.sh
+. "$(dirname "$0")/../support/paths.sh"
+WSHUB=$(wshub_path)
+WSHUB_LOAD=$(wshub_load_path)
 for bin in "$WSHUB" "$WSHUB_LOAD"; do
 	[ -x "$bin" ] || { echo "load.sh: $bin is not built" >&2; exit 1; }
 done
