@@ -147,7 +147,7 @@ class Scenario:
         hub.  The 101 goes out before hub_register (as in Gorilla's chat
         example), so a broadcast sent before this could miss the new
         client."""
-        self.wait_log(r"connect id=\d+ peer=127\.0\.0\.1:%d$" % conn.sock.getsockname()[1])
+        self.wait_log(r"connect id=\d+ peer=127\.0\.0\.1:%d\b" % conn.sock.getsockname()[1])
         return conn
 
     def open_client(self, name):
