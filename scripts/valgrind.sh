@@ -10,8 +10,8 @@
 # M failed".  Exit status 0 when nothing failed, 1 otherwise, 2 if
 # valgrind, python3 or the binary is missing.
 set -uo pipefail
-# shellcheck source=test/support/paths.sh
-. "$(dirname "$0")/../test/support/paths.sh"
+# shellcheck source=test/support/wshub.sh
+. "$(dirname "$0")/../test/support/wshub.sh"
 WSHUB=${1:-${WSHUB:-}}
 wshub=$(wshub_path)
 

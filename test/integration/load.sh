@@ -5,8 +5,8 @@
 # WSHUB_LOAD set.
 set -euo pipefail
 
-# shellcheck source=test/support/paths.sh
-. "$(dirname "$0")/../support/paths.sh"
+# shellcheck source=test/support/wshub.sh
+. "$(dirname "$0")/../support/wshub.sh"
 WSHUB=$(wshub_path)
 WSHUB_LOAD=$(wshub_load_path)
 for bin in "$WSHUB" "$WSHUB_LOAD"; do
@@ -24,22 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts the server on a free port; sets server_pid and port.
-start_server() {
-	"$WSHUB" --port 0 -q 2>"$tmp/server.log" &
-	server_pid=$!
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^wshub: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-			"$tmp/server.log")
-		[ -n "$port" ] && return 0
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "load.sh: the server did not start:" >&2
-	cat "$tmp/server.log" >&2
-	return 1
-}
-
 # check NAME FILE PYTHON-EXPRESSION: the expression over the JSON summary
 # `j` must be true.
 check() {
@@ -56,8 +40,10 @@ PY
 	echo "ok - $1"
 }
 
-start_server
-url="ws://127.0.0.1:$port/ws"
+# A server on a free port: sets server_pid, host and port.
+wshub_start "$tmp/server.log" "$WSHUB" --port 0 -q ||
+	{ echo "load.sh: the server did not start" >&2; exit 1; }
+url="ws://$host:$port/ws"
 
 "$WSHUB_LOAD" broadcast -c 20 -s 4 -r 50 -d 2 --server-pid "$server_pid" \
 	--json "$url" >"$tmp/broadcast.json" 2>"$tmp/broadcast.txt"

@@ -5,8 +5,8 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=test/support/paths.sh
-. "$root/test/support/paths.sh"
+# shellcheck source=test/support/wshub.sh
+. "$root/test/support/wshub.sh"
 wshub=$(wshub_path)
 wshub_load=$(wshub_load_path)
 passed=0 failed=0

@@ -30,7 +30,7 @@ def wshub_path():
     """The wshub binary under test: $WSHUB, else build/wshub.  A relative
     path is taken from the repository root; the shell wrappers hand over an
     absolute one, resolved from their caller's directory
-    (test/support/paths.sh)."""
+    (test/support/wshub.sh)."""
     return os.path.join(ROOT, os.environ.get("WSHUB") or "build/wshub")
 
 
