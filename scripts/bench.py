@@ -9,12 +9,18 @@ usage: scripts/bench.py WSHUB WSHUB_LOAD [RUNS] [SCENARIO...]
 """
 import json
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "test", "support"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from wshub_process import WshubProcess  # noqa: E402
+
+STOP_TIMEOUT_S = 30  # SIGTERM to exit after 15,000 connections
 
 SCENARIOS = {
     "S1": ("broadcast: 100 connections, 10 senders x 100 msg/s, 128 B, 10 s",
@@ -33,36 +39,23 @@ SCENARIOS = {
 }
 
 
-def start_server(wshub):
-    proc = subprocess.Popen([wshub, "--port", "0", "-q"],
-                            stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    m = re.search(r"listening on (\S+):(\d+)", line)
-    if not m:
-        raise SystemExit("bench: wshub did not start: " + line)
-    return proc, int(m.group(2))
-
-
-def stop_server(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run_once(wshub, load, args):
-    proc, port = start_server(wshub)
+    """One run of wshub-load against a fresh server, which it samples
+    (--server-pid); the JSON summary."""
+    server = WshubProcess(wshub, ["-q"])
+    try:
+        host, port = server.start()
+    except RuntimeError as e:
+        raise SystemExit("bench: %s" % e)
     try:
         time.sleep(0.2)
         out = subprocess.run(
-            [load] + args + ["-q", "--json", "--server-pid", str(proc.pid),
-                             f"ws://127.0.0.1:{port}/ws"],
+            [load] + args + ["-q", "--json", "--server-pid", str(server.pid),
+                             f"ws://{host}:{port}/ws"],
             capture_output=True, text=True, timeout=600)
         return json.loads(out.stdout)
     finally:
-        stop_server(proc)
+        server.stop(STOP_TIMEOUT_S)
 
 
 def figures(mode, r):

@@ -5,6 +5,8 @@ set -uo pipefail
 build=${1:-build/tsan}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:exitcode=66:second_deadlock_stack=1}
 export WSHUB="$build/wshub"
+# shellcheck source=test/support/wshub.sh
+. "$(dirname "$0")/../test/support/wshub.sh"
 
 # TSan's runtime in GCC 12 cannot map its shadow memory when the kernel
 # randomises mmap with more than 28 bits; run without ASLR in that case.
@@ -40,20 +42,15 @@ done
 # protocol error.  How much arrived is not checked: TSan slows both sides
 # by an amount this script cannot know; delivery is proved elsewhere.
 soak() {
-	local dir="$build/soak" pid port rc=0
+	local dir="$build/soak" server_pid host port rc=0
 	rm -rf "$dir" && mkdir -p "$dir"
-	$norand "$build/wshub" --port 0 --send-queue 16 -q 2>"$dir/server.err" &
-	pid=$!
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$dir/server.err")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	[ -n "$port" ] || { echo "soak: the server did not start"; kill "$pid"; return 1; }
+	# shellcheck disable=SC2086  # $norand: no word, or the setarch argv
+	wshub_start "$dir/server.err" $norand "$build/wshub" --port 0 --send-queue 16 -q ||
+		{ echo "soak: the server did not start"; return 1; }
 	$norand "$build/wshub-load" broadcast -c 300 -s 20 -r 50 -b 200 -d 4 \
-	    "ws://127.0.0.1:$port/ws" >"$dir/load.out" 2>&1 || rc=1
-	kill -TERM "$pid"
-	wait "$pid" || rc=1
+	    "ws://$host:$port/ws" >"$dir/load.out" 2>&1 || rc=1
+	kill -TERM "$server_pid"
+	wait "$server_pid" || rc=1
 	cat "$dir/load.out" "$dir/server.err"
 	grep -q '^errors *none' "$dir/load.out" || rc=1
 	return $rc

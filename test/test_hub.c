@@ -1,5 +1,6 @@
 /* The hub over real sockets: broadcast, leaving, slow clients, errors. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -239,37 +240,97 @@ Test(hub, protocol_errors_get_their_close_codes, .timeout = 30)
 	test_server_stop(&ts);
 }
 
+/* The most a TCP send buffer grows to here (net.ipv4.tcp_wmem's third
+ * field): the server sets no SO_SNDBUF, so autotuning stops there. */
+static long
+tcp_wmem_max(void)
+{
+	long lo, def, max = 4L << 20; /* Linux's default */
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3)
+			max = 4L << 20;
+		fclose(f);
+	}
+	return max;
+}
+
+/* Reads frames up to the first pong; returns how many data frames of
+ * `size` bytes came before it, checking they came in order. */
+static int
+data_before_pong(int fd, size_t size)
+{
+	struct ws_frame f;
+	int data = 0;
+
+	for (;;) {
+		cr_assert_eq(ws_recv(fd, &f, WS_TIMEOUT_MS), 0,
+		    "no pong after %d data frames", data);
+		if (f.opcode == 0xa) {
+			cr_assert_str_eq((char *)f.payload, "probe");
+			ws_frame_free(&f);
+			return data;
+		}
+		if (f.opcode == 0x2) {
+			cr_assert_eq(f.len, size);
+			cr_assert_eq(memcmp(f.payload, &data, sizeof(data)), 0,
+			    "data frame %d out of order", data);
+			data++;
+		}
+		ws_frame_free(&f);
+	}
+}
+
+/*
+ * The rule: a pong overtakes data already queued for its client (the
+ * priority lane).  `reader` does not read, so its writer blocks in writev.
+ * By then it has taken at most what the socket buffers hold (the server's
+ * send buffer grows up to tcp_wmem's maximum; the client's is 4 KiB) and
+ * one batch (WRITE_BATCH_MAX - 1 = 31 frames; 64 allowed for here), so of
+ * the N messages queued for it, the last ones are still in the channel.
+ * The sender's own copy of each message shows the hub has queued it.
+ * Then reader sends a ping and a text: a connection hands its pongs to
+ * the writer before it hands the messages of the same read to the hub
+ * ("Replies first" in docs/ARCHITECTURE.md), so once the sender has the
+ * text, the pong is queued.  Only then does reader read: the pong must
+ * come before the last data frames.  Served after data, it would come
+ * after all N.  Nothing here depends on timing.
+ */
 Test(hub, ping_is_answered_even_behind_queued_data, .timeout = 60)
 {
-	enum { SIZE = 1 << 20 };
-	char *big = xcalloc(1, SIZE);
-	int sender, reader;
-	struct ws_frame f;
-	int data = 0, pongs = 0;
+	enum { SIZE = 256 * 1024, BATCH = 64, SPARE = 8 };
+	int n = (int)((tcp_wmem_max() + (1L << 20)) / SIZE) + BATCH + SPARE;
+	char *msg = xcalloc(1, SIZE);
+	int sender, reader, before;
 
 	test_server_init(&ts);
 	ts.cfg.max_message = SIZE;
+	ts.cfg.send_queue = (size_t)n + SPARE; /* reader is not slow */
+	ts.cfg.write_timeout_ms = 60000;       /* nor is its writer stuck */
 	test_server_start(&ts);
 	sender = ws_open(ts.port);
 	reader = ws_open_rcvbuf(ts.port, 4096); /* not reading yet */
 	wait_clients(2);
-	for (int i = 0; i < 4; i++)
-		ws_send(sender, 0x2, big, SIZE);
-	ws_send(reader, 0x9, "probe", 5);
-	while (data < 4 || pongs < 1) {
-		cr_assert_eq(ws_recv(reader, &f, WS_TIMEOUT_MS), 0,
-		    "%d data, %d pongs so far", data, pongs);
-		if (f.opcode == 0xa) {
-			cr_assert_str_eq((char *)f.payload, "probe");
-			pongs++;
-		} else
-			data += f.opcode == 0x2 && f.len == SIZE;
-		ws_frame_free(&f);
+	for (int i = 0; i < n; i++) {
+		memcpy(msg, &i, sizeof(i));
+		cr_assert_eq(ws_send(sender, 0x2, msg, SIZE), 0);
+		expect_frame(sender, 0x2, msg, SIZE);
 	}
-	cr_assert_eq(pongs, 1);
+	cr_assert_eq(ws_send(reader, 0x9, "probe", 5), 0);
+	cr_assert_eq(ws_send(reader, 0x1, "after the ping", 14), 0);
+	expect_frame(sender, 0x1, "after the ping", 14); /* the pong is queued */
+	before = data_before_pong(reader, SIZE);
+	cr_assert_lt(before, n, "the pong came after all %d queued data "
+	    "frames: it did not overtake them", n);
+	for (int i = before; i < n; i++) {
+		memcpy(msg, &i, sizeof(i));
+		expect_frame(reader, 0x2, msg, SIZE);
+	}
+	expect_frame(reader, 0x1, "after the ping", 14);
 	close(reader);
 	close(sender);
-	free(big);
+	free(msg);
 	test_server_stop(&ts);
 }
 

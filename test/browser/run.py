@@ -58,7 +58,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "support"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from wshub_process import STOP_TIMEOUT_S, WshubProcess, describe_status  # noqa: E402
+from wshub_process import (STOP_TIMEOUT_S, WshubProcess, describe_status,  # noqa: E402
+                           wshub_path)
 
 RUN_TIMEOUT_S = 120.0    # the whole test
 LAUNCH_TIMEOUT_S = 30.0  # Chromium writes DevToolsActivePort
@@ -736,7 +737,7 @@ async def cleanup(state):
 
 
 async def main_async(t):
-    wshub = root_path(os.environ.get("WSHUB", "build/wshub"))
+    wshub = wshub_path()
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     artefacts = root_path(os.environ.get("ARTEFACTS", "build/browser"))
     state = State()

@@ -8,7 +8,7 @@ Accepted reply to an empty close: an empty close or code 1000. RFC 6455
 received, both an empty body and 1000 (§7.4.1 normal closure) are read as
 echoing it."""
 
-from wsproto import OP_CLOSE, OP_PING, OP_TEXT, Registry, close_payload, encode_frame
+from wsframes import OP_CLOSE, OP_PING, OP_TEXT, Registry, close_payload, encode_frame
 
 reg = Registry("close")
 

@@ -5,7 +5,7 @@ frame inside a fragmented message, fails with 1002."""
 
 import os
 
-from wsproto import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, Registry,
+from wsframes import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, Registry,
                      close_payload, encode_frame)
 
 reg = Registry("fragmentation")

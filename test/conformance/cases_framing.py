@@ -3,7 +3,7 @@ encoding are echoed byte-exact; a message over --max-message fails with 1009."""
 
 import os
 
-from wsproto import OP_BINARY, OP_TEXT, Registry, encode_frame
+from wsframes import OP_BINARY, OP_TEXT, Registry, encode_frame
 
 reg = Registry("framing")
 

@@ -8,7 +8,7 @@ first frame."""
 import base64
 import json
 
-from wsproto import (Fail, OP_TEXT, Registry, accept_key, build_request,
+from wsframes import (Fail, OP_TEXT, Registry, accept_key, build_request,
                      check_upgrade, encode_frame, new_key, send_while_reading,
                      upgrade_headers)
 

@@ -4,7 +4,7 @@ fragmented; an unsolicited pong is ignored."""
 
 import os
 
-from wsproto import OP_CONT, OP_PING, OP_PONG, OP_TEXT, Registry, encode_frame
+from wsframes import OP_CONT, OP_PING, OP_PONG, OP_TEXT, Registry, encode_frame
 
 reg = Registry("pings")
 

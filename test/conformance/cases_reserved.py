@@ -6,7 +6,7 @@ Each case first checks the connection works (a message is echoed), then
 sends the bad frame followed, in the same write, by a valid message: the
 close must be the very next frame, with nothing echoed before it."""
 
-from wsproto import OP_BINARY, OP_PING, OP_TEXT, Registry, encode_frame
+from wsframes import OP_BINARY, OP_PING, OP_TEXT, Registry, encode_frame
 
 reg = Registry("reserved")
 

@@ -4,7 +4,7 @@ invalid UTF-8 (RFC 3629: overlongs, surrogates, code points above U+10FFFF,
 truncated sequences, stray continuation bytes) fails with 1007, also when the
 bad sequence is split across fragments."""
 
-from wsproto import OP_TEXT, Registry, encode_frame
+from wsframes import OP_TEXT, Registry, encode_frame
 from cases_fragmentation import fragments
 
 reg = Registry("utf8")

@@ -36,11 +36,11 @@ import cases_handshake
 import cases_pings
 import cases_reserved
 import cases_utf8
-from wsproto import Fail, Target
+from wsframes import Fail, Target
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "support"))
-from wshub_process import WshubProcess, describe_status  # noqa: E402
+from wshub_process import WshubProcess, describe_status, wshub_path  # noqa: E402
 
 GROUPS = [cases_handshake, cases_framing, cases_pings, cases_reserved,
           cases_fragmentation, cases_utf8, cases_close]
@@ -150,7 +150,7 @@ def main():
     if args.url:
         host, port, path = parse_url(args.url)
     else:
-        server = new_server(os.environ.get("WSHUB", "build/wshub"))
+        server = new_server(wshub_path())
         try:
             (host, port), path = server.start(), "/ws"
         except RuntimeError as e:

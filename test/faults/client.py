@@ -1,7 +1,7 @@
 """Raw-socket WebSocket clients for the fault scenarios.
 
 Frames are built with the conformance suite's codec (test/conformance/
-wsproto.py: encode_frame masks every client frame with a fresh key).  What
+wsframes.py: encode_frame masks every client frame with a fresh key).  What
 is new here is a client that can be shared between threads: a background
 reader thread answers pings, records data messages and the close frame,
 and every write goes through one lock, so a test thread may send while the
@@ -23,12 +23,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "conformance"))
-import wsproto  # noqa: E402  (the path above)
+import wsframes  # noqa: E402  (the path above)
 
 # The codec's names, for the scenarios to import from here.
-OP_CONT, OP_TEXT, OP_BINARY = wsproto.OP_CONT, wsproto.OP_TEXT, wsproto.OP_BINARY
-OP_CLOSE, OP_PING, OP_PONG = wsproto.OP_CLOSE, wsproto.OP_PING, wsproto.OP_PONG
-encode_frame = wsproto.encode_frame
+OP_CONT, OP_TEXT, OP_BINARY = wsframes.OP_CONT, wsframes.OP_TEXT, wsframes.OP_BINARY
+OP_CLOSE, OP_PING, OP_PONG = wsframes.OP_CLOSE, wsframes.OP_PING, wsframes.OP_PONG
+encode_frame = wsframes.encode_frame
 
 
 class ClientError(Exception):
@@ -95,7 +95,7 @@ def read_101(sock, key, timeout=5.0):
     status, rest = buf.split(b"\r\n", 1)
     if not status.startswith(b"HTTP/1.1 101"):
         raise ClientError("handshake answered %r" % status.decode("latin-1"))
-    if wsproto.accept_key(key).encode() not in rest.split(b"\r\n\r\n", 1)[0]:
+    if wsframes.accept_key(key).encode() not in rest.split(b"\r\n\r\n", 1)[0]:
         raise ClientError("wrong Sec-WebSocket-Accept")
     return buf.split(b"\r\n\r\n", 1)[1]
 

@@ -30,11 +30,13 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from client import ClientError  # noqa: E402
 from harness import Failure, Server, describe_status  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
+from wshub_process import wshub_path  # noqa: E402
 
 
 def raise_nofile():
@@ -97,7 +99,7 @@ def main():
     unknown = (only or set()) - {s[0] for s in SCENARIOS}
     if unknown:
         sys.exit("run.py: no scenario named %s (see --list)" % ", ".join(sorted(unknown)))
-    wshub = os.environ.get("WSHUB", "build/wshub")
+    wshub = wshub_path()
     if not os.access(wshub, os.X_OK):
         sys.exit("run.py: %s is not built" % wshub)
     raise_nofile()

@@ -4,11 +4,4 @@
 # The runner starts the server on a free port, runs every case, stops it
 # with SIGTERM and exits non-zero if any case failed or the exit was unclean.
 # Extra arguments go to run.py (e.g. -v, --only close/).
-set -euo pipefail
-wshub=${WSHUB:-build/wshub}
-case $wshub in
-/*) ;;
-*) wshub=$PWD/$wshub ;;   # relative to the caller's directory, as given
-esac
-cd "$(dirname "$0")/../.."
-WSHUB=$wshub exec /usr/bin/python3 test/conformance/run.py "$@"
+exec bash "$(dirname "$0")/../support/run-python.sh" test/conformance/run.py "$@"

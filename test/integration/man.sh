@@ -6,8 +6,10 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-wshub=${WSHUB:-build/wshub}
-wshub_load=${WSHUB_LOAD:-build/wshub-load}
+# shellcheck source=test/support/wshub.sh
+. "$root/test/support/wshub.sh"
+wshub=$(wshub_path)
+wshub_load=$(wshub_load_path)
 passed=0 failed=0
 
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
@@ -35,7 +37,6 @@ lint() {
 # flags PAGE BINARY: every --long flag in BINARY --help appears in PAGE.
 flags() {
 	local page=$1 bin=$2 text missing=""
-	case $bin in /*) ;; *) bin=$root/$bin ;; esac
 	if [ ! -x "$bin" ]; then
 		echo "# $bin is not built: skipping its flag check"
 		return

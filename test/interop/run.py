@@ -6,8 +6,9 @@ Usage:
     /usr/bin/python3 test/interop/run.py [-v]
 
 Starts one `$WSHUB --port 0 --max-message 2097152` (WSHUB defaults to
-build/wshub), connects several clients of each library at once (the Node
-ones live in test/interop/peer.js, driven over a pipe), and checks:
+build/wshub; test/support/wshub_process.py starts it), connects several
+clients of each library at once (the Node ones live in
+test/interop/peer.js, driven over a pipe), and checks:
 
 - text and binary messages from 0 bytes to 1 MiB, Python to everyone and
   Node to everyone, arrive whole, with their type, exactly once;
@@ -32,24 +33,26 @@ import json
 import os
 import random
 import re
-import signal
 import sys
 import time
 
 import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from wshub_process import WshubProcess, wshub_path  # noqa: E402
+
 MAX_MESSAGE = 2 * 1024 * 1024
 SIZES = [0, 1, 125, 126, 65535, 65536, 1024 * 1024]
 CLIENTS_PER_LIBRARY = 4
 BURST = 50               # messages per client in the burst check
 WAIT_S = 20.0            # any one wait (the ASan build is slow)
-START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
 RUN_TIMEOUT_S = 240.0
 NODE = "/usr/bin/node"               # Debian's nodejs, whatever else is on PATH
 WS_MODULE = "/usr/share/nodejs/ws"   # Debian's node-ws, handed to peer.js
-LISTENING = re.compile(r"wshub: listening on ([0-9.]+):([0-9]+)")
 SHORT_TEXT = 64
 
 
@@ -94,61 +97,19 @@ def split_text(text, parts, rng):
 
 # -------------------------------------------------------------- the server
 
-def describe_status(code):
-    if code < 0:
-        return "was killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
-    return "exited with status %d" % code
-
-
-class Server:
-    """wshub as a child process; its stderr lines are kept for the log
-    checks and for the report when something fails."""
+class Server(WshubProcess):
+    """wshub as a child process (wshub_process: its stderr lines are kept
+    for the log checks and for the report when something fails), with
+    the waits this asyncio runner needs; the blocking ones run on a worker
+    thread so the clients' tasks keep running."""
 
     def __init__(self, path):
-        self.path = path
-        self.proc = None
-        self.lines = []
-        self.addr = None
-        self._reader = None
-
-    async def start(self):
-        self.proc = await asyncio.create_subprocess_exec(
-            self.path, "--port", "0", "--max-message", str(MAX_MESSAGE),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
-        ready = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.ensure_future(self._read(ready))
-        try:
-            await asyncio.wait_for(ready, START_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            pass
-        if self.addr is None:
-            self.kill()
-            raise RuntimeError("%s printed no 'listening' line%s"
-                               % (self.path, self.tail()))
-        return self.addr
-
-    async def _read(self, ready):
-        while True:
-            raw = await self.proc.stderr.readline()
-            if not raw:
-                break
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
-            m = LISTENING.search(line)
-            if m and not ready.done():
-                self.addr = (m.group(1), int(m.group(2)))
-                ready.set_result(True)
-        if not ready.done():
-            ready.set_result(False)
+        super().__init__(path, ["--max-message", str(MAX_MESSAGE)])
 
     def tail(self, n=15):
-        status = ""
-        if self.proc is not None and self.proc.returncode is not None:
-            status = "\n    the server %s" % describe_status(self.proc.returncode)
-        if not self.lines:
-            return status
-        return status + "\n    server: " + "\n    server: ".join(self.lines[-n:])
+        """The last n stderr lines, after how the server ended if it has."""
+        ended = self.dead()
+        return ("\n    the server %s" % ended if ended else "") + super().tail(n)
 
     async def stats(self):
         """GET /stats over a plain socket; the JSON as a dict."""
@@ -159,26 +120,12 @@ class Server:
         return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
     async def wait_exit(self, timeout):
-        try:
-            return await asyncio.wait_for(self.proc.wait(), timeout)
-        except asyncio.TimeoutError:
-            return None
-
-    def kill(self):
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
+        """The exit status, or None if it still runs after timeout."""
+        return await asyncio.to_thread(self.wait, timeout)
 
     async def log_line(self, pattern, timeout=WAIT_S):
         """The first stderr line matching pattern, waiting for it."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                if rx.search(line):
-                    return line
-            if time.monotonic() > deadline:
-                return None
-            await asyncio.sleep(0.05)
+        return await asyncio.to_thread(self.wait_line, pattern, timeout)
 
 
 # ----------------------------------------------------- the Python clients
@@ -485,7 +432,7 @@ class Run:
         return "%d clients" % n
 
     async def sigterm(self):
-        self.server.proc.send_signal(signal.SIGTERM)
+        self.server.terminate()
         py_open = self.py_open()
         self.at_sigterm = [c.port for c in py_open] + [self.node_ports[i] for i in self.node_open]
         reply = await self.node.cmd("wait_closed", clients=self.node_open,
@@ -550,12 +497,11 @@ async def run_checks(run, url):
 
 
 async def main_async(args):
-    wshub = os.environ.get("WSHUB", "build/wshub")
-    server = Server(wshub)
+    server = Server(wshub_path())
     node = None
     run = None
     try:
-        host, port = await server.start()
+        host, port = await asyncio.to_thread(server.start)
         url = "ws://%s:%d/ws" % (host, port)
         node = await NodePeer.start(url)
         run = Run(server, node, args.verbose)
@@ -572,8 +518,6 @@ async def main_async(args):
             for c in run.py:
                 c.task.cancel()
         server.kill()
-        if server.proc is not None:
-            await server.proc.wait()
     return run.passed, run.failed
 
 

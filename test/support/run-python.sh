@@ -2,16 +2,15 @@
 # Runs a Python test runner (RUNNER, relative to the repository root) with
 # Debian's python3 against the server in $WSHUB (build/wshub or
 # build/asan/wshub, set by scripts/run-tests.sh; a relative path is taken
-# from the caller's directory).  The runner's servers and helper processes
-# are its children and it ends them on every exit path; the timeout here
-# is a last resort should the runner itself hang.
+# from the caller's directory: test/support/wshub.sh).  The runner gets it
+# as an absolute path.  The runner's servers and helper processes are its
+# children and it ends them on every exit path; the timeout here is a last
+# resort should the runner itself hang.
 #   usage: run-python.sh RUNNER [ARGS...]
 set -euo pipefail
-wshub=${WSHUB:-build/wshub}
-case $wshub in
-/*) ;;
-*) wshub=$PWD/$wshub ;;
-esac
+# shellcheck source=test/support/wshub.sh
+. "$(dirname "$0")/wshub.sh"
+wshub=$(wshub_path)
 cd "$(dirname "$0")/../.."
 script=$1
 shift

@@ -14,6 +14,9 @@ random key (§5.3).
 
 Every socket has a timeout (Target.timeout, 5 s by default), so a server that
 hangs fails one case instead of hanging the suite.
+
+Named wsframes, not wsproto: that is a PyPI package, which a module of the
+same name on sys.path would shadow.
 """
 
 import base64
