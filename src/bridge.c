@@ -1,6 +1,7 @@
 /* bridge — the link to Redis pub/sub (see bridge.h for the design). */
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -482,6 +483,19 @@ pub_free(struct pub *p)
 }
 
 /*
+ * True if Redis closed the idle publish connection (its `timeout`
+ * setting): it is readable while no reply is due.  Checked before a batch,
+ * so the batch goes on a fresh connection instead of being lost.
+ */
+static bool
+publish_conn_closed(bridge_t *b)
+{
+	struct pollfd p = { .fd = b->pub_ctx->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
+/*
  * One round while connected: publishes what came (one round trip for the
  * batch), (un)subscribes the rooms that changed.  -1 if a connection
  * failed (or the subscriber's did).
@@ -491,6 +505,19 @@ publish_round(bridge_t *b, void **items, size_t n)
 {
 	size_t queued = 0;
 	bool failed = false;
+
+	if (publish_conn_closed(b)) {
+		disconnect_all(b);
+		if (connect_all(b) != 0) {
+			for (size_t i = 0; i < n; i++)
+				if (items[i] != &wake_token &&
+				    items[i] != &reconnect_token) {
+					atomic_fetch_add(&b->st->dropped, 1);
+					pub_free(items[i]);
+				}
+			return 0; /* the loop retries with backoff */
+		}
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		if (items[i] == &reconnect_token)

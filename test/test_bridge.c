@@ -230,3 +230,38 @@ Test(bridge, a_wrong_password_is_refused_and_nothing_breaks,
 	test_server_stop(&hub_b);
 	test_redis_kill(&redis, false);
 }
+
+/*
+ * Redis closes idle clients after its `timeout` (1 s here; subscribers are
+ * exempt): the publish connections go while nothing is sent.  The next
+ * message still crosses hubs, on a fresh connection.
+ */
+Test(bridge, an_idle_publish_connection_redis_closed_is_replaced,
+    .fini = kill_redis, .timeout = 60)
+{
+	long before;
+	int a, b;
+
+	memset(&redis, 0, sizeof(redis));
+	redis.idle_timeout_s = 1;
+	cr_assert_eq(test_redis_start(&redis), 0);
+	start_hub(&hub_a, redis.url);
+	start_hub(&hub_b, redis.url);
+	a = ws_open_room(hub_a.port, "r");
+	b = ws_open_room(hub_b.port, "r");
+	cr_assert(test_redis_wait_numsub(&redis, "wshub:r", 2));
+	before = test_redis_clients(&redis); /* 2 hubs x 2, and this query */
+	for (int i = 0; i < WS_TIMEOUT_MS / 5 &&
+	    test_redis_clients(&redis) > before - 2; i++)
+		usleep(5000);
+	cr_assert_eq(test_redis_clients(&redis), before - 2,
+	    "Redis closed both idle publish connections");
+	say(a, "after idle");
+	expect(b, "after idle", "the other hub, through a new connection");
+	expect(a, "after idle", "the sender");
+	cr_assert_eq(stats_get(&test_server_stats(&hub_a)->redis.dropped), 0);
+	close(a);
+	close(b);
+	test_server_stop(&hub_a);
+	test_server_stop(&hub_b);
+}

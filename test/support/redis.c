@@ -97,14 +97,18 @@ spawn(struct test_redis *r)
 		/* A test that fails half-way must not leave Redis behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, STDOUT_FILENO); /* its banner */
+		char idle[16];
+
+		snprintf(idle, sizeof(idle), "%d", r->idle_timeout_s);
 		if (r->password[0])
 			execlp("redis-server", "redis-server", "--port", port,
 			    "--bind", "127.0.0.1", "--save", "", "--appendonly",
-			    "no", "--requirepass", r->password, (char *)NULL);
+			    "no", "--timeout", idle, "--requirepass", r->password,
+			    (char *)NULL);
 		else
 			execlp("redis-server", "redis-server", "--port", port,
 			    "--bind", "127.0.0.1", "--save", "", "--appendonly",
-			    "no", (char *)NULL);
+			    "no", "--timeout", idle, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -154,6 +158,22 @@ test_redis_numsub(struct test_redis *r, const char *channel)
 	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
 	    reply->element[1]->type == REDIS_REPLY_INTEGER)
 		n = (long)reply->element[1]->integer;
+	freeReplyObject(reply);
+	redisFree(c);
+	return n;
+}
+
+long
+test_redis_clients(struct test_redis *r)
+{
+	redisContext *c = connect_to(r);
+	redisReply *reply = c ? redisCommand(c, "INFO clients") : NULL;
+	const char *at;
+	long n = -1;
+
+	if (reply && reply->type == REDIS_REPLY_STRING &&
+	    (at = strstr(reply->str, "connected_clients:")) != NULL)
+		n = strtol(at + strlen("connected_clients:"), NULL, 10);
 	freeReplyObject(reply);
 	redisFree(c);
 	return n;

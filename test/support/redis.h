@@ -14,6 +14,7 @@ struct test_redis {
 	pid_t pid;          /* 0 while not running */
 	uint16_t port;
 	char password[64];  /* "" for none */
+	int idle_timeout_s; /* Redis's `timeout`: closes idle clients; 0 never */
 	char url[128];      /* redis://[:PASSWORD@]127.0.0.1:PORT */
 };
 
@@ -30,6 +31,10 @@ long test_redis_numsub(struct test_redis *r, const char *channel);
 /* How many failed AUTHs Redis has logged (ACL LOG's "count" fields
  * summed), -1 on error. */
 long test_redis_auth_failures(struct test_redis *r);
+
+/* Clients connected now (INFO's connected_clients, this query's own
+ * included), -1 on error. */
+long test_redis_clients(struct test_redis *r);
 
 /* Waits until `channel` has `n` subscribers; false after WS_TIMEOUT_MS. */
 bool test_redis_wait_numsub(struct test_redis *r, const char *channel,
