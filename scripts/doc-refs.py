@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Checks that every `src/FILE.c:NAME` reference in the docs names a
-function (or object) defined at the start of a line in that file.
+function (or object) defined at the start of a line in that file, and
+every `test/FILE.c:NAME` a test (Test(suite, NAME)) or function there.
 
 Usage: scripts/doc-refs.py [--fix] [FILE.md ...]   (default: docs/*.md README.md)
 With --fix, a reference whose name is defined in exactly one other file of
@@ -13,16 +14,20 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REF = re.compile(r"\bsrc/([\w/]+\.c):(\w+)")
+REF = re.compile(r"\b(src|test)/([\w/]+\.c):(\w+)")
 
 
-def definitions():
-    """name -> files of src/ that define it at the start of a line."""
+def definitions(top):
+    """name -> files of top/ (src or test) that define it at the start of
+    a line: a function or object, or a Criterion Test(suite, name)."""
     found = {}
-    for path in glob.glob(os.path.join(ROOT, "src", "**", "*.c"), recursive=True):
-        rel = os.path.relpath(path, os.path.join(ROOT, "src"))
+    for path in glob.glob(os.path.join(ROOT, top, "**", "*.c"), recursive=True):
+        rel = os.path.relpath(path, os.path.join(ROOT, top))
         with open(path, encoding="utf-8") as f:
             for line in f:
+                m = re.match(r"Test\(\w+,\s*(\w+)", line)
+                if m:
+                    found.setdefault(m.group(1), set()).add(rel)
                 m = re.match(r"(?:static\s+)?(?:const\s+)?(?:struct\s+\w+\s+)?(\w+)\s*(\(|\[|=|;)", line)
                 if m:
                     found.setdefault(m.group(1), set()).add(rel)
@@ -36,7 +41,7 @@ def main(argv):
     fix = "--fix" in argv
     files = [a for a in argv if a != "--fix"] or \
         sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))) + [os.path.join(ROOT, "README.md")]
-    defs = definitions()
+    defs = {"src": definitions("src"), "test": definitions("test")}
     ok = broken = 0
     for path in files:
         with open(path, encoding="utf-8") as f:
@@ -44,17 +49,17 @@ def main(argv):
 
         def check(m):
             nonlocal ok, broken
-            file, name = m.group(1), m.group(2)
-            where = defs.get(name, set())
+            top, file, name = m.group(1), m.group(2), m.group(3)
+            where = defs[top].get(name, set())
             if file in where:
                 ok += 1
                 return m.group(0)
             if fix and len(where) == 1:
                 ok += 1
-                return "src/%s:%s" % (next(iter(where)), name)
+                return "%s/%s:%s" % (top, next(iter(where)), name)
             broken += 1
-            print("%s: src/%s:%s is not defined there%s" % (
-                os.path.relpath(path, ROOT), file, name,
+            print("%s: %s/%s:%s is not defined there%s" % (
+                os.path.relpath(path, ROOT), top, file, name,
                 " (defined in %s)" % ", ".join(sorted(where)) if where else ""))
             return m.group(0)
         new = REF.sub(check, text)

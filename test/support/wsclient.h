@@ -33,6 +33,13 @@ int ws_write_all(int fd, const void *buf, size_t len);
  * code (0 if none came).  `resp` (may be NULL) receives the head. */
 int ws_http(int fd, const char *request, char *resp, size_t size);
 
+/* An upgrade request for /ws missing its key, with `extra` header lines
+ * in its place (WS_KEY makes it valid), and the RFC's sample key line. */
+#define WS_REQUEST(extra) "GET /ws HTTP/1.1\r\nHost: h:1\r\n" \
+	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Version: 13\r\n" extra "\r\n"
+#define WS_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+
 /* A valid upgrade request for /ws with the RFC's sample key. */
 extern const char ws_upgrade_request[];
 
