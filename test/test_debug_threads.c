@@ -110,10 +110,13 @@ Test(debug_threads, lists_2n_plus_3_threads_with_roles_and_states,
 		close(c[i]);
 }
 
+/* Every thread registered (the reaper, started last, too) and idle. */
 static bool
 json_idle(const char *t)
 {
-	return COUNT(t, "\"role\":\"reader\"", "\"state\":\"poll_read\"") == N &&
+	return strstr(t, "{\"threads\":13,") != NULL &&
+	    COUNT(t, "\"role\":\"reaper\"", "\"on\":\"reaper\"") == 1 &&
+	    COUNT(t, "\"role\":\"reader\"", "\"state\":\"poll_read\"") == N &&
 	    COUNT(t, "\"role\":\"writer\"", "\"state\":\"chan_recv\"",
 	    "\"on\":\"its send channel\"", "\"queue\":0") == N;
 }

@@ -47,7 +47,9 @@ def idle(text):
     lines = text.splitlines()
     readers = [l for l in lines if l.startswith("reader ") and " poll_read" in l]
     writers = [l for l in lines if l.startswith("writer ") and " chan_recv its send channel" in l]
-    return len(readers) == N and len(writers) == N and text
+    # Every thread registered (the signal thread and the reaper start
+    # around the first client), and every connection idle.
+    return len(lines) == 2 * N + 4 and len(readers) == N and len(writers) == N and text
 
 
 def main():
