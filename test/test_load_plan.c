@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../src/load/plan.h"
-#include "../src/load/stats.h"
+#include "../src/load/tally.h"
 
 Test(load_plan, one_room_deals_the_urls_round_robin, .timeout = 10)
 {

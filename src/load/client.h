@@ -31,7 +31,7 @@
 #include "load.h"
 #include "payload.h"
 #include "plan.h"
-#include "stats.h"
+#include "tally.h"
 
 enum client_state {
 	CL_IDLE,

@@ -31,7 +31,7 @@
 #define DEF_SWEEP_STEPS 8      /* sweep: rate doubles up to 2^7 x -r */
 
 /* Fixed limits, each with its reason. */
-#define HANDSHAKE_TIMEOUT_MS 10000 /* SYN retries take 1 s, 3 s, ... */
+#define UPGRADE_TIMEOUT_MS 10000 /* SYN retries take 1 s, 3 s, ... */
 #define CLOSE_WAIT_MS 2000     /* wait for the server's close reply */
 #define SEND_BACKLOG_MAX 1024  /* queued messages per sender before skipping */
 #define READ_BUF_BYTES (256 * 1024) /* one read(2) takes many frames */

@@ -204,11 +204,11 @@ send_due(struct loop *l, int64_t now)
 	}
 }
 
-/* Fails handshakes older than HANDSHAKE_TIMEOUT_MS. */
+/* Fails handshakes older than UPGRADE_TIMEOUT_MS. */
 static void
 expire(struct loop *l, int64_t now)
 {
-	int64_t before = now - HANDSHAKE_TIMEOUT_MS * NSEC_PER_MSEC;
+	int64_t before = now - UPGRADE_TIMEOUT_MS * NSEC_PER_MSEC;
 
 	if (now < l->next_expire_ns || l->env.pending == 0)
 		return;

@@ -25,7 +25,7 @@
 
 #include "load.h"
 #include "plan.h"
-#include "stats.h"
+#include "tally.h"
 #include "wshub/chan.h"
 
 #define LOOP_PUBLISH_MS 100    /* progress and drain checks see this lag */

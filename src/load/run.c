@@ -193,7 +193,7 @@ settle_budget_s(const struct load_config *cfg)
 	int64_t ramp_s = cfg->ramp ? (cfg->conns + cfg->ramp - 1) / cfg->ramp :
 	    cfg->conns / 1000;
 
-	return ramp_s + HANDSHAKE_TIMEOUT_MS / 1000 + SETTLE_SLACK_S;
+	return ramp_s + UPGRADE_TIMEOUT_MS / 1000 + SETTLE_SLACK_S;
 }
 
 /* Settle budget + rounds + slack, unless --timeout. */

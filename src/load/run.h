@@ -11,7 +11,7 @@
 
 #include "load.h"
 #include "procstat.h"
-#include "stats.h"
+#include "tally.h"
 
 /* One sending round: one broadcast run, one sweep step, connect's check. */
 struct round_result {

@@ -1,5 +1,5 @@
 /*
- * stats — what a loop thread counts, and how the main thread adds up the
+ * tally — what a loop thread counts, and how the main thread adds up the
  * counts of all loop threads.
  *
  * Each loop thread owns one conn_stats (cumulative over the run) and one
@@ -8,8 +8,8 @@
  * snapshots while the thread runs, the thread's own structs after it has
  * been joined.  Plain data; struct assignment copies.
  */
-#ifndef WSHUB_LOAD_STATS_H
-#define WSHUB_LOAD_STATS_H
+#ifndef WSHUB_LOAD_TALLY_H
+#define WSHUB_LOAD_TALLY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@
 enum load_err {
 	LERR_CONNECT,    /* socket(2) or connect(2) failed */
 	LERR_HANDSHAKE,  /* the upgrade response was not a valid 101 */
-	LERR_TIMEOUT,    /* the upgrade took over HANDSHAKE_TIMEOUT_MS */
+	LERR_TIMEOUT,    /* the upgrade took over UPGRADE_TIMEOUT_MS */
 	LERR_IO,         /* read/write error on an open connection */
 	LERR_PROTOCOL,   /* wslay rejected the server's frames */
 	LERR_PAYLOAD,    /* a data message not ours, or wrong size or type */

@@ -1,7 +1,7 @@
 /* stats — per-thread counters and their merging (see stats.h). */
 #include <string.h>
 
-#include "stats.h"
+#include "tally.h"
 
 static const char *const err_names[LERR_COUNT] = {
 	[LERR_CONNECT] = "connect",
