@@ -58,12 +58,22 @@ struct spawn {
 	bool keep_log;
 };
 
+/* The wshub binary under test: $WSHUB (scripts/run-tests.sh sets it to
+ * build/wshub or a sanitizer build), else build/wshub. */
+static const char *
+wshub_binary(void)
+{
+	const char *bin = getenv("WSHUB");
+
+	return bin != NULL ? bin : "build/wshub";
+}
+
 /* Starts build/wshub --addr ADDR --port 0 as `sp` says; returns its pid
  * and the port it listens on. */
 static pid_t
 spawn_wshub_with(struct spawn *sp, uint16_t *port)
 {
-	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	const char *bin = wshub_binary();
 	int pipefd[2];
 	char line[256];
 	FILE *err;
@@ -159,7 +169,7 @@ Test(lifecycle, addr_takes_ipv6_in_brackets_as_printed, .timeout = 30)
 
 Test(lifecycle, addr_it_cannot_use_is_named_with_the_reason, .timeout = 30)
 {
-	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	const char *bin = wshub_binary();
 	char cmd[512], out[512];
 
 	/* TEST-NET-1 (RFC 5737): a valid address no interface has. */
@@ -263,7 +273,7 @@ Test(lifecycle, quiet_keeps_warnings_and_errors, .timeout = 30)
 
 Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 {
-	const char *bin = getenv("WSHUB") ? getenv("WSHUB") : "build/wshub";
+	const char *bin = wshub_binary();
 	/* flag, value, what the one line must say */
 	const char *bad[][3] = {
 		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
