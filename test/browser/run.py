@@ -19,6 +19,9 @@ Usage:
      away") and its reason, and wshub exits 0.
   4. wshub starts again on the same port: both pages reconnect by
      themselves (status "open" again) and can chat.
+  5. Two wshub processes joined through a real redis-server: a page on
+     each hub in room "red" hear each other, once; a page in room "blue"
+     on the second hub hears nothing of red, nor red of blue.
 
 Environment:
     WSHUB      the server binary (default build/wshub)
@@ -582,6 +585,8 @@ class State:
         self.server = None
         self.browser = None
         self.interrupted = None  # the signal's name
+        self.redis = None        # section 5: a redis-server ...
+        self.hubs = []           # ... and two wshub joined through it
 
 
 async def scenario(t, state, wshub, chromium, artefacts):
@@ -710,10 +715,97 @@ async def scenario(t, state, wshub, chromium, artefacts):
     await a.screenshot(os.path.join(artefacts, "chat-dark.png"))
 
     t.check("wshub exits 0 on the second SIGTERM run", *stopped_ok(await stop_server(server), server))
+
+    # 5. Two wshub processes joined through a real redis-server: pages on
+    # different hubs chat in one room; a page in another room hears nothing.
+    await redis_scenario(t, state, wshub, cdp, problems, artefacts)
     t.check("no page errors or console errors", not problems, "; ".join(problems))
     for note in sorted(t.notes):
         print("# note: " + note, flush=True)
     print("# screenshots in %s/" % artefacts, flush=True)
+
+
+def redis_command(port, *args):
+    """One command to Redis over a raw socket (RESP); the raw reply."""
+    import socket
+    cmd = b"*%d\r\n" % len(args) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args))
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as sock:
+        sock.sendall(cmd)
+        return sock.recv(4096)
+
+
+async def poll(what, fn):
+    """Polls fn() (blocking, on a worker thread) every 50 ms until true."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            if await asyncio.to_thread(fn):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise CheckFailed("never saw: " + what)
+        await asyncio.sleep(POLL_S)
+
+
+async def redis_scenario(t, state, wshub, cdp, problems, artefacts):
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state.redis = subprocess.Popen(DIE_WITH_RUNNER + [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await t.expect("redis-server answers",
+                   poll("PONG", lambda: redis_command(port, "PING").startswith(b"+PONG")))
+    for _ in range(2):
+        hub = WshubProcess(wshub, WSHUB_FLAGS + ["--redis", "redis://127.0.0.1:%d" % port],
+                           prefix=DIE_WITH_RUNNER)
+        state.hubs.append(hub)
+        await asyncio.to_thread(hub.start)
+
+    def connected(hub):
+        url = "http://%s:%d/stats" % hub.addr
+        with urllib.request.urlopen(url, timeout=WAIT_S) as r:
+            return json.load(r)["redis_connected"] == 1
+    for i, hub in enumerate(state.hubs):
+        await t.expect("hub %d connects to Redis" % (i + 1),
+                       poll("redis_connected", lambda hub=hub: connected(hub)))
+    home = ["http://127.0.0.1:%d/" % hub.addr[1] for hub in state.hubs]
+    d = await Page.open(cdp, "page D", home[0] + "#room=red", problems, t.notes)
+    e = await Page.open(cdp, "page E", home[1] + "#room=red", problems, t.notes)
+    f = await Page.open(cdp, "page F", home[1] + "#room=blue", problems, t.notes)
+    for n, p in (("D", d), ("E", e), ("F", f)):
+        await t.expect("page %s open on its hub" % n, wait_status(p, "open", "^open$"))
+
+    def numsub(channel, n):
+        return redis_command(port, "PUBSUB", "NUMSUB", channel).endswith(b":%d\r\n" % n)
+    await t.expect("both hubs subscribe to red, hub 2 to blue",
+                   poll("NUMSUB", lambda: numsub("wshub:red", 2) and numsub("wshub:blue", 1)))
+    await say(d, "across hubs", "enter")
+    await t.expect("page E (hub 2) hears page D (hub 1) through Redis",
+                   wait_log_entry(e, "across hubs"))
+    await t.expect("page D hears itself once", wait_log_entry(d, "across hubs"))
+    await say(f, "blue here", "enter")
+    await t.expect("page F hears its own room", wait_log_entry(f, "blue here"))
+    await t.expect("page F (blue, hub 2) did not hear red", no_log_entry(f, "across hubs"))
+    await say(e, "red again", "enter")
+    await t.expect("page D hears page E back through Redis", wait_log_entry(d, "red again"))
+    await t.expect("page E (red, hub 2) did not hear blue", no_log_entry(e, "blue here"))
+
+    async def once():
+        n = await d.evaluate("[...document.querySelectorAll('#log li')]"
+                             ".filter((li) => li.textContent === 'across hubs').length")
+        if n != 1:
+            raise CheckFailed("%d times" % n)
+    await t.expect("page D got its own message exactly once", once())
+    await e.screenshot(os.path.join(artefacts, "redis.png"))
+    for p in (d, e, f):
+        await p.close()
+    for i, hub in enumerate(state.hubs):
+        t.check("hub %d exits 0 on SIGTERM" % (i + 1), *stopped_ok(await stop_server(hub), hub))
 
 
 async def expect_enabled(page, want):
@@ -734,6 +826,11 @@ async def cleanup(state):
         await state.browser.close()
     if state.server is not None:
         state.server.kill()
+    for hub in state.hubs:
+        hub.kill()
+    if state.redis is not None:
+        state.redis.kill()
+        state.redis.wait()
 
 
 async def main_async(t):
