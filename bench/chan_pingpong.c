@@ -51,6 +51,7 @@ struct transport {
 
 static int token; /* what travels; its address is the chan item */
 
+/* Hands the token over a chan: wakes the other thread if it sleeps. */
 static void
 chan_give(struct lane *l)
 {
@@ -58,6 +59,7 @@ chan_give(struct lane *l)
 		abort();
 }
 
+/* Waits for the token on a chan (a futex wait while it is away). */
 static void
 chan_take(struct lane *l)
 {
@@ -67,6 +69,7 @@ chan_take(struct lane *l)
 		abort();
 }
 
+/* Hands the token over a pipe: one byte. */
 static void
 pipe_give(struct lane *l)
 {
@@ -77,6 +80,7 @@ pipe_give(struct lane *l)
 			abort();
 }
 
+/* Waits for the token's byte in read(2). */
 static void
 pipe_take(struct lane *l)
 {
@@ -103,6 +107,7 @@ struct run {
 	double t0;
 };
 
+/* The time on `clock`, in nanoseconds. */
 static double
 now_ns(clockid_t clock)
 {
@@ -112,6 +117,7 @@ now_ns(clockid_t clock)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* Sends the token and waits for it back, round_trips times; times it. */
 static void *
 ping_main(void *arg)
 {
@@ -127,6 +133,7 @@ ping_main(void *arg)
 	return NULL;
 }
 
+/* Waits for the token and sends it back, round_trips times. */
 static void *
 pong_main(void *arg)
 {
@@ -147,6 +154,7 @@ struct result {
 	double switches;  /* voluntary + involuntary context switches */
 };
 
+/* One direction's chan and pipe. */
 static void
 lane_open(struct lane *l)
 {
@@ -157,6 +165,7 @@ lane_open(struct lane *l)
 	}
 }
 
+/* Frees what lane_open made. */
 static void
 lane_close(struct lane *l)
 {
@@ -217,6 +226,7 @@ run_once(const struct transport *t, long round_trips, const cpu_set_t *a,
 	return res;
 }
 
+/* qsort order for doubles. */
 static int
 cmp_double(const void *x, const void *y)
 {
@@ -225,6 +235,7 @@ cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* The median of v[0..n), sorting v. */
 static double
 median(double *v, size_t n)
 {
@@ -269,6 +280,7 @@ two_cpus(cpu_set_t *first, cpu_set_t *second)
 	return found;
 }
 
+/* Runs every transport in every placement and prints a table. */
 int
 main(int argc, char **argv)
 {
