@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The standard benchmarks (S1-S4, see BENCHMARKS.md) against an optimised
-# build of wshub with no sanitizers, in build/bench.
+# The standard benchmarks (S1-S4, see BENCHMARKS.md) and the thread hand-off
+# microbenchmark against an optimised build of wshub with no sanitizers, in
+# build/bench; then the pictures (docs/bench/*.svg) from the runs' JSON.
 #   scripts/bench.sh [RUNS] [SCENARIO...]     e.g. scripts/bench.sh 3 S2 S3
+#   BENCH_MAX_LOAD=0.5 scripts/bench.sh       wait for a quiet machine first
 set -euo pipefail
 cd "$(dirname "$0")/.."
-make -s BUILD=build/bench CFLAGS="-O2 -g -DNDEBUG" build/bench/wshub build/bench/wshub-load
+make -s BUILD=build/bench CFLAGS="-O2 -g -DNDEBUG" build/bench/wshub \
+	build/bench/wshub-load build/bench/chan-pingpong
 # 10,000+ connections on each side need the descriptors.
 ulimit -n "$(ulimit -Hn)"
-exec /usr/bin/python3 scripts/bench.py build/bench/wshub build/bench/wshub-load "$@"
+/usr/bin/python3 scripts/bench.py build/bench/wshub build/bench/wshub-load "$@"
+/usr/bin/python3 scripts/bench-plot.py build/bench docs/bench

@@ -19,6 +19,7 @@ packages=(
 	clang libclang-rt-dev     # make fuzz: libFuzzer
 	valgrind                  # make valgrind
 	groff-base bsdextrautils  # man.sh: groff -ww on the man pages, col -b
+	gnuplot-nox               # make bench: the SVG pictures in docs/bench/
 )
 
 missing=()
