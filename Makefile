@@ -54,7 +54,7 @@ LIB       := $(BUILD)/libwshub.a
 WSHUB     := $(BUILD)/wshub
 WSHUB_LOAD := $(BUILD)/wshub-load
 UNIT      := $(BUILD)/test/unit
-# The thread hand-off microbenchmark (bench/chan_pingpong.c), run by make bench.
+# The thread hand-off microbenchmark (test/bench/chan_pingpong.c), run by make bench.
 CHAN_PINGPONG := $(BUILD)/chan-pingpong
 
 .PHONY: all deps run test test-asan test-tsan tsan-drivers bench fuzz valgrind install clean
@@ -114,7 +114,7 @@ $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
-$(CHAN_PINGPONG): bench/chan_pingpong.c $(LIB)
+$(CHAN_PINGPONG): test/bench/chan_pingpong.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test/tsan-%: test/tsan/%.c $(wildcard test/support/*.c) $(LIB)

@@ -12,7 +12,7 @@ run, and the whole machine's context switches per second during it.
 scripts/bench-plot.py draws the pictures from these files.
 
 The scenario `switch` runs the thread hand-off microbenchmark
-(bench/chan_pingpong.c, built next to WSHUB) instead of wshub-load, and
+(test/bench/chan_pingpong.c, built next to WSHUB) instead of wshub-load, and
 keeps its table as OUT/switch.txt.
 
 On a shared machine, set BENCH_MAX_LOAD (e.g. 0.5): before each run the
@@ -195,7 +195,7 @@ def main():
           f"{os.uname().release}; {runs} runs per scenario, median [min-max]")
     for name in names:
         if name == "switch":
-            print("\nswitch: one thread hand-off (bench/chan_pingpong.c)")
+            print("\nswitch: one thread hand-off (test/bench/chan_pingpong.c)")
             run_switch(out_dir, runs)
         else:
             print(f"\n{name} {SCENARIOS[name][0]}")
