@@ -122,6 +122,7 @@ set xlabel "connections held"
 set ylabel "KiB per connection"
 set y2label "last receiver of one broadcast (ms)"
 set xrange [0:*]
+set offsets 0, graph 0.05, 0, 0
 set yrange [0:*]
 set y2range [0:*]
 set ytics nomirror

@@ -100,6 +100,9 @@ def report(mode, a, b, extra):
     print(f"window {dt:.1f} s: {n} deliveries ({n / dt:,.0f}/s)")
     if n == 0:
         return
+    if mode != "stat":  # strace and perf record change what they measure
+        report_tool(mode)
+        return
     print(f"  server CPU per delivery      {(b['cpu_ns'] - a['cpu_ns']) / n / 1000:8.2f} us"
           f"  (clock ticks: +-{1e9 / os.sysconf('SC_CLK_TCK') / n / 1000:.2f})")
     print(f"  server switches per delivery {(b['vol'] - a['vol']) / n:8.3f} voluntary,"
@@ -107,6 +110,10 @@ def report(mode, a, b, extra):
     print(f"  machine context switches/s   {(b['machine_ctxt'] - a['machine_ctxt']) / dt:8.0f}")
     for k, v in extra.items():
         print(f"  perf {k:25} {v / n:8.3f} per delivery")
+
+
+def report_tool(mode):
+    """What strace or perf record found."""
     if mode == "strace":
         calls = {}
         with open(f"{OUT}/strace.txt") as f:
