@@ -103,10 +103,14 @@ Test(bridge, a_room_spans_two_hubs_exactly_once_in_order, .init = setup,
 	say(a, "last"); /* nothing doubled before it */
 	expect(b, "last", "the other hub's client");
 	expect(a, "last", "the sender");
-	cr_assert_eq(stats_get(&test_server_stats(&hub_a)->redis.published),
-	    N + 1);
-	cr_assert_eq(stats_get(&test_server_stats(&hub_b)->redis.received),
-	    N + 1);
+	/* Counted when Redis's reply to the PUBLISH is read, which may be
+	 * after the other hub has delivered the message: wait for it. */
+	cr_assert(test_wait_counter(&test_server_stats(&hub_a)->redis.published,
+	    N + 1, WS_TIMEOUT_MS), "published: %ld",
+	    stats_get(&test_server_stats(&hub_a)->redis.published));
+	cr_assert(test_wait_counter(&test_server_stats(&hub_b)->redis.received,
+	    N + 1, WS_TIMEOUT_MS), "received: %ld",
+	    stats_get(&test_server_stats(&hub_b)->redis.received));
 	close(a);
 	close(b);
 }
