@@ -119,6 +119,20 @@ class Server(WshubProcess):
         writer.close()
         return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
+    async def wait_clients(self, want):
+        """The /stats JSON once it counts `want` clients (the hub counts a
+        client when it handles the registration, which may be just after
+        the client read its 101); CheckFailed after WAIT_S."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            stats = await self.stats()
+            if stats["clients"] == want:
+                return stats
+            if time.monotonic() > deadline:
+                raise CheckFailed("/stats says %d clients, expected %d"
+                                  % (stats["clients"], want))
+            await asyncio.sleep(0.01)
+
     async def wait_exit(self, timeout):
         """The exit status, or None if it still runs after timeout."""
         return await asyncio.to_thread(self.wait, timeout)
@@ -329,10 +343,7 @@ class Run:
             self.node.cmd("open", n=CLIENTS_PER_LIBRARY))
         self.node_ports = reply["ports"]
         self.node_open = list(range(CLIENTS_PER_LIBRARY))
-        stats = await self.server.stats()
-        if stats["clients"] != 2 * CLIENTS_PER_LIBRARY:
-            raise CheckFailed("/stats says %d clients, expected %d"
-                              % (stats["clients"], 2 * CLIENTS_PER_LIBRARY))
+        await self.server.wait_clients(2 * CLIENTS_PER_LIBRARY)
         return "websockets %s, ws %s" % (websockets.__version__, reply["version"])
 
     async def py_sends(self, binary, sizes, fragments=1):
@@ -422,10 +433,7 @@ class Run:
         return "both sides report %d" % code
 
     async def survivors_chat(self):
-        stats = await self.server.stats()
-        want = len(self.py_open()) + len(self.node_open)
-        if stats["clients"] != want:
-            raise CheckFailed("/stats says %d clients, expected %d" % (stats["clients"], want))
+        await self.server.wait_clients(len(self.py_open()) + len(self.node_open))
         text = "still here after the closes"
         await self.py_open()[0].ws.send(text)
         n = await self.expect_everyone([describe(text, False)], "after the closes")
