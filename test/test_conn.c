@@ -10,24 +10,10 @@
 #include <unistd.h>
 
 #include "support/expect.h"
+#include "support/fixture.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"
 #include "wshub/xmalloc.h"
-
-static struct test_server ts;
-
-static void
-start(void)
-{
-	test_server_init(&ts);
-	test_server_start(&ts);
-}
-
-static void
-stop(void)
-{
-	test_server_stop(&ts);
-}
 
 Test(conn, abrupt_reset_mid_frame_leaves_others_working, .init = start,
     .fini = stop, .timeout = 30)

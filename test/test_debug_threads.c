@@ -14,23 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "support/fixture.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"
-
-static struct test_server ts;
-
-static void
-start(void)
-{
-	test_server_init(&ts);
-	test_server_start(&ts);
-}
-
-static void
-stop(void)
-{
-	test_server_stop(&ts);
-}
 
 /* Lines of `text` that contain every one of the words (NULL-ended). */
 static int

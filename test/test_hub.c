@@ -6,24 +6,10 @@
 #include <unistd.h>
 
 #include "support/expect.h"
+#include "support/fixture.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"
 #include "wshub/xmalloc.h"
-
-static struct test_server ts;
-
-static void
-start(void)
-{
-	test_server_init(&ts);
-	test_server_start(&ts);
-}
-
-static void
-stop(void)
-{
-	test_server_stop(&ts);
-}
 
 Test(hub, every_message_reaches_every_client_with_its_type, .init = start,
     .fini = stop, .timeout = 30)
