@@ -152,21 +152,25 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.makedirs(OUT, exist_ok=True)
     load = bench.wait_quiet()
-    proc, port = bench.start_server(wshub)
+    server = bench.WshubProcess(wshub, ["-q"])
+    try:
+        _, port = server.start()
+    except RuntimeError as e:
+        raise SystemExit("bench-profile: %s" % e)
     try:
         time.sleep(0.2)
         args = bench.SCENARIOS["S2"][1]
         with open(f"{OUT}/S2-{mode}.json", "w") as out:
             client = subprocess.Popen(
                 [load_client] + args + [
-                    "-q", "--json", "--server-pid", str(proc.pid),
+                    "-q", "--json", "--server-pid", str(server.pid),
                     f"ws://127.0.0.1:{port}/ws"], stdout=out,
                 stderr=subprocess.DEVNULL)
             time.sleep(WARMUP_S)
-            a, b, extra = window(mode, proc.pid, port)
+            a, b, extra = window(mode, server.pid, port)
             client.wait(timeout=120)
     finally:
-        bench.stop_server(proc)
+        server.stop(bench.STOP_TIMEOUT_S)
     with open(f"{OUT}/S2-{mode}.json") as f:
         res = json.load(f)["result"]
     print(f"S2 under {mode} (load average before: {load:.2f}): "
