@@ -93,6 +93,24 @@ Test(load_payload, too_short_to_encode, .timeout = 10)
 		cr_assert_eq(buf[i], 'x', "buffer untouched on error");
 }
 
+/* The encoder writes exactly `len` bytes, not one more, at every length. */
+Test(load_payload, stays_inside_the_buffer, .timeout = 10)
+{
+	uint8_t buf[PAYLOAD_TEXT_HEADER + 3];
+
+	for (int k = PAYLOAD_TEXT; k <= PAYLOAD_BINARY; k++) {
+		size_t min = payload_min_len((enum payload_kind)k);
+
+		for (size_t len = min; len < min + 2; len++) {
+			memset(buf, 'x', sizeof(buf));
+			cr_assert_eq(payload_encode(buf, len,
+			    (enum payload_kind)k, &sample), 0);
+			cr_assert_eq(buf[len], 'x', "kind %d, %zu bytes: "
+			    "byte %zu written", k, len, len);
+		}
+	}
+}
+
 Test(load_payload, prefixes, .timeout = 10)
 {
 	uint8_t buf[128];
