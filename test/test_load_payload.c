@@ -93,6 +93,45 @@ Test(load_payload, too_short_to_encode, .timeout = 10)
 		cr_assert_eq(buf[i], 'x', "buffer untouched on error");
 }
 
+/* The encoder writes exactly `len` bytes, not one more, at every length. */
+Test(load_payload, stays_inside_the_buffer, .timeout = 10)
+{
+	uint8_t buf[PAYLOAD_TEXT_HEADER + 3];
+
+	for (int k = PAYLOAD_TEXT; k <= PAYLOAD_BINARY; k++) {
+		size_t min = payload_min_len((enum payload_kind)k);
+
+		for (size_t len = min; len < min + 2; len++) {
+			memset(buf, 'x', sizeof(buf));
+			cr_assert_eq(payload_encode(buf, len,
+			    (enum payload_kind)k, &sample), 0);
+			cr_assert_eq(buf[len], 'x', "kind %d, %zu bytes: "
+			    "byte %zu written", k, len, len);
+		}
+	}
+}
+
+/*
+ * A text payload holds no '\n', whatever its numbers and length, so that
+ * --split-lines (lines.h) finds each one whole between the '\n' a server
+ * joins them with.
+ */
+Test(load_payload, text_has_no_newline, .timeout = 10)
+{
+	const struct payload ps[] = { sample, { 0, 0, 0, 0 },
+	    { UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX },
+	    { 0x0a0a0a0a, 0x0a, 0x0a0a, 0x0a0a0a0a0a0a0a0aULL } };
+	char buf[300];
+
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+		for (size_t len = PAYLOAD_TEXT_HEADER; len <= sizeof(buf);
+		    len++) {
+			payload_encode(buf, len, PAYLOAD_TEXT, &ps[i]);
+			cr_assert_null(memchr(buf, '\n', len),
+			    "payload %zu, %zu bytes", i, len);
+		}
+}
+
 Test(load_payload, prefixes, .timeout = 10)
 {
 	uint8_t buf[128];

@@ -223,3 +223,38 @@ Test(load_report, the_verdict_names_deliveries_in_the_wrong_room,
 	    "%s", s);
 	free(s);
 }
+
+Test(load_report, split_lines_counts_lines_and_frames_apart, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"bytes\":64,\"split_lines\":false,"),
+	    "%s", s);
+	free(s);
+	/* 80 deliveries arrived as lines of 20 frames, in 2 ms of CPU. */
+	cfg.split_lines = true;
+	rr.rs.frames = 20;
+	rr.client_cpu.user_ns = 2000000;
+	rr.client_wall_ns = 1000000000;
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"bytes\":64,\"split_lines\":true,"),
+	    "%s", s);
+	cr_assert_not_null(strstr(s, "\"received\":80,\"stale\":0,"
+	    "\"wrong_room\":0,\"frames\":20,"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"client_cpu_ns_per_frame\":100000.0,"),
+	    "CPU per frame, not per line: %s", s);
+	free(s);
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "text messages of 64 bytes, one per line "
+	    "(--split-lines)\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "frames         20 received, 4.00 "
+	    "deliveries per frame (--split-lines)\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "client cpu     100.00 us per received "
+	    "frame"), "%s", s);
+	free(s);
+}

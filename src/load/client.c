@@ -159,19 +159,21 @@ flush(struct client *c)
 }
 
 /*
- * A whole data message arrived: decode its prefix and count it, as a
- * delivery of this round in its sender's room (on the sender's URL or
- * another), as stale, or as misrouted to this client's room.
+ * lines_fn: one message arrived, a whole data message or with
+ * --split-lines one line of a text message.  Decode its prefix and count
+ * it, as a delivery of this round in its sender's room (on the sender's
+ * URL or another), as stale, or as misrouted to this client's room.
  */
 static void
-delivered(struct client *c)
+delivered(void *arg, const uint8_t *prefix, size_t prefix_len, uint64_t len)
 {
+	struct client *c = arg;
 	struct client_env *e = c->env;
 	struct payload p;
-	int kind = payload_decode(c->prefix, c->prefix_len, &p);
+	int kind = payload_decode(prefix, prefix_len, &p);
 	enum plan_route route;
 
-	if (kind < 0 || kind != c->msg_opcode || c->msg_len != e->cfg->bytes ||
+	if (kind < 0 || kind != c->msg_opcode || len != e->cfg->bytes ||
 	    p.sender >= e->cfg->conns) {
 		stats_err_add(e->cs, LERR_PAYLOAD, 0);
 		return;
@@ -190,7 +192,10 @@ delivered(struct client *c)
 	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0, e->now_ns);
 }
 
-/* wslay: a frame header arrived. */
+/*
+ * wslay: a frame header arrived.  A data message starts; with
+ * --split-lines a text one is cut at '\n', a binary one is kept whole.
+ */
 static void
 on_frame_start(wslay_event_context_ptr ws,
     const struct wslay_event_on_frame_recv_start_arg *a, void *arg)
@@ -203,38 +208,35 @@ on_frame_start(wslay_event_context_ptr ws,
 		return;
 	if (a->opcode != WSLAY_CONTINUATION_FRAME) {
 		c->msg_opcode = a->opcode;
-		c->msg_len = 0;
-		c->prefix_len = 0;
+		lines_begin(&c->msg, c->env->cfg->split_lines &&
+		    a->opcode == WSLAY_TEXT_FRAME);
 	}
-	c->msg_len += a->payload_length;
 	c->frame_fin = a->fin != 0;
 }
 
-/* wslay: payload bytes of the current frame; keep the message's prefix. */
+/* wslay: payload bytes of the current frame; count the lines they end. */
 static void
 on_frame_chunk(wslay_event_context_ptr ws,
     const struct wslay_event_on_frame_recv_chunk_arg *a, void *arg)
 {
 	struct client *c = arg;
-	size_t room = PAYLOAD_PREFIX_MAX - c->prefix_len;
-	size_t n = a->data_length < room ? a->data_length : room;
 
 	(void)ws;
-	if (c->in_control || n == 0)
-		return;
-	memcpy(c->prefix + c->prefix_len, a->data, n);
-	c->prefix_len += (uint8_t)n;
+	if (!c->in_control)
+		lines_feed(&c->msg, a->data, a->data_length, delivered, c);
 }
 
-/* wslay: the current frame is complete. */
+/* wslay: the current frame is complete; so is the message if `fin`. */
 static void
 on_frame_end(wslay_event_context_ptr ws, void *arg)
 {
 	struct client *c = arg;
 
 	(void)ws;
-	if (!c->in_control && c->frame_fin)
-		delivered(c);
+	if (c->in_control || !c->frame_fin)
+		return;
+	c->env->rs->frames++;
+	lines_end(&c->msg, delivered, c);
 }
 
 /* wslay: a whole message; we only look at close frames here. */

@@ -13,7 +13,8 @@
  * the bytes to wslay, whose receive callback copies from that buffer
  * instead of calling read(2) 4 KiB at a time.  Payload buffering is off in
  * wslay: the client keeps only the first PAYLOAD_PREFIX_MAX bytes of each
- * message, enough to decode the payload header.
+ * message, enough to decode the payload header; with --split-lines, of
+ * each line of a text message (lines.h).
  *
  * Writing: wslay masks each frame (a client must, RFC 6455 §5.3) and hands
  * over its header and payload separately; the client sends both with one
@@ -28,6 +29,7 @@
 #include <stdint.h>
 #include <wslay/wslay.h>
 
+#include "lines.h"
 #include "load.h"
 #include "payload.h"
 #include "plan.h"
@@ -77,19 +79,17 @@ struct client {
 	wslay_event_context_ptr ws;    /* from OPEN on */
 	struct handshake *hs;          /* until OPEN */
 	int64_t started_ns;            /* connect(2) called */
-	uint64_t msg_len;              /* data message being received */
+	struct lines msg;              /* data message being received */
 	uint32_t id;
 	int fd;
 	uint16_t close_code;           /* from the server's close frame */
 	uint8_t state;                 /* enum client_state */
-	uint8_t prefix_len;
 	uint8_t msg_opcode;
 	bool frame_fin;
 	bool in_control;               /* receiving a ping, pong or close */
 	bool want_out;                 /* EPOLLOUT registered */
 	uint8_t held_len;
 	uint8_t held[14];              /* a frame header awaiting its payload */
-	uint8_t prefix[PAYLOAD_PREFIX_MAX];
 };
 
 /*

@@ -75,6 +75,7 @@ struct load_config {
 	uint32_t steps;                /* --steps (sweep) */
 	uint32_t timeout_s;            /* --timeout, 0 = computed */
 	enum payload_kind kind;        /* --text / --binary */
+	bool split_lines;              /* --split-lines: a line, a message */
 	pid_t server_pid;              /* --server-pid, 0 = none */
 	bool json;                     /* --json */
 	bool quiet;                    /* -q */

@@ -19,6 +19,7 @@
 enum {
 	OPT_RAMP = 256, OPT_INFLIGHT, OPT_DRAIN, OPT_STEPS, OPT_TEXT,
 	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON, OPT_ROOM, OPT_ROOMS,
+	OPT_SPLIT_LINES,
 };
 
 static const struct option longopts[] = {
@@ -36,6 +37,7 @@ static const struct option longopts[] = {
 	{ "rooms", required_argument, NULL, OPT_ROOMS },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "binary", no_argument, NULL, OPT_BINARY },
+	{ "split-lines", no_argument, NULL, OPT_SPLIT_LINES },
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -115,6 +117,11 @@ static const char usage_text[] =
 "                       each room a sender (default 1 room; -s then\n"
 "                       defaults to at least K)\n"
 "      --text, --binary message type (default text)\n"
+"      --split-lines    count each line of a received text frame as one\n"
+"                       message, for servers that join the messages queued\n"
+"                       for a client with '\\n' (Gorilla's chat example);\n"
+"                       empty lines count for nothing; text only (default:\n"
+"                       one frame, one message, as wshub sends them)\n"
 "      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
 "      --timeout S      hard limit for the whole run (default: computed)\n"
 "      --json           print one JSON summary line on stdout; its\n"
@@ -363,6 +370,10 @@ check_combined(struct load_config *cfg, bool senders_given)
 	if (cfg->senders > cfg->conns)
 		bad_usage("-s/--senders: %u must be from 1 to -c (%u)",
 		    cfg->senders, cfg->conns);
+	if (cfg->split_lines && cfg->kind == PAYLOAD_BINARY)
+		bad_usage("--split-lines with --binary: only text frames are "
+		    "split, and a binary payload may hold a '\\n' byte; use "
+		    "--text");
 	if (cfg->bytes < payload_min_len(cfg->kind))
 		bad_usage("-b/--bytes: %u must be from %zu to %d for %s "
 		    "messages", cfg->bytes, payload_min_len(cfg->kind),
@@ -391,6 +402,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 		break;
 	case OPT_BINARY:
 		cfg->kind = PAYLOAD_BINARY;
+		break;
+	case OPT_SPLIT_LINES:
+		cfg->split_lines = true;
 		break;
 	case OPT_JSON:
 		cfg->json = true;

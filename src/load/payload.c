@@ -34,7 +34,7 @@ get_le(const uint8_t *in, int n)
 	return v;
 }
 
-/* Writes v as `digits` lowercase hex digits followed by one space. */
+/* Writes v as `digits` lowercase hex digits; returns the byte after. */
 static char *
 put_hex(char *out, uint64_t v, int digits)
 {
@@ -42,8 +42,7 @@ put_hex(char *out, uint64_t v, int digits)
 		out[i] = hexdigit[v & 0xf];
 		v >>= 4;
 	}
-	out[digits] = ' ';
-	return out + digits + 1;
+	return out + digits;
 }
 
 /* Reads `digits` lowercase hex digits; -1 on any other character. */
@@ -85,9 +84,12 @@ encode_text(char *t, size_t len, const struct payload *p)
 
 	memcpy(o, text_magic, sizeof(text_magic));
 	o = put_hex(o + sizeof(text_magic), p->round, 8);
+	*o++ = ' ';
 	o = put_hex(o, p->sender, 8);
+	*o++ = ' ';
 	o = put_hex(o, p->seq, 16);
-	put_hex(o, p->sent_ns, 16);  /* its trailing space is filler's first */
+	*o++ = ' ';
+	put_hex(o, p->sent_ns, 16);  /* ends at PAYLOAD_TEXT_HEADER */
 	memset(t + PAYLOAD_TEXT_HEADER, '.', len - PAYLOAD_TEXT_HEADER);
 }
 

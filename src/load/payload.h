@@ -16,7 +16,9 @@
  *
  *   text (56-byte header, then '.' up to the message length):
  *     "WSL1 rrrrrrrr ssssssss qqqqqqqqqqqqqqqq tttttttttttttttt"
- *     fixed-width lowercase hex, readable in the chat page.
+ *     fixed-width lowercase hex, readable in the chat page.  No '\n'
+ *     anywhere, so a server that joins messages with '\n' (lines.h) can
+ *     be measured; a binary payload may hold 0x0a bytes.
  *
  * Stateless, no allocation; the caller owns every buffer.
  */

@@ -185,17 +185,17 @@ client_cores(const struct round_result *rr)
 }
 
 /*
- * Client cost: our own CPU per frame received, user and kernel, and how
- * busy that kept us.  A loop thread near a whole core is the bottleneck,
- * and then the run measured wshub-load as much as the server.
+ * Client cost: our own CPU per data frame received, user and kernel, and
+ * how busy that kept us.  A loop thread near a whole core is the
+ * bottleneck, and then the run measured wshub-load as much as the server.
  */
 static void
 text_cpu(FILE *f, const struct load_config *cfg,
     const struct round_result *rr)
 {
-	double n = (double)rr->rs.received, cores = client_cores(rr);
+	double n = (double)rr->rs.frames, cores = client_cores(rr);
 
-	if (rr->rs.received == 0)
+	if (rr->rs.frames == 0)
 		return;
 	fprintf(f, "%-14s %.2f us per received frame (user %.2f, kernel "
 	    "%.2f): wshub-load's own CPU\n", "client cpu",
@@ -255,6 +255,17 @@ text_urls_split(FILE *f, const struct round_stats *rs)
 	text_hist(f, "  latency", &rs->latency_other);
 }
 
+/* --split-lines: how many lines (deliveries) a frame carried. */
+static void
+text_frames(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	if (cfg->split_lines)
+		fprintf(f, "%-14s %" PRIu64 " received, %.2f deliveries per "
+		    "frame (--split-lines)\n", "frames", rs->frames,
+		    rs->frames ? (double)rs->received / (double)rs->frames : 0);
+}
+
 /* Rooms: deliveries that reached a connection outside their room. */
 static void
 text_wrong_room(FILE *f, const struct load_config *cfg,
@@ -279,6 +290,7 @@ text_round(FILE *f, const struct load_config *cfg,
 	fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f %%), "
 	    "%.0f/s\n", "deliveries", rs->received, rs->expected,
 	    100 * ratio(rs), per_second(rr));
+	text_frames(f, cfg, rs);
 	text_hist(f, "latency", &rs->latency);
 	if (cfg->plan.urls > 1)
 		text_urls_split(f, rs);
@@ -337,6 +349,7 @@ text_connect(FILE *f, const struct load_config *cfg,
 	    " open connections (%.3f %%), the last after %s\n", "broadcast",
 	    sent, rr->rs.received, rr->rs.expected, 100 * ratio(&rr->rs),
 	    fmt_ns(last, sizeof(last), rr->rs.latency.max));
+	text_frames(f, cfg, &rr->rs);
 	if (cfg->plan.urls > 1)
 		text_urls_split(f, &rr->rs);
 	text_wrong_room(f, cfg, &rr->rs);
@@ -386,9 +399,10 @@ report_text(FILE *f, const struct load_config *cfg,
 	fprintf(f, "wshub-load %s", opts_mode_name(cfg->mode));
 	for (uint32_t u = 0; u < cfg->plan.urls; u++)
 		fprintf(f, " %s", cfg->urls[u].url);
-	fprintf(f, ": %u thread%s, %s messages of %u bytes\n", cfg->threads,
+	fprintf(f, ": %u thread%s, %s messages of %u bytes%s\n", cfg->threads,
 	    cfg->threads == 1 ? "" : "s",
-	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes);
+	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes,
+	    cfg->split_lines ? ", one per line (--split-lines)" : "");
 	text_spread(f, cfg);
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
@@ -497,16 +511,16 @@ json_round(FILE *f, const struct load_config *cfg,
     const struct round_result *rr)
 {
 	const struct round_stats *rs = &rr->rs;
-	double n = (double)rs->received;
+	double n = (double)rs->frames;
 
 	fprintf(f, "{\"round\":%u,\"senders\":%u,\"rate\":%u,\"duration_s\":"
 	    "%.3f,\"sent\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"expected\":%"
 	    PRIu64 ",\"received\":%" PRIu64 ",\"stale\":%" PRIu64
-	    ",\"wrong_room\":%" PRIu64 ",\"delivery_ratio\":%.6f,"
-	    "\"deliveries_per_s\":%.1f,", rr->round, rr->senders, rr->rate,
-	    (double)(rr->end_ns - rr->start_ns) / 1e9, rs->sent, rs->skipped,
-	    rs->expected, rs->received, rs->stale, rs->wrong_room, ratio(rs),
-	    per_second(rr));
+	    ",\"wrong_room\":%" PRIu64 ",\"frames\":%" PRIu64
+	    ",\"delivery_ratio\":%.6f,\"deliveries_per_s\":%.1f,", rr->round,
+	    rr->senders, rr->rate, (double)(rr->end_ns - rr->start_ns) / 1e9,
+	    rs->sent, rs->skipped, rs->expected, rs->received, rs->stale,
+	    rs->wrong_room, rs->frames, ratio(rs), per_second(rr));
 	json_hist(f, "latency_us", &rs->latency);
 	fputc(',', f);
 	json_urls_split(f, cfg, rs);
@@ -577,9 +591,10 @@ report_json(FILE *f, const struct load_config *cfg,
 
 	fprintf(f, "{\"mode\":\"%s\",\"url\":", opts_mode_name(cfg->mode));
 	json_string(f, cfg->urls[0].url);
-	fprintf(f, ",\"threads\":%u,\"type\":\"%s\",\"bytes\":%u,",
-	    cfg->threads, cfg->kind == PAYLOAD_TEXT ? "text" : "binary",
-	    cfg->bytes);
+	fprintf(f, ",\"threads\":%u,\"type\":\"%s\",\"bytes\":%u,"
+	    "\"split_lines\":%s,", cfg->threads,
+	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes,
+	    cfg->split_lines ? "true" : "false");
 	json_spread(f, cfg);
 	json_conns(f, cfg, res);
 	json_server(f, cfg, res);

@@ -121,6 +121,7 @@ stats_round_merge(struct round_stats *dst, const struct round_stats *src)
 	dst->received_other += src->received_other;
 	dst->wrong_room += src->wrong_room;
 	dst->stale += src->stale;
+	dst->frames += src->frames;
 	dst->skipped += src->skipped;
 	if (src->last_recv_ns > dst->last_recv_ns)
 		dst->last_recv_ns = src->last_recv_ns;

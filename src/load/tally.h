@@ -66,6 +66,9 @@ struct round_stats {
 	uint64_t received_other;     /* ... of them on another URL */
 	uint64_t wrong_room;         /* deliveries outside the sender's room */
 	uint64_t stale;              /* deliveries of earlier rounds */
+	uint64_t frames;             /* data messages received, whole: with
+	                                --split-lines one may carry many
+	                                deliveries (lines.h) */
 	uint64_t skipped;            /* not sent: sender closed or backlogged */
 	int64_t last_recv_ns;        /* latest delivery, 0 = none */
 	struct hist latency;         /* send to receive, ns */
