@@ -497,8 +497,10 @@ reader_loop(struct reader *r)
 	}
 }
 
-/* Reads and discards until EOF, so close(2) never resets unread data. */
-static void
+/* Reads and discards until EOF, so close(2) never resets unread data.
+ * Not inlined: its buffer would sit in reader_main's frame, under every
+ * idle reader's poll, and cost each connection a stack page. */
+static __attribute__((noinline)) void
 reader_drain(conn_t *c)
 {
 	struct timespec deadline =
