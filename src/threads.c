@@ -43,10 +43,7 @@ threads_enter(struct thread_entry *t, enum thread_role role,
 	t->role = role;
 	t->tid = gettid();
 	t->conn_id = conn_id;
-	/* strlcpy, not snprintf: this runs first thing on every connection
-	 * thread, and printf's frames (over 1.5 KiB) would touch a stack page
-	 * that the idle thread never needs again. */
-	strlcpy(t->peer, peer ? peer : "", sizeof(t->peer));
+	t->peer = peer ? peer : "";
 	t->room = room;
 	t->queue = queue;
 	atomic_init(&t->state, TS_RUNNING);
