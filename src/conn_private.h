@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <wslay/wslay.h>
 
 #include "wshub/conn.h"
 
@@ -42,6 +43,12 @@ struct conn {
 	pthread_mutex_t mu;     /* guards reader_done */
 	pthread_cond_t reader_done_cond;
 	bool reader_done;
+
+	/* The reader's wslay context: made by conn_new (reader_prepare), then
+	 * read thread only; the reader frees it when it ends, the last
+	 * conn_unref if the reader never ran. */
+	wslay_event_context_ptr ws;
+	struct reader *rd;      /* the read thread's state (on its stack) */
 
 	/* Read thread only, then read by the reaper after the joins. */
 	uint8_t *early;

@@ -67,7 +67,7 @@ static ssize_t
 reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *user)
 {
-	struct reader *r = user;
+	struct reader *r = ((conn_t *)user)->rd;
 	conn_t *c = r->c;
 	ssize_t n;
 
@@ -233,7 +233,7 @@ static ssize_t
 reader_recv_whole(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
     int flags, void *user)
 {
-	struct reader *r = user;
+	struct reader *r = ((conn_t *)user)->rd;
 	size_t held = r->held_len, ready;
 	ssize_t n;
 
@@ -258,7 +258,7 @@ static ssize_t
 reader_collect(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *user)
 {
-	struct reader *r = user;
+	struct reader *r = ((conn_t *)user)->rd;
 
 	(void)ctx;
 	(void)flags;
@@ -290,7 +290,7 @@ static void
 reader_frame_start(wslay_event_context_ptr ctx,
     const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
 {
-	struct reader *r = user;
+	struct reader *r = ((conn_t *)user)->rd;
 
 	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && wslay_event_want_write(ctx))
@@ -334,7 +334,7 @@ static void
 reader_message(wslay_event_context_ptr ctx,
     const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
-	struct reader *r = user;
+	struct reader *r = ((conn_t *)user)->rd;
 	conn_t *c = r->c;
 
 	(void)ctx;
@@ -497,8 +497,10 @@ reader_loop(struct reader *r)
 	}
 }
 
-/* Reads and discards until EOF, so close(2) never resets unread data. */
-static void
+/* Reads and discards until EOF, so close(2) never resets unread data.
+ * Not inlined: its buffer would sit in reader_main's frame, under every
+ * idle reader's poll, and cost each connection a stack page. */
+static __attribute__((noinline)) void
 reader_drain(conn_t *c)
 {
 	struct timespec deadline =
@@ -538,31 +540,34 @@ reader_done(conn_t *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
+void
+reader_prepare(conn_t *c)
+{
+	/* wslay's callbacks get the connection; c->rd leads to the rest. */
+	if (wslay_event_context_server_init(&c->ws, &reader_callbacks, c) != 0)
+		xalloc_failed("a wslay context"); /* its only error */
+	wslay_event_config_set_max_recv_msg_length(c->ws, c->env.cfg->max_message);
+}
+
 void *
 reader_main(void *arg)
 {
 	conn_t *c = arg;
-	struct reader r = { .c = c };
+	struct reader r = { .c = c, .ctx = c->ws };
 	struct thread_entry self;
 
 	threads_enter(&self, ROLE_READER, c->id, c->peer, c->client.room,
 	    NULL);
-	if (wslay_event_context_server_init(&r.ctx, &reader_callbacks, &r) != 0) {
-		c->cause = "out of memory";
-		atomic_store(&c->farewell, BYE_INTERNAL);
-		conn_unregister_once(c);
-		reader_done(c);
-		threads_leave();
-		return NULL;
-	}
-	wslay_event_config_set_max_recv_msg_length(r.ctx, c->env.cfg->max_message);
+	c->rd = &r;
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
 	reader_count_errors(c);
 	conn_unregister_once(c);
 	if (!r.io_failed)
 		reader_drain(c);
-	wslay_event_context_free(r.ctx);
+	wslay_event_context_free(c->ws);
+	c->ws = NULL;
+	c->rd = NULL;
 	free(r.out);
 	reader_done(c);
 	threads_leave();

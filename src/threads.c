@@ -43,7 +43,7 @@ threads_enter(struct thread_entry *t, enum thread_role role,
 	t->role = role;
 	t->tid = gettid();
 	t->conn_id = conn_id;
-	snprintf(t->peer, sizeof(t->peer), "%s", peer ? peer : "");
+	t->peer = peer ? peer : "";
 	t->room = room;
 	t->queue = queue;
 	atomic_init(&t->state, TS_RUNNING);

@@ -12,6 +12,13 @@ out_of_memory(size_t nmemb, size_t size)
 	abort();
 }
 
+void
+xalloc_failed(const char *what)
+{
+	fprintf(stderr, "wshub: out of memory allocating %s\n", what);
+	abort();
+}
+
 void *
 xmalloc(size_t size)
 {

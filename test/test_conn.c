@@ -172,7 +172,7 @@ data_before_pong(int fd, size_t size)
  * priority lane).  `reader` does not read, so its writer blocks in writev.
  * By then it has taken at most what the socket buffers hold (the server's
  * send buffer grows up to tcp_wmem's maximum; the client's is 4 KiB) and
- * one batch (WRITE_BATCH_MAX - 1 = 31 frames; 64 allowed for here), so of
+ * one batch (WRITE_BATCH_MAX - 1 = 15 frames; 64 allowed for here), so of
  * the N messages queued for it, the last ones are still in the channel.
  * The sender's own copy of each message shows the hub has queued it.
  * Then reader sends a ping and a text: a connection hands its pongs to

@@ -17,7 +17,7 @@
  *   protocol-error close) for the writer to send once the queue is drained:
  *   a close never overtakes a message queued before it.
  * - The write thread is the only thread that writes to the socket.  It
- *   blocks on the send channel, writes up to 32 queued frames with one
+ *   blocks on the send channel, writes up to 16 queued frames with one
  *   writev(2), pings every ping interval (even when the queue never
  *   empties), and once the channel is closed it still performs the close
  *   handshake (sends a close frame, waits briefly for the reply).

@@ -54,8 +54,6 @@ enum thread_state {
 	TS_JOIN,        /* pthread_join(3) */
 };
 
-#define THREADS_PEER_MAX 64
-
 /* One thread's entry, in the thread's own storage. */
 struct thread_entry {
 	TAILQ_ENTRY(thread_entry) link; /* the list's lock */
@@ -63,7 +61,7 @@ struct thread_entry {
 	enum thread_role role;
 	pid_t tid;
 	uint64_t conn_id;              /* readers and writers; else 0 */
-	char peer[THREADS_PEER_MAX];   /* readers and writers; else "" */
+	const char *peer;              /* readers and writers; else "" */
 	const char *room;              /* readers and writers; else NULL */
 	chan_t *queue;                 /* a writer's send channel, or NULL */
 	/* Written by the thread itself, read by dumps. */
@@ -74,9 +72,11 @@ struct thread_entry {
 
 /*
  * Registers the calling thread: `role`, and for a connection's threads
- * its id, peer, room (a string that outlives the thread) and (writers)
+ * its id, peer and room (strings that outlive the thread) and (writers)
  * send channel.  Call first thing in the thread; `t` must stay valid
- * until threads_leave.
+ * until threads_leave.  The entry lives on the thread's stack, so it is
+ * kept small: an idle connection thread's whole stack fits in a page or
+ * two (BENCHMARKS.md, S4).
  */
 void threads_enter(struct thread_entry *t, enum thread_role role,
     uint64_t conn_id, const char *peer, const char *room, chan_t *queue);

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * The write thread is the only thread that writes to the connection's
- * socket.  It blocks on the send channel, writes up to 32 queued frames
+ * socket.  It blocks on the send channel, writes up to 16 queued frames
  * with one writev(2), and pings every --ping-interval even when the queue
  * never empties.  Once the hub closes the channel, it sends what is still
  * queued (unless the client was dropped as slow), then one close frame

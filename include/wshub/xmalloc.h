@@ -14,4 +14,8 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 
+/* The same end for an allocation a library made and reported failed
+ * (`what`: "a wslay context"): one line on stderr, then abort(). */
+void xalloc_failed(const char *what) __attribute__((noreturn));
+
 #endif
