@@ -21,6 +21,7 @@ from wshub_process import WshubProcess, describe_status  # noqa: E402
 
 WAIT_S = 10.0
 ROOMS = ("r0", "r1")
+TUNABLES = "glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0"  # README
 UPGRADE = (b"GET /ws/%s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
            b"Sec-WebSocket-Version: 13\r\n\r\n")
@@ -72,8 +73,11 @@ def main():
                               "--save", "", "--appendonly", "no"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = "redis://127.0.0.1:%d" % port
-    hubs = [WshubProcess(os.environ.get("WSHUB", "build/wshub"), ["--redis", url])
-            for _ in range(2)]
+    # Hub 1 runs with README's "Memory per connection" setting: the whole
+    # scenario must hold with glibc's spare static TLS turned off.
+    hubs = [WshubProcess(os.environ.get("WSHUB", "build/wshub"), ["--redis", url],
+                         prefix=[] if i == 0 else ["env", "GLIBC_TUNABLES=" + TUNABLES])
+            for i in range(2)]
     probes = []
     try:
         until("redis-server answering", lambda: _pong(port))
