@@ -152,11 +152,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.makedirs(OUT, exist_ok=True)
     load = bench.wait_quiet()
-    server = bench.WshubProcess(wshub, ["-q"])
-    try:
-        _, port = server.start()
-    except RuntimeError as e:
-        raise SystemExit("bench-profile: %s" % e)
+    server, _, port = bench.start_server(wshub)
     try:
         time.sleep(0.2)
         args = bench.SCENARIOS["S2"][1]

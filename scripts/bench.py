@@ -96,14 +96,21 @@ def machine_ctxt():
     return 0
 
 
-def run_once(wshub, load, args):
-    """One run of wshub-load against a fresh server, which it samples
-    (--server-pid); the JSON summary."""
+def start_server(wshub):
+    """A fresh, quiet wshub; (the WshubProcess, host, port).  Stop it with
+    server.stop(STOP_TIMEOUT_S)."""
     server = WshubProcess(wshub, ["-q"])
     try:
         host, port = server.start()
     except RuntimeError as e:
         raise SystemExit("bench: %s" % e)
+    return server, host, port
+
+
+def run_once(wshub, load, args):
+    """One run of wshub-load against a fresh server, which it samples
+    (--server-pid); the JSON summary."""
+    server, host, port = start_server(wshub)
     try:
         time.sleep(0.2)
         ctxt0, t0 = machine_ctxt(), time.monotonic()
