@@ -26,6 +26,7 @@ from wshub_process import WshubProcess, describe_status  # noqa: E402,F401
 
 BASELINE_WAIT_S = 10.0
 HTTP_TIMEOUT_S = 5.0
+LOG_WAIT_S = 10.0      # bound on waiting for the drain thread to read a line
 
 
 class Failure(Exception):
@@ -63,9 +64,18 @@ class Server(WshubProcess):
                 return last
             time.sleep(0.02)
 
-    def count_lines(self, pattern):
+    def count_lines(self, pattern, at_least=0, timeout=LOG_WAIT_S):
+        """How many stderr lines match pattern, waiting up to timeout for
+        at_least of them.  The server writes a line before the act it
+        reports (the close a client sees), but the drain thread may not
+        have read it yet when the client notices: wait, never assume."""
         rx = re.compile(pattern)
-        return sum(1 for line in list(self.lines) if rx.search(line))
+        deadline = time.monotonic() + timeout
+        while True:
+            n = sum(1 for line in list(self.lines) if rx.search(line))
+            if n >= at_least or time.monotonic() >= deadline:
+                return n
+            time.sleep(0.02)
 
     # -- /proc
 
