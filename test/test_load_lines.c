@@ -85,6 +85,42 @@ Test(load_lines, a_trailing_newline_and_empty_lines_are_no_message,
 	cr_assert_eq(s.n, 0);
 }
 
+Test(load_lines, crlf_ends_a_line_like_a_newline, .timeout = 10)
+{
+	struct lines l;
+	struct seen s = { 0 };
+
+	one_message(&s, true, "a\r\nbb\r\n\r\nc\rd\r");
+	cr_assert_eq(s.n, 3, "an empty line between two \"\\r\\n\"");
+	cr_assert_str_eq(s.prefix[0], "a");
+	cr_assert_eq(s.len[0], 1);
+	cr_assert_str_eq(s.prefix[1], "bb");
+	cr_assert_str_eq(s.prefix[2], "c\rd\r", "a '\\r' elsewhere stays");
+	cr_assert_eq(s.len[2], 4);
+
+	/* Its '\r' and '\n' in two chunks; a long line's '\r' is past the
+	 * prefix, so only its length changes. */
+	char big[200];
+
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\r';
+	memset(&s, 0, sizeof(s));
+	lines_begin(&l, true);
+	lines_feed(&l, "ab\r", 3, record, &s);
+	lines_feed(&l, "\n", 1, record, &s);
+	lines_feed(&l, big, sizeof(big), record, &s);
+	lines_feed(&l, "\n", 1, record, &s);
+	lines_end(&l, record, &s);
+	cr_assert_eq(s.n, 2);
+	cr_assert_str_eq(s.prefix[0], "ab");
+	cr_assert_eq(s.len[0], 2);
+	cr_assert_eq(s.len[1], sizeof(big) - 1);
+	cr_assert_eq(s.prefix_len[1], PAYLOAD_PREFIX_MAX);
+
+	one_message(&s, false, "a\r\n");
+	cr_assert_eq(s.len[0], 3, "without split nothing is cut");
+}
+
 Test(load_lines, a_long_line_keeps_its_prefix_and_its_length,
     .timeout = 10)
 {

@@ -4,9 +4,9 @@
  * wshub sends one message per frame.  Some servers join several: Gorilla's
  * chat example (client.go, writePump) writes every message queued for a
  * client into one text frame, separated by '\n'.  With --split-lines,
- * wshub-load undoes that join: each '\n' ends a line and each non-empty
- * line counts as one message.  An empty line (a trailing '\n', or two in a
- * row) is no message and no error.  Without it, the whole data message is
+ * wshub-load undoes that join: each '\n' (or "\r\n") ends a line and each
+ * non-empty line counts as one message.  An empty line (a trailing '\n',
+ * or two in a row) is no message and no error.  Without it, the whole data message is
  * one message, '\n' bytes included.  wshub-load's text payloads contain no
  * '\n' (payload.h), so a line is exactly one of its messages.
  *
@@ -30,6 +30,7 @@
 struct lines {
 	uint64_t len;                  /* bytes of the current line so far */
 	bool split;                    /* this message is cut at '\n' */
+	bool last_cr;                  /* the line so far ends in '\r' */
 	uint8_t prefix_len;            /* <= PAYLOAD_PREFIX_MAX */
 	uint8_t prefix[PAYLOAD_PREFIX_MAX];
 };
@@ -37,7 +38,7 @@ struct lines {
 /*
  * Called once per message found: its first `prefix_len` bytes (all of it
  * when shorter than PAYLOAD_PREFIX_MAX) and its whole length, the '\n'
- * not included.  The prefix is only valid during the call.
+ * (or "\r\n") not included.  The prefix is only valid during the call.
  */
 typedef void lines_fn(void *arg, const uint8_t *prefix, size_t prefix_len,
     uint64_t len);
