@@ -7,7 +7,9 @@
 # were not there.)  Reads the commands `make -n` would run; builds nothing.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
+# shellcheck source=test/support/tally.sh
+. test/support/tally.sh
+tally_begin build-flags
 
 # compile_line SANITIZE CFLAGS: the command that would compile src/chan.c.
 compile_line() {
@@ -23,12 +25,10 @@ check() { # NAME LINES WORDS...
 		grep -q -- "$w" <<<"$lines" || missing="$missing $w"
 	done
 	if [ -z "$missing" ]; then
-		echo "ok - $name"
-		passed=$((passed + 1))
+		ok "$name"
 	else
-		echo "not ok - $name: missing$missing"
+		not_ok "$name: missing$missing"
 		printf '%s\n' "$lines" | sed 's/^/    /'
-		failed=$((failed + 1))
 	fi
 }
 
@@ -42,5 +42,4 @@ check 'SANITIZE=address,undefined CFLAGS=-O0: both sanitizers kept' "$lines" \
 lines=$(compile_line "" "-O2 -g -DNDEBUG")
 check 'no sanitizer, CFLAGS of make bench: C11 and -pthread kept' "$lines" \
 	'-DNDEBUG' '-std=c11' '-pthread'
-echo "build-flags: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -13,10 +13,9 @@ case $wshub in
 *) wshub=$PWD/$wshub ;;   # relative to the caller's directory, as given
 esac
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
+# shellcheck source=test/support/tally.sh
+. test/support/tally.sh
+tally_begin by-hand
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -37,8 +36,7 @@ done
 if [ -z "$port" ]; then
 	not_ok "wshub starts"
 	cat "$tmp/server.log" >&2
-	echo "by-hand: $passed passed, $failed failed"
-	exit 1
+	summary
 fi
 
 # try NAME PATTERN: the README line matching PATTERN, run against our
@@ -83,5 +81,4 @@ server_pid=""
 if [ "$status" -eq 0 ]; then ok "server stopped on SIGTERM"
 else not_ok "server stopped on SIGTERM (exit $status)"; fi
 
-echo "by-hand: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
-passed=0 failed=0
+# shellcheck source=test/support/tally.sh
+. test/support/tally.sh
+tally_begin install
+# check COMMAND...: ok or not_ok, named by the command.
 check() {
-	if "$@"; then passed=$((passed + 1)); echo "ok - $*"
-	else failed=$((failed + 1)); echo "not ok - $*"; fi
+	if "$@"; then ok "$*"; else not_ok "$*"; fi
 }
 make -s install DESTDIR="$dest" PREFIX=/opt/wshub >/dev/null
 check test -x "$dest/opt/wshub/bin/wshub"
@@ -20,5 +22,4 @@ check test -f "$dest/opt/wshub/share/man/man1/wshub-load.1"
 runs() { "$1" --version | grep -q "^$(basename "$1") [0-9]"; }
 check runs "$dest/opt/wshub/bin/wshub"
 check runs "$dest/opt/wshub/bin/wshub-load"
-echo "install: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -7,15 +7,9 @@ set -uo pipefail
 
 WSHUB=${WSHUB:-build/wshub}
 WSHUB_LOAD=${WSHUB_LOAD:-build/wshub-load}
-passed=0 failed=0
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
-summary() {
-	echo "load: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+# shellcheck source=test/support/tally.sh
+. "$(dirname "$0")/../support/tally.sh"
+tally_begin load
 
 for bin in "$WSHUB" "$WSHUB_LOAD"; do
 	[ -x "$bin" ] || { echo "load.sh: $bin is not built" >&2; not_ok "$bin is built"; summary; }
@@ -63,23 +57,6 @@ stop_server() {
 	server_pid=""
 	if [ "$status" -eq 0 ]; then ok "server stopped on SIGTERM"
 	else not_ok "server stopped on SIGTERM (exit $status)"; fi
-}
-
-# check NAME FILE PYTHON-EXPRESSION: the expression over the JSON summary
-# `j` must be true.
-check() {
-	if /usr/bin/python3 - "$2" "$3" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)
-PY
-	then
-		ok "$1"
-	else
-		not_ok "$1"
-		echo "load.sh: $1: failed: $3" >&2
-		cat "$2" >&2
-	fi
 }
 
 # poll_stats PORT OUT: in the background, polls the server's /stats every
@@ -140,24 +117,24 @@ url="ws://127.0.0.1:$port/ws"
 "$WSHUB_LOAD" broadcast -c 20 -s 4 -r 50 -d 2 --server-pid "$server_pid" \
 	--json "$url" >"$tmp/broadcast.json" 2>"$tmp/broadcast.txt"
 b="$tmp/broadcast.json"
-check "broadcast: every connection opened" "$b" \
+check_json "broadcast: every connection opened" "$b" \
 	'j["connections"]["ok"] == 20 and j["connections"]["failed"] == 0'
-check "broadcast: nothing closed by the server" "$b" \
+check_json "broadcast: nothing closed by the server" "$b" \
 	'j["connections"]["closed_by_server"] == 0'
-check "broadcast: messages were sent" "$b" \
+check_json "broadcast: messages were sent" "$b" \
 	'j["result"]["sent"] > 0 and j["result"]["skipped"] == 0'
-check "broadcast: each message is due to all 20" "$b" \
+check_json "broadcast: each message is due to all 20" "$b" \
 	'j["result"]["expected"] == 20 * j["result"]["sent"]'
-check "broadcast: every delivery arrived" "$b" \
+check_json "broadcast: every delivery arrived" "$b" \
 	'j["result"]["received"] == j["result"]["expected"]'
-check "broadcast: no errors" "$b" 'sum(j["errors"].values()) == 0'
-check "broadcast: latency counted per delivery" "$b" \
+check_json "broadcast: no errors" "$b" 'sum(j["errors"].values()) == 0'
+check_json "broadcast: latency counted per delivery" "$b" \
 	'j["result"]["latency_us"]["n"] == j["result"]["received"]'
-check "broadcast: server sampled" "$b" \
+check_json "broadcast: server sampled" "$b" \
 	'j["server"] is not None and j["server"]["threads_peak"] > 0'
-check "broadcast: pass is the documented verdict (loss <= 1 %, p99 <= 100 ms)" "$b" \
+check_json "broadcast: pass is the documented verdict (loss <= 1 %, p99 <= 100 ms)" "$b" \
 	'j["result"]["pass"] == (j["result"]["received"] >= 0.99 * j["result"]["expected"] and j["result"]["latency_us"]["p99"] <= 100000)'
-check "broadcast: client CPU in cores" "$b" \
+check_json "broadcast: client CPU in cores" "$b" \
 	'0 <= j["result"]["client_cpu_cores"] < 64'
 if grep -q "wshub-load's own CPU" "$tmp/broadcast.txt" &&
 	grep -q '^verdict ' "$tmp/broadcast.txt" &&
@@ -171,11 +148,11 @@ fi
 "$WSHUB_LOAD" connect -c 200 -d 1 --binary --json "$url" \
 	>"$tmp/connect.json" 2>"$tmp/connect.txt"
 c="$tmp/connect.json"
-check "connect: all 200 opened" "$c" \
+check_json "connect: all 200 opened" "$c" \
 	'j["connections"]["ok"] == 200 and j["connections"]["failed"] == 0'
-check "connect: one broadcast reached all 200" "$c" \
+check_json "connect: one broadcast reached all 200" "$c" \
 	'j["result"]["sent"] == 1 and j["result"]["expected"] == 200 and j["result"]["received"] == 200'
-check "connect: pass, since all 200 requested received it" "$c" \
+check_json "connect: pass, since all 200 requested received it" "$c" \
 	'j["result"]["pass"] is True and j["rounds"][0]["pass"] is True'
 
 # Rooms: 40 connections in 4 rooms of 10, one sender in each.  A message
@@ -185,17 +162,17 @@ poll_stats "$port" "$tmp/rooms.stats"
 	>"$tmp/rooms.json" 2>"$tmp/rooms.txt"
 stop_poller
 r="$tmp/rooms.json"
-check "rooms: 4 rooms of 10, every connection opened" "$r" \
+check_json "rooms: 4 rooms of 10, every connection opened" "$r" \
 	'j["rooms"] == 4 and j["connections_per_room"] == {"min": 10, "max": 10} and j["connections"]["ok"] == 40'
-check "rooms: each message is due to the 10 of its room, not to all 40" "$r" \
+check_json "rooms: each message is due to the 10 of its room, not to all 40" "$r" \
 	'j["result"]["sent"] > 0 and j["result"]["expected"] == 10 * j["result"]["sent"]'
-check "rooms: every delivery arrived, none in the wrong room" "$r" \
+check_json "rooms: every delivery arrived, none in the wrong room" "$r" \
 	'j["result"]["received"] == j["result"]["expected"] and j["result"]["wrong_room"] == 0'
-check "rooms: latency counted per delivery; one URL, no URL split" "$r" \
+check_json "rooms: latency counted per delivery; one URL, no URL split" "$r" \
 	'j["result"]["latency_us"]["n"] == j["result"]["received"] and j["result"]["same_url"] is None'
-check "rooms: pass is the documented verdict" "$r" \
+check_json "rooms: pass is the documented verdict" "$r" \
 	'j["result"]["pass"] == (j["result"]["received"] >= 0.99 * j["result"]["expected"] and j["result"]["latency_us"]["p99"] <= 100000)'
-check "rooms: the server's /stats saw 4 rooms of 10 during the run" \
+check_json "rooms: the server's /stats saw 4 rooms of 10 during the run" \
 	"$tmp/rooms.stats" 'j["rooms"] == 4 and j["largest_room"] == 10'
 if grep -q '^rooms  *4 (r0 \.\. r3), 10 connections each$' "$tmp/rooms.txt"; then
 	ok "rooms: the table names the rooms and their size"
@@ -209,15 +186,15 @@ fi
 "$WSHUB_LOAD" broadcast -c 40 -s 8 -r 50 -d 1 --rooms 4 --json "$url" \
 	"ws://127.0.0.1:$port" >"$tmp/urls.json" 2>"$tmp/urls.txt"
 u="$tmp/urls.json"
-check "two URLs: listed, 20 connections on each" "$u" \
+check_json "two URLs: listed, 20 connections on each" "$u" \
 	'len(j["urls"]) == 2 and j["connections_per_url"] == {"min": 20, "max": 20} and j["connections"]["ok"] == 40'
-check "two URLs: each message is due to its room on both URLs" "$u" \
+check_json "two URLs: each message is due to its room on both URLs" "$u" \
 	'j["result"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["expected"] == 5 * j["result"]["sent"]'
-check "two URLs: the split adds up" "$u" \
+check_json "two URLs: the split adds up" "$u" \
 	'j["result"]["same_url"]["expected"] + j["result"]["other_url"]["expected"] == j["result"]["expected"] and j["result"]["same_url"]["received"] + j["result"]["other_url"]["received"] == j["result"]["received"]'
-check "two URLs: every delivery arrived, on both" "$u" \
+check_json "two URLs: every delivery arrived, on both" "$u" \
 	'j["result"]["received"] == j["result"]["expected"] and j["result"]["other_url"]["received"] == j["result"]["other_url"]["expected"] and j["result"]["wrong_room"] == 0'
-check "two URLs: latency counted per delivery on each side" "$u" \
+check_json "two URLs: latency counted per delivery on each side" "$u" \
 	'j["result"]["same_url"]["latency_us"]["n"] == j["result"]["same_url"]["received"] and j["result"]["other_url"]["latency_us"]["n"] == j["result"]["other_url"]["received"]'
 if grep -q '^same url ' "$tmp/urls.txt" && grep -q '^other urls ' "$tmp/urls.txt"; then
 	ok "two URLs: the table splits the deliveries by URL"
@@ -229,7 +206,7 @@ fi
 # Connect mode with rooms: one message per room reaches all of them.
 "$WSHUB_LOAD" connect -c 30 -d 1 --rooms 3 --room load --json "$url" \
 	>"$tmp/connect-rooms.json" 2>"$tmp/connect-rooms.txt"
-check "connect: --rooms 3 sends 3 messages, one per room, and all 30 get theirs" \
+check_json "connect: --rooms 3 sends 3 messages, one per room, and all 30 get theirs" \
 	"$tmp/connect-rooms.json" \
 	'j["result"]["sent"] == 3 and j["result"]["expected"] == 30 and j["result"]["received"] == 30 and j["result"]["pass"] is True'
 
@@ -270,7 +247,7 @@ if start_server 127.0.0.1 127.0.0.1; then
 		"$WSHUB_LOAD" broadcast -c 20 -s 4 -r 20 -d 1 --drain 500 --room two \
 			--json "ws://127.0.0.1:$other_port/ws" "ws://127.0.0.1:$port/ws" \
 			>"$tmp/two.json" 2>"$tmp/two.txt"
-		check "two unjoined hubs: all on the sender's hub, none on the other" \
+		check_json "two unjoined hubs: all on the sender's hub, none on the other" \
 			"$tmp/two.json" \
 			'j["result"]["same_url"]["received"] == j["result"]["same_url"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["expected"] == 10 * j["result"]["sent"] and j["result"]["other_url"]["received"] == 0 and j["result"]["pass"] is False'
 		stop_server
@@ -287,7 +264,7 @@ fi
 if start_server 127.0.0.1 127.0.0.1 --max-clients 3; then
 	"$WSHUB_LOAD" connect -c 5 -d 1 --drain 2000 --json \
 		"ws://127.0.0.1:$port/ws" >"$tmp/refused.json" 2>"$tmp/refused.txt"
-	check "connect: 2 of 5 refused, so it does not pass" "$tmp/refused.json" \
+	check_json "connect: 2 of 5 refused, so it does not pass" "$tmp/refused.json" \
 		'j["connections"]["ok"] == 3 and j["result"]["received"] == 3 and j["result"]["pass"] is False'
 	stop_server
 else
@@ -300,7 +277,7 @@ if ! python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))'
 elif start_server '[::1]' '[::1]'; then
 	"$WSHUB_LOAD" connect -c 5 -d 1 --drain 2000 --json "ws://[::1]:$port/ws" \
 		>"$tmp/connect6.json" 2>"$tmp/connect6.txt"
-	check "IPv6: wshub --addr '[::1]' and ws://[::1]:PORT/ws: all 5 reached" \
+	check_json "IPv6: wshub --addr '[::1]' and ws://[::1]:PORT/ws: all 5 reached" \
 		"$tmp/connect6.json" 'j["connections"]["ok"] == 5 and j["result"]["received"] == 5'
 	stop_server
 else

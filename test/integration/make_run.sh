@@ -8,10 +8,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 # Not the flags or overrides of a `make test` that runs this script.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
-passed=0 failed=0
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
+# shellcheck source=test/support/tally.sh
+. test/support/tally.sh
+tally_begin make-run
 
 # dry NAME WANT [ARGS...]: the last line of `make -n run ARGS` is WANT.
 dry() {
@@ -71,5 +70,4 @@ else
 fi
 pgid=""
 
-echo "make-run: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

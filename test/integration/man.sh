@@ -10,15 +10,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/test/support/wshub.sh"
 wshub=$(wshub_path)
 wshub_load=$(wshub_load_path)
-passed=0 failed=0
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
+# shellcheck source=test/support/tally.sh
+. "$root/test/support/tally.sh"
+tally_begin man
 
 if ! command -v groff >/dev/null; then
 	echo "man.sh: groff is not installed (apt-get install groff-base)" >&2
-	echo "man: 0 passed, 1 failed"
-	exit 1
+	not_ok "groff is installed"
+	summary
 fi
 
 # lint PAGE: groff -ww prints nothing on stderr and exits 0.
@@ -93,5 +92,4 @@ basics "$wshub"
 basics "$wshub_load"
 endpoints "$wshub"
 
-echo "man: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
