@@ -15,16 +15,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/test/support/wshub.sh"
 wshub=$(wshub_path)
 wshub_load=$(wshub_load_path)
-passed=0 failed=0
 PEER_START_S=20        # s, until the peer's "listening" line
 
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-summary() {
-	echo "split-lines: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+# shellcheck source=test/support/tally.sh
+. "$root/test/support/tally.sh"
+tally_begin split-lines
 
 for bin in "$wshub" "$wshub_load"; do
 	[ -x "$bin" ] || { not_ok "$bin is built"; summary; }
@@ -42,24 +37,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# check NAME FILE PYTHON-EXPRESSION: the expression over the JSON summary
-# `j` (r: its result round) must be true; it may span lines.
-check() {
-	if /usr/bin/python3 - "$2" "$3" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-r = j["result"]
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
-PY
-	then
-		ok "$1"
-	else
-		not_ok "$1"
-		echo "split_lines.sh: $1: failed: $3" >&2
-		cat "$2" >&2
-	fi
-}
 
 # load NAME URL [FLAGS...]: one broadcast run, 8 connections, 4 senders x
 # 100/s for 2 s (800 messages, 6,400 deliveries); its JSON in $tmp/NAME.json.
@@ -91,17 +68,21 @@ fi
 ok "the joining peer starts"
 
 load split "ws://127.0.0.1:$peer_port/ws" --split-lines
-check "--split-lines: every connection opened, every message sent" \
+check_json "--split-lines: every connection opened, every message sent" \
 	"$tmp/split.json" 'j["split_lines"] is True
 	and j["connections"]["ok"] == 8 and r["sent"] > 0
 	and r["skipped"] == 0 and r["expected"] == 8 * r["sent"]'
-check "--split-lines: every line counted, none as an error" \
+check_json "--split-lines: every line counted, none as an error" \
 	"$tmp/split.json" 'r["received"] == r["expected"]
 	and sum(j["errors"].values()) == 0
 	and r["latency_us"]["n"] == r["received"]'
-check "--split-lines: the peer joined them (fewer frames than lines)" \
+check_json "--split-lines: the peer joined them (fewer frames than lines)" \
 	"$tmp/split.json" '0 < r["frames"] < r["received"]'
-check "--split-lines: the run passes" "$tmp/split.json" 'r["pass"] is True'
+# The verdict also asks for a p99 of 100 ms, which a loaded machine may
+# miss: it is checked to be the documented one, never assumed to pass.
+check_json "--split-lines: the verdict counts lines (loss <= 1 %, p99 <= 100 ms)" \
+	"$tmp/split.json" 'r["pass"] == (r["received"] >= 0.99 * r["expected"]
+	and r["latency_us"]["p99"] <= 100000)'
 if grep -q '^frames  *[0-9]* received, [0-9.]* deliveries per frame' \
 	"$tmp/split.txt"; then
 	ok "--split-lines: the table gives the frames and lines per frame"
@@ -113,13 +94,13 @@ fi
 # Without the flag a joined frame is one message of the wrong length: the
 # deliveries never all arrive, so the default drain (1 s) runs out.
 load whole "ws://127.0.0.1:$peer_port/ws" --drain 1000
-check "without it: fewer messages counted than were due; errors; no pass" \
+check_json "without it: fewer messages counted than were due; errors; no pass" \
 	"$tmp/whole.json" 'j["split_lines"] is False and r["sent"] > 0
 	and r["received"] < r["expected"] and j["errors"]["payload"] > 0
 	and r["pass"] is False'
 
 load trailing "ws://127.0.0.1:$peer_port/nl" --split-lines
-check "--split-lines: a trailing '\\n' on every frame adds nothing" \
+check_json "--split-lines: a trailing '\\n' on every frame adds nothing" \
 	"$tmp/trailing.json" 'r["sent"] > 0 and r["received"] == r["expected"]
 	and sum(j["errors"].values()) == 0 and r["frames"] < r["received"]'
 
@@ -138,10 +119,10 @@ fi
 # Against wshub, one frame per message: the flag changes nothing.
 if wshub_start "$tmp/wshub.log" "$wshub" --port 0 -q; then
 	load wshub "ws://$host:$port/ws" --split-lines
-	check "against wshub: one line per frame, every delivery counted" \
+	check_json "against wshub: one line per frame, every delivery counted" \
 		"$tmp/wshub.json" 'r["sent"] > 0
 		and r["received"] == r["expected"] == r["frames"]
-		and r["pass"] is True'
+		and r["pass"] == (r["latency_us"]["p99"] <= 100000)'
 	kill -TERM "$server_pid"
 	wait "$server_pid" 2>/dev/null
 	server_pid=""
