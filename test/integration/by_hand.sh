@@ -7,15 +7,14 @@
 # scripts/run-tests.sh with WSHUB set; the last line is
 # "by-hand: N passed, M failed".
 set -uo pipefail
-wshub=${WSHUB:-build/wshub}
-case $wshub in
-/*) ;;
-*) wshub=$PWD/$wshub ;;   # relative to the caller's directory, as given
-esac
-cd "$(dirname "$0")/../.."
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/support/wshub.sh
+. "$root/test/support/wshub.sh"
 # shellcheck source=test/support/tally.sh
-. test/support/tally.sh
+. "$root/test/support/tally.sh"
 tally_begin by-hand
+wshub=$(wshub_path)
+cd "$root" || exit 2
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -25,17 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$wshub" --port 0 2>"$tmp/server.log" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's/^wshub: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-if [ -z "$port" ]; then
+if ! wshub_start "$tmp/server.log" "$wshub" --port 0; then
 	not_ok "wshub starts"
-	cat "$tmp/server.log" >&2
 	summary
 fi
 
@@ -63,7 +53,7 @@ try python '^/usr/bin/python3 -m websockets ws://'
 try node "^node -e .*require('/usr/share/nodejs/ws')"
 
 # Both left with 1000 once their input ended.
-for _ in $(seq 50); do
+for _ in $(seq 100); do
 	[ "$(grep -c 'code=1000 ' "$tmp/server.log")" -ge 2 ] && break
 	sleep 0.1
 done
