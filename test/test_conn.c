@@ -1,9 +1,13 @@
 /*
  * A connection's two threads over real sockets: the reader's deadline
  * (pongs keep a client, silence drops it), its close codes for protocol
- * errors, pongs overtaking queued data, and a reset mid-frame.
+ * errors, pongs overtaking queued data, a ping flood, and a reset
+ * mid-frame.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -216,5 +220,85 @@ Test(conn, ping_is_answered_even_behind_queued_data, .timeout = 60)
 	close(reader);
 	close(sender);
 	free(msg);
+	test_server_stop(&ts);
+}
+
+/*
+ * Sends ping frames on `fd` (non-blocking) until the hub no longer counts
+ * a client: that is, until the server stopped reading it.  Returns how
+ * many whole pings went out.  While the socket takes nothing it waits for
+ * room, looking at the count every 10 ms; a server that never gave up
+ * fails at `max` pings.
+ */
+static long
+ping_until_unregistered(int fd, long max)
+{
+	uint8_t frame[14 + 125], payload[125];
+	size_t len, off = 0;
+	long pings = 0;
+
+	memset(payload, 'p', sizeof(payload));
+	len = ws_encode(frame, 0x89, payload, sizeof(payload));
+	cr_assert_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	while (stats_get(&test_server_stats(&ts)->clients) > 0) {
+		ssize_t n = send(fd, frame + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			cr_assert(errno == EAGAIN || errno == EINTR,
+			    "send: %s", strerror(errno));
+			poll(&pfd, 1, 10);
+			continue;
+		}
+		off += (size_t)n;
+		if (off == len) {
+			off = 0;
+			cr_assert_lt(++pings, max, "%ld pings and still read", max);
+		}
+	}
+	cr_assert_eq(fcntl(fd, F_SETFL, 0), 0);
+	return pings;
+}
+
+/*
+ * The rule: the priority lane is bounded; a client that sends control
+ * frames faster than it reads the replies is closed with 1008.  The client
+ * pings without reading, so its writer blocks on the full socket and the
+ * pongs pile up in the lane until a 17th does not fit.  Then the reader
+ * stops and unregisters (the hub's count drops: nothing else here ends a
+ * connection, with 60 s write and pong timeouts).  Only then does the
+ * client read: every pong queued before, then the close.
+ */
+Test(conn, a_ping_flood_is_closed_with_1008, .timeout = 60)
+{
+	struct ws_frame f;
+	long pings, pongs = 0;
+	int fd;
+
+	test_server_init(&ts);
+	ts.cfg.write_timeout_ms = 60000;
+	ts.cfg.pong_timeout_ms = 60000;
+	ts.cfg.ping_interval_ms = 54000;
+	test_server_start(&ts);
+	fd = ws_open_rcvbuf(ts.port, 4096);
+	expect_clients(&ts, 1);
+	pings = ping_until_unregistered(fd, 1000000);
+	for (;;) {
+		cr_assert_eq(ws_recv(fd, &f, WS_TIMEOUT_MS), 0,
+		    "no close after %ld pongs", pongs);
+		if (f.opcode != 0xa)
+			break;
+		pongs++;
+		ws_frame_free(&f);
+	}
+	cr_assert_eq(f.opcode, 0x8);
+	cr_assert_geq(f.len, 2);
+	cr_assert_eq(f.payload[0] << 8 | f.payload[1], 1008);
+	cr_assert_str_eq((char *)f.payload + 2, "control frame flood");
+	ws_frame_free(&f);
+	cr_assert_lt(pongs, pings, "the %ld pings were all answered", pings);
+	cr_assert(ws_wait_eof(fd, WS_TIMEOUT_MS), "TCP close after the close");
+	close(fd);
 	test_server_stop(&ts);
 }
