@@ -102,7 +102,7 @@ is_data(const msg_t *m)
 }
 
 /*
- * Writes one batch with one writev; nothing after a close frame, and no
+ * Writes one batch with one sendmsg; nothing after a close frame, and no
  * data once the client has been dropped as slow.
  */
 static void

@@ -18,9 +18,10 @@
  *   a close never overtakes a message queued before it.
  * - The write thread is the only thread that writes to the socket.  It
  *   blocks on the send channel, writes up to 16 queued frames with one
- *   writev(2), pings every ping interval (even when the queue never
- *   empties), and once the channel is closed it still performs the close
- *   handshake (sends a close frame, waits briefly for the reply).
+ *   sendmsg(2) (a writev(2) that cannot raise SIGPIPE), pings every ping
+ *   interval (even when the queue never empties), and once the channel is
+ *   closed it still performs the close handshake (sends a close frame,
+ *   waits briefly for the reply).
  * - The socket is closed exactly once, when the last reference goes
  *   (conn_unref), after both threads have been joined.  Threads wake each
  *   other with shutdown(2) or chan_close, never signals or cancellation.
