@@ -6,9 +6,10 @@
  * client into one text frame, separated by '\n'.  With --split-lines,
  * wshub-load undoes that join: each '\n' (or "\r\n") ends a line and each
  * non-empty line counts as one message.  An empty line (a trailing '\n',
- * or two in a row) is no message and no error.  Without it, the whole data message is
- * one message, '\n' bytes included.  wshub-load's text payloads contain no
- * '\n' (payload.h), so a line is exactly one of its messages.
+ * or two in a row) is no message and no error.  Without it, the whole
+ * data message is one message, '\n' bytes included.  wshub-load's text
+ * payloads contain no '\n' (payload.h), so a line is exactly one of its
+ * messages.
  *
  * The bytes come in chunks, as wslay hands them over with its buffering
  * off: a line may span chunks and the frames of a fragmented message.  Of
