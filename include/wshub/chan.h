@@ -14,9 +14,9 @@
  *   down" is a normal event, not a bug.
  * - A priority lane (chan_send_priority) for control messages.  Its items
  *   are received before any queued data item, it does not count against the
- *   data capacity (so a full data queue never refuses a pong or a close
- *   reply), and it has its own small bound `priority_cap` so that a flood of
- *   control messages cannot grow memory without end.  Priority items keep
+ *   data capacity (so a full data queue never refuses a pong), and it has
+ *   its own small bound `priority_cap` so that a flood of control
+ *   messages cannot grow memory without end.  Priority items keep
  *   FIFO order among themselves.
  * - chan_recv_many() takes everything queued (up to a limit) under one lock,
  *   so a writer can send a burst with one system call.

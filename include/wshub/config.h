@@ -42,7 +42,8 @@
  * 4096 messages (8 bytes a slot: messages are shared by every recipient).
  * A client whose queue reaches it is dropped whatever its writer does. */
 #define SEND_QUEUE_LIMIT(n) ((n) * 16 > 4096 ? (n) * 16 : (size_t)4096)
-/* Control replies (pong, close) queued ahead of data, at most. */
+/* Control frames (the 101, pongs) queued ahead of data, at most.  A close
+ * is not one of them: it goes after the data (conn_set_final_close). */
 #define CONTROL_QUEUE_LEN 16
 /* A client that has not finished its HTTP request by then is dropped. */
 #define HANDSHAKE_TIMEOUT_MS 10000

@@ -17,8 +17,8 @@
  *   protocol-error close) for the writer to send once the queue is drained:
  *   a close never overtakes a message queued before it.
  * - The write thread is the only thread that writes to the socket.  It
- *   blocks on the send channel, writes up to 16 queued frames with one
- *   sendmsg(2) (a writev(2) that cannot raise SIGPIPE), pings every ping
+ *   blocks on the send channel, writes up to 15 queued frames (and a due
+ *   ping) with one sendmsg(2) (a writev(2) that cannot raise SIGPIPE), pings every ping
  *   interval (even when the queue never empties), and once the channel is
  *   closed it still performs the close handshake (sends a close frame,
  *   waits briefly for the reply).

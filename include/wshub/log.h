@@ -4,8 +4,10 @@
  * Every line starts with "wshub: " so scripts can grep it; warnings and
  * errors say so after the prefix.  Safe from any thread: each line is
  * formatted into a buffer and written with one write(2), so lines from
- * different threads never interleave.  Only the program layer (main,
- * server, conn) logs; the protocol modules return error codes instead.
+ * different threads never interleave.  The program layer logs (main,
+ * server, frontdoor, hub, conn, reader, writer, bridge); the protocol and
+ * primitive modules (http, handshake, chan, msg) return error codes
+ * instead.
  */
 #ifndef WSHUB_LOG_H
 #define WSHUB_LOG_H

@@ -77,7 +77,7 @@ uint8_t msg_opcode(const msg_t *m);
 
 /*
  * Number of messages allocated and not yet freed, process-wide.  Lets tests
- * and /stats check that every message is freed exactly once.
+ * check that every message is freed exactly once.
  */
 long msg_live(void);
 

@@ -1,9 +1,10 @@
 /*
- * server — the listening socket, the HTTP front door and the reaper.
+ * server — starts and stops the front door, the hub, the reaper and the
+ * Redis bridge.
  *
  * DESIGN
- * The thread that calls server_run is the acceptor (the "front door").  It
- * runs one epoll loop over the listening socket and every connection that
+ * The thread that calls server_run is the acceptor (the "front door",
+ * frontdoor.h).  It runs one epoll loop over the listening socket and every connection that
  * has not finished its HTTP request yet, so a client that sends its request
  * one byte a second (slowloris) costs a descriptor and 8 KiB, never a
  * thread, and never delays anyone else.  Requests are answered here: the
@@ -14,8 +15,8 @@
  * forgets it.
  *
  * Threads: the acceptor, the hub, the reaper (joins finished connection
- * threads: a goroutine just ends, a pthread must be joined), and two per
- * connection.  Signals are not handled here: main blocks them and calls
+ * threads: a goroutine just ends, a pthread must be joined), two per
+ * connection, and with --redis the bridge's two (bridge.h).  Signals are not handled here: main blocks them and calls
  * server_stop from its signal thread.
  *
  * Shutdown (server_stop): stop accepting, drop unfinished requests, let
@@ -35,8 +36,8 @@
 typedef struct server server_t;
 
 /*
- * Binds and listens as `cfg` says (which must outlive the server), and
- * starts the hub and reaper threads.  On failure returns NULL with a
+ * Binds and listens as `cfg` says (which must outlive the server); the
+ * threads start in server_run.  On failure returns NULL with a
  * one-line reason in err that does not repeat cfg->addr and cfg->port,
  * which the caller names (e.g. "bind: Permission denied (ports below 1024
  * need privileges)", or "not an IP address, nor a host name that resolves

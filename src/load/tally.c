@@ -1,4 +1,4 @@
-/* stats — per-thread counters and their merging (see stats.h). */
+/* tally — per-thread counters and their merging (see tally.h). */
 #include <string.h>
 
 #include "tally.h"
