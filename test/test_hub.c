@@ -100,6 +100,9 @@ Test(hub, shutdown_sends_1001_to_every_client, .timeout = 30)
 	int c[3];
 
 	test_server_init(&ts);
+	/* Long enough for three replies in turn on a slow machine; the
+	 * server ends as soon as the last is in. */
+	ts.cfg.shutdown_timeout_ms = 20000;
 	test_server_start(&ts);
 	for (int i = 0; i < 3; i++)
 		c[i] = ws_open(ts.port);
