@@ -39,8 +39,15 @@ try() {
 		return
 	fi
 	cmd=${cmd//ws:\/\/127.0.0.1:8080\/ws/ws://127.0.0.1:$port/ws}
-	{ echo "hello from $name"; sleep 1.5; } |
-		timeout 20 bash -c "$cmd" >"$tmp/$name.out" 2>&1
+	# Its input ends once the echo is in its output (at most 15 s).
+	{
+		echo "hello from $name"
+		for _ in $(seq 150); do
+			grep -q "< hello from $name" "$tmp/$name.out" 2>/dev/null &&
+				break
+			sleep 0.1
+		done
+	} | timeout 20 bash -c "$cmd" >"$tmp/$name.out" 2>&1
 	if grep -q "< hello from $name" "$tmp/$name.out"; then
 		ok "$name: the README line gets the echo"
 	else
