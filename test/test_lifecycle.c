@@ -1,5 +1,6 @@
 /* Process-level behaviour: threads and descriptors come back, signals. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -311,31 +312,66 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 	}
 }
 
-/* Sends the upgrade and waits up to `ms` for the 101; the socket or -1. */
+/* How many descriptors process `pid` has open (its /proc/PID/fd). */
 static int
-try_open(uint16_t port, int ms, int *pending)
+open_descriptors(pid_t pid)
 {
-	int fd = ws_tcp_connect(port, 0);
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
 
-	ws_write_all(fd, ws_upgrade_request, strlen(ws_upgrade_request));
-	if (poll(&p, 1, ms) == 1 && ws_http(fd, NULL, NULL, 0) == 101)
-		return fd;
-	*pending = fd; /* accepted by the kernel, not yet by wshub */
-	return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	cr_assert_not_null(d = opendir(path), "%s", path);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
+/* Reads the server's stderr until a line containing `what`. */
+static void
+wait_log_line(FILE *log, const char *what)
+{
+	char line[512];
+
+	while (fgets(line, sizeof(line), log) != NULL)
+		if (strstr(line, what) != NULL)
+			return;
+	cr_assert_fail("the log ended without '%s'", what);
+}
+
+/*
+ * Under RLIMIT_NOFILE, clients join while the server has a descriptor
+ * left (each gets its 101); once all LIMIT are in use, accept(2) fails,
+ * the server says it pauses, and a new connection waits in the listen
+ * backlog, unanswered, while the others chat.  Two leave: it is served.
+ * Every step waits on the server's state (its descriptor count, its log).
+ */
 Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
 {
 	enum { LIMIT = 16, MAX_TRY = LIMIT };
+	struct spawn sp = { .addr = "127.0.0.1", .max_fds = LIMIT,
+	    .keep_log = true };
 	uint16_t port;
-	pid_t pid = spawn_wshub(&port, LIMIT);
-	int open_fds[MAX_TRY], n = 0, waiting = -1, status;
+	pid_t pid = spawn_wshub_with(&sp, &port);
+	int open_fds[MAX_TRY], n = 0, waiting, status;
+	struct pollfd unanswered;
 	struct ws_frame f;
 
-	while (n < MAX_TRY && (open_fds[n] = try_open(port, 500, &waiting)) >= 0)
+	while (open_descriptors(pid) < LIMIT) {
+		cr_assert_lt(n, MAX_TRY, "%d clients and descriptors left", n);
+		open_fds[n] = ws_open(port);
+		cr_assert_geq(open_fds[n], 0, "client %d: no 101 although the "
+		    "server had a descriptor left", n);
 		n++;
-	cr_assert(n >= 2 && n < MAX_TRY, "%d clients fit under %d fds", n, LIMIT);
+	}
+	cr_assert_geq(n, 2, "only %d clients fit under %d descriptors", n,
+	    LIMIT);
+	waiting = ws_tcp_connect(port, 0);
+	cr_assert_eq(ws_write_all(waiting, ws_upgrade_request,
+	    strlen(ws_upgrade_request)), 0);
+	wait_log_line(sp.log, "pausing new connections");
 	/* The server is out of descriptors, but existing clients still chat. */
 	ws_send(open_fds[0], 0x1, "still", 5);
 	for (int i = 0; i < n; i++) {
@@ -343,11 +379,15 @@ Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
 		cr_assert_str_eq((char *)f.payload, "still");
 		ws_frame_free(&f);
 	}
+	unanswered = (struct pollfd){ .fd = waiting, .events = POLLIN };
+	cr_assert_eq(poll(&unanswered, 1, 0), 0,
+	    "an answer while the server had no descriptor for it");
 	/* Two leave: the waiting client is accepted and upgraded. */
 	close(open_fds[--n]);
 	close(open_fds[--n]);
 	cr_assert_eq(ws_http(waiting, NULL, NULL, 0), 101,
 	    "accepting must resume once descriptors are free");
+	wait_log_line(sp.log, "accepting connections again");
 	ws_send(waiting, 0x1, "back", 4);
 	cr_assert_eq(ws_recv(waiting, &f, WS_TIMEOUT_MS), 0);
 	cr_assert_str_eq((char *)f.payload, "back");
@@ -355,6 +395,7 @@ Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
 	kill(pid, SIGTERM);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fclose(sp.log);
 	close(waiting);
 	while (n > 0)
 		close(open_fds[--n]);
