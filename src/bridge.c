@@ -190,7 +190,8 @@ ms_to_timeval(int ms)
 	return (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
 }
 
-/* Sends a command and checks its reply; -1 with a reason in err. */
+/* Sends a command and checks its reply; -1 with a reason in err.
+ * Publisher thread; blocks up to REPLY_TIMEOUT_MS for the reply. */
 static int
 command_ok(redisContext *c, const char *what, int argc, const char **argv,
     char *err, size_t errlen)
@@ -211,7 +212,9 @@ command_ok(redisContext *c, const char *what, int argc, const char **argv,
 	return rc;
 }
 
-/* One connection: connect, AUTH, SELECT, PING.  NULL with err set. */
+/* One connection: connect, AUTH, SELECT, PING.  NULL with err set.
+ * Publisher thread; blocks up to CONNECT_TIMEOUT_MS (plus the name
+ * lookup) to connect, then up to REPLY_TIMEOUT_MS per command. */
 static redisContext *
 dial(bridge_t *b, char *err, size_t errlen)
 {
@@ -243,7 +246,9 @@ dial(bridge_t *b, char *err, size_t errlen)
 	return c;
 }
 
-/* Writes all of buf to the subscribe socket (publisher: its only writer). */
+/* Writes all of buf to the subscribe socket (publisher: its only writer).
+ * Blocks while Redis does not read, up to REPLY_TIMEOUT_MS (hiredis set
+ * it as the socket's send timeout). */
 static int
 sub_write(bridge_t *b, const char *buf, size_t len)
 {
@@ -454,7 +459,8 @@ append_publish(bridge_t *b, const struct pub *p)
 	redisAppendCommandArgv(b->pub_ctx, 3, argv, lens);
 }
 
-/* Reads the replies to `n` queued PUBLISH commands; -1 on a failure. */
+/* Reads the replies to `n` queued PUBLISH commands; -1 on a failure.
+ * Publisher thread; blocks up to REPLY_TIMEOUT_MS for each. */
 static int
 read_publish_replies(bridge_t *b, size_t n)
 {
@@ -640,7 +646,9 @@ on_push(bridge_t *b, const redisReply *r)
 	    payload->str + ENVELOPE_HEAD, payload->len - ENVELOPE_HEAD));
 }
 
-/* Reads pushes from `fd` until it fails or is shut down. */
+/* Reads pushes from `fd` until it fails or is shut down.  Subscriber
+ * thread; blocks in read(2) (no timeout: the publisher's shutdown(2)
+ * wakes it) and, through deliver, while the hub's event channel is full. */
 static void
 read_pushes(bridge_t *b, int fd)
 {

@@ -1,10 +1,10 @@
 /*
  * hub — the manager thread (see hub.h for the design).
  *
- * The hub thread blocks on its event channel and nothing else: every send
- * to a client is a non-blocking chan_try_send_many (client_try_send),
- * so the hub never waits for a client and holds no lock while anyone
- * writes to a socket.
+ * The hub thread blocks on its event channel and nothing else (but the
+ * write(2) of a log line, see log.h): every send to a client is a
+ * non-blocking chan_try_send_many (client_try_send), so the hub never
+ * waits for a client and holds no lock while anyone writes to a socket.
  */
 #include <pthread.h>
 #include <stdlib.h>

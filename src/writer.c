@@ -3,7 +3,10 @@
  *
  * owns: every write to the socket, the ping timer, the write deadline.
  * blocks on: chan_recv_many until the next ping is due (Go's select on the
- * send channel and a time.Ticker); poll(POLLOUT) until the write deadline.
+ * send channel and a time.Ticker); poll(POLLOUT) until the write deadline;
+ * at the end, the reader's done condition (up to --shutdown-timeout),
+ * pthread_join of the reader, and chan_send of the unregister (hub
+ * events) and of the connection (reaper) while those channels are full.
  * ends when: a write fails or times out, or the send channel is closed and
  * drained (then it writes the reader's close frame, or its own).  After a
  * close frame it half-closes (FIN), waits for the reader up to

@@ -18,7 +18,10 @@
  * - The publisher thread is the only thread that writes to either Redis
  *   socket, and the only one that reads the publish connection's replies.
  *   It blocks on its own bounded channel (a publish the channel cannot take
- *   is dropped and counted: pub/sub is at-most-once), and owns connecting:
+ *   is dropped and counted: pub/sub is at-most-once), and in hiredis's
+ *   blocking I/O: a connect (CONNECT_TIMEOUT_MS, 1 s, plus the name
+ *   lookup), each reply (REPLY_TIMEOUT_MS, 2 s), a write to the subscribe
+ *   socket (the same 2 s).  It owns connecting:
  *   both connections, AUTH and SELECT, then SUBSCRIBE to every room that has
  *   local clients.  After a failure it retries with capped, jittered
  *   exponential backoff, logging one line per outage, and publishes meanwhile

@@ -85,10 +85,12 @@ struct conn_env {
 /*
  * Wraps an upgraded socket.  Takes ownership of `fd` (non-blocking).
  * `early` holds bytes read after the HTTP request head: the start of the
- * first frames.  `greeting` (the 101 response, taken over) is queued at
- * once, ahead of everything, so whatever the hub does to the connection
- * later, the 101 is the first thing its writer sends.  Returns a
- * connection with one reference (the caller's).
+ * first frames; they are copied (the caller keeps its buffer).
+ * `greeting` (the 101 response, taken over) is queued at once, ahead of
+ * everything, so whatever the hub does to the connection later, the 101
+ * is the first thing its writer sends.  Returns a connection with one
+ * reference (the caller's); aborts if memory runs out.  Front door
+ * thread; does not block.
  */
 conn_t *conn_new(int fd, const char *peer, const void *early,
     size_t early_len, msg_t *greeting, const struct conn_env *env);
@@ -99,6 +101,9 @@ conn_t *conn_new(int fd, const char *peer, const void *early,
  * hub_register, so the client is in the hub before it learns it is
  * connected.  Returns 0, or an errno; on error the connection is already
  * unregistered and handed to the reaper, and the caller must not use it.
+ * Front door thread.  Blocks only on that error path: joining a read
+ * thread that did start, and while the hub's event channel or the reaper
+ * channel is full.
  */
 int conn_start(conn_t *c);
 
@@ -128,7 +133,8 @@ void conn_shutdown(conn_t *c);
 
 /*
  * Starts cleanup once: the first call sends the hub an unregister, later
- * calls do nothing.  Either connection thread.
+ * calls do nothing.  Either connection thread (or the front door, when
+ * conn_start fails).  Blocks while the hub's event channel is full.
  */
 void conn_unregister_once(conn_t *c);
 

@@ -68,7 +68,10 @@ uint16_t frontdoor_port(const frontdoor_t *f);
 /*
  * Runs the loop on the calling thread until frontdoor_stop; then closes
  * the listener and drops every unfinished request, and returns.  Blocks in
- * epoll_wait.  Call once.
+ * epoll_wait; also, on an upgrade, in hub_register while the hub's event
+ * channel is full (4096 events behind: the front door then waits with
+ * every other request, the hub's backpressure), and in conn_start's
+ * error path.  Call once.
  */
 void frontdoor_run(frontdoor_t *f);
 

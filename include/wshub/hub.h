@@ -195,12 +195,15 @@ struct hub_relay {
 void hub_set_relay(hub_t *h, const struct hub_relay *relay);
 
 /*
- * Starts the shutdown described above and returns at once; hub_join waits
- * for the end.  Call once, after the acceptor has stopped registering.
+ * Starts the shutdown described above and returns; hub_join waits for the
+ * end.  Blocks only while the event channel is full; does nothing if the
+ * hub has already stopped.  Call once, from the thread that runs the
+ * server (server_run), after the acceptor has stopped registering.
  */
 void hub_shutdown(hub_t *h);
 
-/* Waits for the hub thread to exit.  Call once, after hub_shutdown. */
+/* Waits (pthread_join) for the hub thread to exit.  Call once, from the
+ * thread that runs the server, after hub_shutdown. */
 void hub_join(hub_t *h);
 
 /* Frees a joined hub. */

@@ -4,7 +4,8 @@
  * Every line starts with "wshub: " so scripts can grep it; warnings and
  * errors say so after the prefix.  Safe from any thread: each line is
  * formatted into a buffer and written with one write(2), so lines from
- * different threads never interleave.  The program layer logs (main,
+ * different threads never interleave.  That write blocks the calling
+ * thread while stderr is a full pipe nobody reads.  The program layer logs (main,
  * server, frontdoor, hub, conn, reader, writer, bridge); the protocol and
  * primitive modules (http, handshake, chan, msg) return error codes
  * instead.

@@ -47,14 +47,17 @@ msg_t *msg_new_frame(uint8_t opcode, const void *payload, size_t len);
 /*
  * Builds a close frame (RFC 6455 §5.5.1) carrying `code` and `reason`
  * (truncated to the 123 bytes a control frame allows, at a UTF-8 character
- * boundary).  code 0 builds a close frame with an empty payload.
+ * boundary).  code 0 builds a close frame with an empty payload.  One
+ * reference, caller owns it; aborts if memory runs out.
  */
 msg_t *msg_new_close(uint16_t code, const char *reason);
 
 /*
- * Wraps bytes that are already one or more encoded frames (as produced by
- * wslay).  `last_opcode` is the opcode of the last frame in them, so the
- * writer can tell a close frame from a pong.  One reference, caller owns it.
+ * Copies bytes that are already one or more encoded frames (as produced by
+ * wslay, or an HTTP response); the caller keeps its buffer.  `last_opcode`
+ * is the opcode of the last frame in them, so the writer can tell a close
+ * frame from a pong.  One reference, caller owns it; aborts if memory runs
+ * out.
  */
 msg_t *msg_new_encoded(uint8_t last_opcode, const void *bytes, size_t len);
 

@@ -57,7 +57,10 @@ struct stats *server_stats(server_t *s);
 
 /*
  * Runs the front door on the calling thread until server_stop, then shuts
- * everything down as described above.  Returns 0.  Call once.
+ * everything down as described above.  Returns 0.  Aborts the process if
+ * the hub, reaper or bridge thread cannot be created (at start-up nothing
+ * could run without them).  Blocks for the server's whole life.  Call
+ * once.
  */
 int server_run(server_t *s);
 

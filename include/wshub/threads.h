@@ -76,7 +76,7 @@ struct thread_entry {
  * send channel.  Call first thing in the thread; `t` must stay valid
  * until threads_leave.  The entry lives on the thread's stack, so it is
  * kept small: an idle connection thread's whole stack fits in a page or
- * two (BENCHMARKS.md, S4).
+ * two (BENCHMARKS.md, S4).  Blocks while a dump is being written.
  */
 void threads_enter(struct thread_entry *t, enum thread_role role,
     uint64_t conn_id, const char *peer, const char *room, chan_t *queue);
@@ -94,7 +94,8 @@ void threads_leave(void);
 void threads_block(enum thread_state state, const void *on);
 void threads_run(void);
 
-/* How many threads are registered now.  Any thread. */
+/* How many threads are registered now.  Any thread; blocks while a dump
+ * is being written. */
 size_t threads_count(void);
 
 /*

@@ -68,17 +68,21 @@ struct loop;
 struct loop *loop_new(uint32_t id, const struct load_config *cfg,
     int64_t t0_ns, chan_t *events, struct plan_open *open);
 
-/* Starts the loop's thread. */
+/* Starts the loop's thread; exits the program (status 1) if it cannot be
+ * created.  Main thread. */
 void loop_start(struct loop *l);
 
-/* Queues a copy of `cmd` for the loop and wakes it.  Any thread. */
+/* Queues a copy of `cmd` for the loop and wakes it.  Main thread; blocks
+ * while the loop's command channel is full (the loop takes commands
+ * between its epoll rounds). */
 void loop_command(struct loop *l, const struct loop_cmd *cmd);
 
 /* Copies the latest published counters.  Any thread. */
 void loop_snapshot(struct loop *l, struct conn_stats *cs,
     struct round_stats *rs);
 
-/* Waits for the thread to exit (it does after CMD_CLOSE). */
+/* Waits (pthread_join) for the thread to exit (it does after CMD_CLOSE).
+ * Main thread. */
 void loop_join(struct loop *l);
 
 /* Frees a loop that was joined or never started. */
