@@ -19,5 +19,7 @@ for t in test/integration/*.sh; do
 		failed=1
 	fi
 done
-"$build/test/unit" --jobs 2 || failed=1
+# Every test has its own Criterion timeout; this bounds the whole run too,
+# so that a test its timeout fails to end is a failure, never a hang.
+timeout 1200 "$build/test/unit" --jobs 2 || failed=1
 exit $failed

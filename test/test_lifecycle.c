@@ -1,6 +1,5 @@
 /* Process-level behaviour: threads and descriptors come back, signals. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,13 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/testserver.h"
 #include "support/wsclient.h"
+
+#define LOG_WAIT_S 30 /* the longest wait for a line in a server's log */
 
 Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 {
@@ -84,10 +87,15 @@ spawn_wshub_with(struct spawn *sp, uint16_t *port)
 	if ((pid = fork()) == 0) {
 		struct rlimit rl = { sp->max_fds, sp->max_fds };
 
+		/* A test that dies (a failed assert, its alarm) takes its
+		 * server with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (sp->max_fds > 0)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
-		close(pipefd[0]);
+		/* Only stdin, stdout and stderr: nothing of the test runner's
+		 * (its descriptors above a --max-fds limit would still count). */
+		closefrom(STDERR_FILENO + 1);
 		execl(bin, bin, "--addr", sp->addr, "--port", "0",
 		    "--shutdown-timeout", "2", sp->flag, (char *)NULL);
 		_exit(127);
@@ -312,41 +320,49 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 	}
 }
 
-/* How many descriptors process `pid` has open (its /proc/PID/fd). */
-static int
-open_descriptors(pid_t pid)
+/* True if process `pid` has a descriptor number below `limit` free (one
+ * that accept(2) could take under RLIMIT_NOFILE `limit`). */
+static bool
+descriptor_free_below(pid_t pid, int limit)
 {
 	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	cr_assert_not_null(d = opendir(path), "%s", path);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	for (int fd = 0; fd < limit; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (lstat(path, &st) != 0)
+			return true;
+	}
+	return false;
 }
 
-/* Reads the server's stderr until a line containing `what`. */
+/*
+ * Reads the server's stderr until a line containing `what`.  Bounded on
+ * its own (not by Criterion's timeout): if the line never comes, SIGALRM
+ * ends the test as a crash instead of a hang.
+ */
 static void
 wait_log_line(FILE *log, const char *what)
 {
 	char line[512];
 
+	alarm(LOG_WAIT_S);
 	while (fgets(line, sizeof(line), log) != NULL)
-		if (strstr(line, what) != NULL)
+		if (strstr(line, what) != NULL) {
+			alarm(0);
 			return;
+		}
+	alarm(0);
 	cr_assert_fail("the log ended without '%s'", what);
 }
 
 /*
  * Under RLIMIT_NOFILE, clients join while the server has a descriptor
- * left (each gets its 101); once all LIMIT are in use, accept(2) fails,
- * the server says it pauses, and a new connection waits in the listen
- * backlog, unanswered, while the others chat.  Two leave: it is served.
- * Every step waits on the server's state (its descriptor count, its log).
+ * left (each gets its 101); once 0 .. LIMIT-1 are all in use, accept(2)
+ * fails, the server says it pauses, and a new connection waits in the
+ * listen backlog, unanswered, while the others chat.  Two leave: it is
+ * served.  Every step waits on the server's state (its descriptor table,
+ * its log).
  */
 Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
 {
@@ -359,7 +375,7 @@ Test(lifecycle, descriptor_limit_pauses_accepting_then_recovers, .timeout = 60)
 	struct pollfd unanswered;
 	struct ws_frame f;
 
-	while (open_descriptors(pid) < LIMIT) {
+	while (descriptor_free_below(pid, LIMIT)) {
 		cr_assert_lt(n, MAX_TRY, "%d clients and descriptors left", n);
 		open_fds[n] = ws_open(port);
 		cr_assert_geq(open_fds[n], 0, "client %d: no 101 although the "
