@@ -97,6 +97,8 @@ spawn(struct test_redis *r)
 		/* A test that fails half-way must not leave Redis behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, STDOUT_FILENO); /* its banner */
+		/* Nothing of the test runner's (its sandbox descriptors). */
+		closefrom(STDERR_FILENO + 1);
 		char idle[16];
 
 		snprintf(idle, sizeof(idle), "%d", r->idle_timeout_s);
