@@ -95,6 +95,12 @@ class Server(WshubProcess):
     def rss_kib(self):
         return self._status("VmRSS")
 
+    def fd_free_below(self, limit):
+        """True if the server has a descriptor number below `limit` free,
+        one that accept(2) could take under RLIMIT_NOFILE `limit`."""
+        return any(not os.path.lexists("/proc/%d/fd/%d" % (self.proc.pid, k))
+                   for k in range(limit))
+
     def fds(self):
         try:
             return len(os.listdir("/proc/%d/fd" % self.proc.pid))
