@@ -9,6 +9,8 @@ WSHUB=${WSHUB:-build/wshub}
 WSHUB_LOAD=${WSHUB_LOAD:-build/wshub-load}
 # shellcheck source=test/support/tally.sh
 . "$(dirname "$0")/../support/tally.sh"
+# shellcheck source=test/support/wshub.sh
+. "$(dirname "$0")/../support/wshub.sh"
 tally_begin load
 
 for bin in "$WSHUB" "$WSHUB_LOAD"; do
@@ -18,12 +20,7 @@ done
 tmp=$(mktemp -d)
 server_pid="" other_pid="" poller_pid="" nservers=0
 cleanup() {
-	for pid in "$server_pid" "$other_pid" "$poller_pid"; do
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-		fi
-	done
+	kill_all "$server_pid" "$other_pid" "$poller_pid"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

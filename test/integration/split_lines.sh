@@ -28,12 +28,7 @@ done
 tmp=$(mktemp -d)
 peer_pid="" server_pid=""
 cleanup() {
-	for pid in "$peer_pid" "$server_pid"; do
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-		fi
-	done
+	kill_all "$peer_pid" "$server_pid"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

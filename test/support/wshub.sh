@@ -6,6 +6,7 @@
 #   wshub_path        $WSHUB, else build/wshub
 #   wshub_load_path   $WSHUB_LOAD, else build/wshub-load
 #   wshub_start LOG COMMAND...
+#   kill_all PID...
 #
 # scripts/run-tests.sh sets WSHUB and WSHUB_LOAD to BUILD/wshub and
 # BUILD/wshub-load (build, build/asan, ...).  Both path functions print an
@@ -58,4 +59,17 @@ wshub_start() {
 	line=${line#wshub: listening on }
 	# shellcheck disable=SC2034  # host and port are for the caller
 	host=${line%:*} port=${line##*:}
+}
+
+# kill_all PID...: kills (SIGKILL) each PID that still runs and reaps it;
+# empty arguments are skipped.  For a script's EXIT trap: the background
+# processes it started (servers, peers, pollers) never outlive it.
+kill_all() {
+	local pid
+	for pid in "$@"; do
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 }
