@@ -122,9 +122,9 @@ spawn_wshub_with(struct spawn *sp, uint16_t *port)
 
 /* Starts build/wshub on 127.0.0.1 (see spawn_wshub_with). */
 static pid_t
-spawn_wshub(uint16_t *port, rlim_t max_fds)
+spawn_wshub(uint16_t *port)
 {
-	struct spawn sp = { .addr = "127.0.0.1", .max_fds = max_fds };
+	struct spawn sp = { .addr = "127.0.0.1" };
 
 	return spawn_wshub_with(&sp, port);
 }
@@ -194,7 +194,7 @@ Test(lifecycle, addr_it_cannot_use_is_named_with_the_reason, .timeout = 30)
 Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 {
 	uint16_t port;
-	pid_t pid = spawn_wshub(&port, 0);
+	pid_t pid = spawn_wshub(&port);
 	int c[3], status;
 
 	for (int i = 0; i < 3; i++)
