@@ -56,6 +56,8 @@ WSHUB_LOAD := $(BUILD)/wshub-load
 UNIT      := $(BUILD)/test/unit
 # The thread hand-off microbenchmark (test/bench/chan_pingpong.c), run by make bench.
 CHAN_PINGPONG := $(BUILD)/chan-pingpong
+# What joins and leaves cost the hub, by number of rooms (test/bench/hub_rooms.c).
+HUB_ROOMS := $(BUILD)/hub-rooms
 
 .PHONY: all deps run test test-asan test-tsan tsan-drivers bench fuzz valgrind install clean
 
@@ -71,7 +73,7 @@ run: deps
 
 # Criterion's "Synthesis:" summary is the last thing `make test` prints.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT) $(CHAN_PINGPONG)
+	@$(MAKE) --no-print-directory all $(UNIT) $(CHAN_PINGPONG) $(HUB_ROOMS)
 	@scripts/run-tests.sh $(BUILD)
 
 test-asan: deps
@@ -115,6 +117,9 @@ $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 $(CHAN_PINGPONG): test/bench/chan_pingpong.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(HUB_ROOMS): test/bench/hub_rooms.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test/tsan-%: test/tsan/%.c $(wildcard test/support/*.c) $(LIB)

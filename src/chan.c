@@ -11,6 +11,10 @@
  * its condition and sees the channel closed.  All fields are guarded by mu;
  * nothing is read outside the lock.
  *
+ * The data lane may be bounded in bytes too (chan_set_byte_cap): `bytes`
+ * is the sum of the weights of its items, kept under mu by every push and
+ * pop, and "room" means a free slot and room under the byte bound.
+ *
  * Waking is the expensive part (a futex system call and a context switch),
  * so it is done sparingly: each side counts its sleepers and the wake-ups
  * already sent to them, a sender signals only when a sleeping receiver has
@@ -57,6 +61,10 @@ struct chan {
 	struct sleepers senders;   /* on not_full */
 	struct ring data;
 	struct ring prio;
+	/* The data lane's weight: bytes = sum of weigh(item) over its items,
+	 * bounded by byte_cap (0: no bound, weigh NULL). */
+	size_t (*weigh)(const void *item);
+	size_t bytes, byte_cap;
 	bool closed;
 	const char *name;          /* for dumps; set before sharing */
 };
@@ -162,11 +170,33 @@ sleepers_wait_locked(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
 	return rc;
 }
 
-/* Queues an item on `ring`; mu held, room checked.  True: wake a receiver. */
-static bool
-push_locked(chan_t *ch, struct ring *ring, void *item)
+/* mu held: the weight of a data item (0 without a byte bound). */
+static size_t
+weight_locked(const chan_t *ch, const void *item)
 {
-	ring_push(ring, item);
+	return ch->weigh ? ch->weigh(item) : 0;
+}
+
+/*
+ * mu held: true if the data lane can take an item of weight `w`: a free
+ * slot, and room under the byte bound -- or an empty lane, so that one
+ * item heavier than the whole bound still goes through.
+ */
+static bool
+data_fits_locked(const chan_t *ch, size_t w)
+{
+	if (ch->data.len == ch->data.cap)
+		return false;
+	return ch->byte_cap == 0 || ch->data.len == 0 ||
+	    (ch->bytes <= ch->byte_cap && w <= ch->byte_cap - ch->bytes);
+}
+
+/* Queues a data item; mu held, room checked.  True: wake a receiver. */
+static bool
+push_data_locked(chan_t *ch, void *item, size_t w)
+{
+	ring_push(&ch->data, item);
+	ch->bytes += w;
 	return sleepers_claim_locked(&ch->receivers);
 }
 
@@ -185,13 +215,16 @@ chan_send(chan_t *ch, void *item)
 	bool wake = false;
 	int rc = CHAN_OK;
 
+	size_t w;
+
 	pthread_mutex_lock(&ch->mu);
-	while (!ch->closed && ch->data.len == ch->data.cap)
+	w = weight_locked(ch, item);
+	while (!ch->closed && !data_fits_locked(ch, w))
 		sleepers_wait_locked(ch, &ch->senders, &ch->not_full, NULL);
 	if (ch->closed)
 		rc = CHAN_CLOSED;
 	else
-		wake = push_locked(ch, &ch->data, item);
+		wake = push_data_locked(ch, item, w);
 	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
@@ -202,13 +235,16 @@ chan_try_send(chan_t *ch, void *item)
 	bool wake = false;
 	int rc = CHAN_OK;
 
+	size_t w;
+
 	pthread_mutex_lock(&ch->mu);
+	w = weight_locked(ch, item);
 	if (ch->closed)
 		rc = CHAN_CLOSED;
-	else if (ch->data.len == ch->data.cap)
+	else if (!data_fits_locked(ch, w))
 		rc = CHAN_FULL;
 	else
-		wake = push_locked(ch, &ch->data, item);
+		wake = push_data_locked(ch, item, w);
 	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
@@ -224,8 +260,12 @@ chan_try_send_many(chan_t *ch, void *const *items, size_t n, size_t *sent)
 	if (ch->closed)
 		rc = CHAN_CLOSED;
 	else {
-		while (*sent < n && ch->data.len < ch->data.cap)
-			ring_push(&ch->data, items[(*sent)++]);
+		for (size_t w; *sent < n &&
+		    data_fits_locked(ch, w = weight_locked(ch, items[*sent]));
+		    (*sent)++) {
+			ring_push(&ch->data, items[*sent]);
+			ch->bytes += w;
+		}
 		if (*sent < n)
 			rc = CHAN_FULL;
 		if (*sent > 0)
@@ -246,8 +286,10 @@ chan_send_priority(chan_t *ch, void *item)
 		rc = CHAN_CLOSED;
 	else if (ch->prio.len == ch->prio.cap)
 		rc = CHAN_FULL;
-	else
-		wake = push_locked(ch, &ch->prio, item);
+	else {
+		ring_push(&ch->prio, item);
+		wake = sleepers_claim_locked(&ch->receivers);
+	}
 	unlock_and_wake(ch, &ch->not_empty, wake);
 	return rc;
 }
@@ -264,7 +306,8 @@ pop_locked(chan_t *ch, void **items, size_t max, unsigned *wake)
 	while (n < max && ch->prio.len > 0)
 		items[n++] = ring_pop(&ch->prio);
 	while (n < max && ch->data.len > 0) {
-		items[n++] = ring_pop(&ch->data);
+		items[n] = ring_pop(&ch->data);
+		ch->bytes -= weight_locked(ch, items[n++]);
 		*wake += sleepers_claim_locked(&ch->senders);
 	}
 	return n;
@@ -341,6 +384,34 @@ chan_try_recv(chan_t *ch, void **item)
 	return rc;
 }
 
+size_t
+chan_discard_data(chan_t *ch, void (*release)(void *item))
+{
+	struct ring old, fresh;
+	unsigned wake;
+
+	ring_init(&fresh, ch->data.cap); /* cap never changes: no lock */
+	pthread_mutex_lock(&ch->mu);
+	old = ch->data;
+	ch->data = fresh;
+	ch->bytes = 0;
+	wake = ch->senders.waiting > ch->senders.woken ? /* all room is free */
+	    ch->senders.waiting - ch->senders.woken : 0;
+	ch->senders.woken += wake;
+	unlock_and_wake(ch, &ch->not_full, wake);
+	for (size_t i = 0; i < old.len; i++) /* outside the lock */
+		release(old.slot[(old.head + i) % old.alloc]);
+	free(old.slot);
+	return old.len;
+}
+
+void
+chan_set_byte_cap(chan_t *ch, size_t byte_cap, size_t (*weigh)(const void *))
+{
+	ch->byte_cap = byte_cap;
+	ch->weigh = byte_cap ? weigh : NULL;
+}
+
 void
 chan_close(chan_t *ch)
 {
@@ -378,6 +449,8 @@ chan_depth(chan_t *ch, struct chan_depth *d)
 	d->data_cap = ch->data.cap;
 	d->prio = ch->prio.len;
 	d->prio_cap = ch->prio.cap;
+	d->bytes = ch->bytes;
+	d->byte_cap = ch->byte_cap;
 	pthread_mutex_unlock(&ch->mu);
 }
 

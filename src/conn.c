@@ -105,6 +105,7 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 	c->send = chan_new(SEND_QUEUE_LIMIT(env->cfg->send_queue),
 	    CONTROL_QUEUE_LEN);
 	chan_set_name(c->send, "its send channel");
+	chan_set_byte_cap(c->send, env->cfg->send_queue_bytes, msg_weigh);
 	/* First in the priority lane of an open, empty channel: it goes out
 	 * before anything else, even if the hub closes the channel at once. */
 	rc = chan_send_priority(c->send, greeting);

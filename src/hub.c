@@ -72,6 +72,8 @@ struct hub {
 	/* Hub thread only. */
 	size_t n_clients;
 	size_t largest;     /* clients in the largest room */
+	size_t *rooms_of_size; /* [n]: rooms with n clients (n >= 1) */
+	size_t sizes_alloc;
 	bool stopping;
 };
 
@@ -230,13 +232,21 @@ client_close(struct hub_client *cl, enum hub_verdict verdict)
 	chan_close(cl->send);
 }
 
+static void
+release_msg(void *m)
+{
+	msg_unref(m);
+}
+
 /* Closes a slow client's channel: its queued data is discarded (the queue
- * is the problem) and it hears 1008 once its socket takes it. */
+ * is the problem) and freed now, not when its writer comes back from the
+ * write it is blocked in; it hears 1008 once its socket takes it. */
 static void
 client_drop_slow(struct hub_client *cl)
 {
 	atomic_store(&cl->discard, true);
 	client_close(cl, HUB_VERDICT_SLOW);
+	chan_discard_data(cl->send, release_msg);
 }
 
 bool
@@ -298,21 +308,32 @@ room_close(hub_t *h, struct room *r)
 	free(r);
 }
 
-/* Keeps h->largest and its gauge true after a room grew or shrank by one
- * to `size` clients (a room that shrank to 0 is already closed). */
+/*
+ * Keeps h->largest and its gauge true after a room grew or shrank by one
+ * to `size` clients (a room that shrank to 0 is already closed), in O(1)
+ * whatever the number of rooms: rooms_of_size[n] counts the rooms of n
+ * clients, so after a room of the largest size shrinks, the largest size
+ * is still that if another room has it, and else one less.
+ */
 static void
 room_resized(hub_t *h, size_t size, bool grew)
 {
-	size_t largest = 0;
-	struct room *each;
+	size_t was = grew ? size - 1 : size + 1, largest = h->largest;
 
-	if (grew && size > h->largest)
+	if (size >= h->sizes_alloc) {
+		size_t alloc = size * 2;
+
+		h->rooms_of_size = xreallocarray(h->rooms_of_size, alloc,
+		    sizeof(*h->rooms_of_size));
+		memset(h->rooms_of_size + h->sizes_alloc, 0,
+		    (alloc - h->sizes_alloc) * sizeof(*h->rooms_of_size));
+		h->sizes_alloc = alloc;
+	}
+	h->rooms_of_size[was]--; /* [0] counts nothing: its wraps are unread */
+	h->rooms_of_size[size]++;
+	if (size > largest || (was == largest && h->rooms_of_size[was] == 0))
 		largest = size;
-	else if (!grew && size + 1 == h->largest) {
-		RB_FOREACH(each, room_tree, &h->rooms) /* O(rooms), rare */
-			if (each->size > largest)
-				largest = each->size;
-	} else
+	if (largest == h->largest)
 		return;
 	stats_add(&h->stats->largest_room, (long)largest - (long)h->largest);
 	h->largest = largest;
@@ -394,9 +415,13 @@ hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 		if (rc == CHAN_OK && !client_is_slow(cl))
 			continue;
 		if (hub_client_mark_slow(cl)) {
-			log_info("slow client id=%llu peer=%s: %s, dropped",
-			    (unsigned long long)cl->id, cl->peer, rc == CHAN_OK ?
-			    "it stopped reading" : "send queue at its limit");
+			struct chan_depth d;
+
+			chan_depth(cl->send, &d);
+			log_info("slow client id=%llu peer=%s: %s (%zu messages, "
+			    "%zu bytes queued), dropped", (unsigned long long)cl->id,
+			    cl->peer, rc == CHAN_OK ? "it stopped reading" :
+			    "send queue at its limit", d.data, d.bytes);
 			stats_add(&h->stats->slow_client_drops, 1);
 		}
 		client_drop_slow(cl);
@@ -450,26 +475,45 @@ event_room(const struct hub_event *e)
 }
 
 /*
- * Takes the run of broadcasts for one room that starts at items[0]: their
- * messages go to run[], those from local clients also to the relay (other
- * hubs), and the events are freed.  Returns how many.
+ * True if a broadcast may be heard: it comes from another hub, or from a
+ * client the hub has.  A client it dropped as slow or removed keeps its
+ * read thread until its close completes, and one refused with 1013 never
+ * joined: what they send reaches no one, here or through the relay.
+ */
+static bool
+event_heard(hub_t *h, const struct hub_event *e)
+{
+	if (e->client == NULL || e->client->registered)
+		return true;
+	stats_add(&h->stats->messages_unheard, 1);
+	return false;
+}
+
+/*
+ * Takes the run of broadcasts for one room that starts at items[0]: the
+ * messages that may be heard go to run[] (*nrun of them), those from
+ * local clients also to the relay (other hubs), and the events are freed.
+ * Returns how many events it took.
  */
 static size_t
-take_run(hub_t *h, void *const *items, size_t n, msg_t **run)
+take_run(hub_t *h, void *const *items, size_t n, msg_t **run, size_t *nrun)
 {
 	char room[ROOM_NAME_MAX + 1]; /* a copy: the events are freed here */
 	size_t k = 0;
 
+	*nrun = 0;
 	strlcpy(room, event_room(items[0]), sizeof(room));
-	while (k < n) {
+	for (; k < n; k++) {
 		struct hub_event *e = items[k];
 
 		if (e->type != HUB_BROADCAST || strcmp(event_room(e), room) != 0)
 			break;
-		if (e->client != NULL && h->relay.publish) /* ours: to other hubs */
-			h->relay.publish(h->relay.arg, room, e->msg);
-		run[k++] = e->msg; /* the event's reference */
-		e->msg = NULL;
+		if (event_heard(h, e)) {
+			if (e->client != NULL && h->relay.publish) /* to others */
+				h->relay.publish(h->relay.arg, room, e->msg);
+			run[(*nrun)++] = e->msg; /* the event's reference */
+			e->msg = NULL;
+		}
 		event_free(e);
 	}
 	return k;
@@ -486,19 +530,18 @@ hub_handle_batch(hub_t *h, void *const *items, size_t n)
 	while (i < n) {
 		struct hub_event *e = items[i];
 		struct room *r;
-		size_t k;
+		size_t nrun;
 
 		if (e->type != HUB_BROADCAST || h->stopping) {
 			hub_handle(h, items[i++]);
 			continue;
 		}
 		r = room_find(h, event_room(e));
-		k = take_run(h, items + i, n - i, run);
-		i += k;
-		if (r != NULL)
-			hub_on_broadcasts(h, r, run, k);
+		i += take_run(h, items + i, n - i, run, &nrun);
+		if (r != NULL && nrun > 0)
+			hub_on_broadcasts(h, r, run, nrun);
 		else
-			for (size_t j = 0; j < k; j++)
+			for (size_t j = 0; j < nrun; j++)
 				msg_unref(run[j]);
 	}
 }
@@ -545,5 +588,6 @@ hub_free(hub_t *h)
 		return;
 	pthread_mutex_destroy(&h->rooms_mu);
 	chan_free(h->events);
+	free(h->rooms_of_size);
 	free(h);
 }

@@ -7,7 +7,10 @@
  * asks the server to shut down gracefully; a second one exits at once.
  * SIGQUIT prints every thread on stderr and the server goes on.  SIGUSR1 is
  * how main tells the signal thread to finish (after setting signals_done,
- * so a SIGUSR1 from outside is ignored).
+ * so a SIGUSR1 from outside is ignored).  SIGPIPE is ignored, process-wide:
+ * wshub's own writes use MSG_NOSIGNAL, but hiredis writes to Redis with
+ * write(2), and a Redis that resets at the wrong moment (or a kill -PIPE)
+ * must be an EPIPE, not the end of the server.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,7 +40,7 @@ enum long_only_flag {
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
-	OPT_REDIS_PREFIX,
+	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +55,7 @@ static const struct option long_options[] = {
 	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "send-queue", required_argument, NULL, OPT_SEND_QUEUE },
+	{ "send-queue-bytes", required_argument, NULL, OPT_SEND_QUEUE_BYTES },
 	{ "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
 	{ "pong-timeout", required_argument, NULL, OPT_PONG_TIMEOUT },
 	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
@@ -100,6 +104,10 @@ usage(FILE *out)
 "                         reading: more than N while its writer is blocked\n"
 "                         for half the write timeout (or 16 N) and it is\n"
 "                         dropped with 1008 (default %d)\n"
+"  --send-queue-bytes BYTES  the most a client's queue may hold: one whose\n"
+"                         waiting messages would pass it is dropped with\n"
+"                         1008 at once (default %d: what a client that\n"
+"                         stops reading may pin)\n"
 "  --ping-interval SEC    ping every client this often (default %.0f:\n"
 "                         9/10 of the pong timeout, so pongs arrive in time)\n"
 "  --pong-timeout SEC     drop a client silent this long (default %.0f)\n"
@@ -120,7 +128,7 @@ usage(FILE *out)
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
 "2 for a bad flag (one line on stderr says what is wrong).\n",
 	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX, MAX_ROOMS,
-	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN,
+	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN, SEND_QUEUE_BYTES,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
@@ -262,6 +270,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
 		case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_flag("--send-queue", optarg, 1, 65536); break;
+		case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)int_flag("--send-queue-bytes", optarg, 1024, 1LL << 32); break;
 		case OPT_PING_INTERVAL: cfg->ping_interval_ms = seconds_flag("--ping-interval", optarg, 10, MS_PER_DAY); ping_set = true; break;
 		case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = seconds_flag("--pong-timeout", optarg, 10, MS_PER_DAY); break;
 		case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = seconds_flag("--write-timeout", optarg, 10, MS_PER_DAY); break;
@@ -370,6 +379,7 @@ main(int argc, char **argv)
 
 	config_defaults(&cfg);
 	parse_flags(argc, argv, &cfg);
+	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {

@@ -151,6 +151,12 @@ msg_wire_len(const msg_t *m)
 	return m->wire_len;
 }
 
+size_t
+msg_weigh(const void *item)
+{
+	return msg_wire_len(item);
+}
+
 const uint8_t *
 msg_payload(const msg_t *m)
 {

@@ -55,7 +55,8 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"connections_total\":%ld,"
 	    "\"messages_in\":%ld,\"deliveries\":%ld,"
 	    "\"bytes_in\":%ld,\"bytes_out\":%ld,"
-	    "\"slow_client_drops\":%ld,\"protocol_errors\":%ld,"
+	    "\"slow_client_drops\":%ld,\"messages_unheard\":%ld,"
+	    "\"protocol_errors\":%ld,"
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
 	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
 	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
@@ -65,7 +66,8 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->largest_room), stats_get(&st->connections_total),
 	    stats_get(&st->messages_in), stats_get(&st->deliveries),
 	    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
-	    stats_get(&st->slow_client_drops), stats_get(&st->protocol_errors),
+	    stats_get(&st->slow_client_drops), stats_get(&st->messages_unheard),
+	    stats_get(&st->protocol_errors),
 	    stats_get(&st->handshake_rejects), stats_thread_count(),
 	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
 	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
@@ -131,8 +133,11 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Bytes written to clients, frame headers included.",
 	    stats_get(&st->bytes_out));
 	metric(buf, size, &len, "slow_client_drops_total", "counter",
-	    "Clients dropped because their send queue was full.",
-	    stats_get(&st->slow_client_drops));
+	    "Clients dropped for not reading: stalled, queue at its limit, "
+	    "or a write timed out.", stats_get(&st->slow_client_drops));
+	metric(buf, size, &len, "messages_unheard_total", "counter",
+	    "Messages from clients the hub no longer has (dropped or "
+	    "refused), not delivered.", stats_get(&st->messages_unheard));
 	metric(buf, size, &len, "protocol_errors_total", "counter",
 	    "Connections closed with 1002, 1007 or 1009.",
 	    stats_get(&st->protocol_errors));

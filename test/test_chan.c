@@ -270,3 +270,106 @@ Test(chan, mpmc_stress_exactly_once_in_order, .timeout = 120)
 {
 	cr_assert_eq(stress_chan_mpmc(4, 4, 250000, 64), 0);
 }
+
+/* An item's weight in the byte-bound tests: the item is its own weight. */
+static size_t
+weigh_self(const void *item)
+{
+	return (size_t)(uintptr_t)item;
+}
+
+Test(chan, byte_cap_bounds_the_data_lane_in_bytes, .timeout = 10)
+{
+	chan_t *ch = chan_new(100, 2);
+	struct chan_depth d;
+	void *items[] = { V(400), V(400), V(300) };
+	size_t sent;
+	void *v;
+
+	chan_set_byte_cap(ch, 1000, weigh_self);
+	cr_assert_eq(chan_try_send_many(ch, items, 3, &sent), CHAN_FULL);
+	cr_assert_eq(sent, 2, "800 bytes fit, 1100 would not");
+	cr_assert_eq(chan_try_send(ch, V(201)), CHAN_FULL);
+	cr_assert_eq(chan_try_send(ch, V(200)), CHAN_OK, "exactly 1000 fits");
+	cr_assert_eq(chan_send_priority(ch, V(5000)), CHAN_OK,
+	    "the priority lane is not weighed");
+	chan_depth(ch, &d);
+	cr_assert_eq(d.bytes, 1000);
+	cr_assert_eq(d.byte_cap, 1000);
+	cr_assert_eq(d.data, 3);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(5000));
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(400));
+	cr_assert_eq(chan_try_send(ch, V(400)), CHAN_OK, "a receive frees bytes");
+	chan_depth(ch, &d);
+	cr_assert_eq(d.bytes, 1000);
+	chan_free(ch);
+}
+
+Test(chan, byte_cap_lets_one_heavy_item_into_an_empty_lane, .timeout = 10)
+{
+	chan_t *ch = chan_new(100, 0);
+	void *v;
+
+	chan_set_byte_cap(ch, 1000, weigh_self);
+	cr_assert_eq(chan_send(ch, V(5000)), CHAN_OK, "empty: it goes in");
+	cr_assert_eq(chan_try_send(ch, V(1)), CHAN_FULL, "then nothing else");
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(5000));
+	cr_assert_eq(chan_try_send(ch, V(1)), CHAN_OK);
+	chan_free(ch);
+}
+
+Test(chan, a_sender_blocked_on_bytes_wakes_when_they_free, .timeout = 10)
+{
+	chan_t *ch = chan_new(100, 0);
+	struct blocker b = { .ch = ch, .item = V(600) };
+	void *v;
+
+	chan_set_byte_cap(ch, 1000, weigh_self);
+	cr_assert_eq(chan_send(ch, V(500)), CHAN_OK);
+	start_blocked(&b, blocking_send); /* 500 + 600 > 1000 */
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	pthread_join(b.thread, NULL);
+	cr_assert_eq(b.rc, CHAN_OK);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(600));
+	chan_free(ch);
+}
+
+static atomic_long released_weight;
+
+static void
+release_counted(void *item)
+{
+	atomic_fetch_add(&released_weight, (long)(uintptr_t)item);
+}
+
+Test(chan, discard_data_releases_the_data_lane_and_keeps_priority,
+    .timeout = 10)
+{
+	chan_t *ch = chan_new(4, 2);
+	struct blocker b = { .ch = ch, .item = V(16) };
+	struct chan_depth d;
+	void *v;
+
+	chan_set_byte_cap(ch, 1000, weigh_self);
+	for (int i = 1; i <= 4; i++) /* wraps nothing yet: 4 slots full */
+		cr_assert_eq(chan_send(ch, V(i)), CHAN_OK);
+	cr_assert_eq(chan_send_priority(ch, V(99)), CHAN_OK);
+	start_blocked(&b, blocking_send); /* no slot left */
+	cr_assert_eq(chan_discard_data(ch, release_counted), 4);
+	cr_assert_eq(atomic_load(&released_weight), 1 + 2 + 3 + 4);
+	pthread_join(b.thread, NULL); /* woken: the slots are free */
+	cr_assert_eq(b.rc, CHAN_OK);
+	chan_depth(ch, &d);
+	cr_assert_eq(d.data, 1);
+	cr_assert_eq(d.bytes, 16, "only the blocked sender's item weighs");
+	cr_assert_eq(d.prio, 1);
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(99), "the priority lane kept its item");
+	cr_assert_eq(chan_recv(ch, &v), CHAN_OK);
+	cr_assert_eq(v, V(16));
+	chan_free(ch);
+}

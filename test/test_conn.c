@@ -199,6 +199,7 @@ Test(conn, ping_is_answered_even_behind_queued_data, .timeout = 60)
 	test_server_init(&ts);
 	ts.cfg.max_message = SIZE;
 	ts.cfg.send_queue = (size_t)n + SPARE; /* reader is not slow */
+	ts.cfg.send_queue_bytes = (size_t)(n + SPARE) * (SIZE + 16); /* ditto */
 	ts.cfg.write_timeout_ms = 60000;       /* nor is its writer stuck */
 	test_server_start(&ts);
 	sender = ws_open(ts.port);

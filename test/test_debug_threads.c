@@ -150,6 +150,7 @@ Test(debug_threads, a_client_that_stops_reading_shows_its_writer_stuck,
 
 	test_server_init(&ts);
 	ts.cfg.send_queue = 100000; /* never dropped here */
+	ts.cfg.send_queue_bytes = 64 << 20;
 	test_server_start(&ts);
 	reader = ws_open_rcvbuf(ts.port, 4096);
 	sender = ws_open(ts.port);

@@ -11,6 +11,7 @@
 #include "wshub/deadline.h"
 #include "wshub/hub.h"
 #include "wshub/log.h"
+#include "wshub/xmalloc.h"
 
 #define WAIT_MS 5000
 
@@ -321,4 +322,122 @@ Test(hub_channels, the_relay_hears_rooms_open_and_close_and_local_messages,
 	cr_assert_str_eq(rec.log, "+red+blue pub:red:hi pub:blue:back-red-blue",
 	    "%s", rec.log);
 	cr_assert_eq(msg_live(), 0, "every message freed");
+}
+
+/*
+ * A client whose queue would pass its byte bound is dropped at once, like
+ * one at its message limit, and what waited for it is freed when the hub
+ * drops it -- not when its writer (here: none) comes back.
+ */
+Test(hub_channels, a_queue_past_its_byte_bound_is_dropped_and_freed_at_once,
+    .init = setup, .timeout = 30)
+{
+	enum { SIZE = 16 * 1024 };
+	struct fake reader, stuck;
+	struct fake *all[] = { &reader, &stuck };
+	char *big = xcalloc(1, SIZE);
+
+	fake_init(&reader, 1, 64);
+	fake_init(&stuck, 2, 64);
+	/* 4 messages of 16 KiB (and their headers) pass 64 KiB. */
+	chan_set_byte_cap(stuck.cl.send, 64 * 1024, msg_weigh);
+	join(&reader, "r", 1);
+	join(&stuck, "r", 2);
+	for (int i = 0; i < 4; i++) {
+		void *item;
+
+		cr_assert_eq(hub_broadcast(hub, &reader.cl,
+		    msg_new_frame(MSG_BINARY, big, SIZE)), 0);
+		cr_assert_eq(chan_recv_timeout(reader.cl.send, &item, WAIT_MS),
+		    CHAN_OK, "the reader gets every one");
+		msg_unref(item);
+	}
+	cr_assert(test_wait_counter(&stats.slow_client_drops, 1, WAIT_MS));
+	cr_assert(test_wait_counter(&stats.clients, 1, WAIT_MS));
+	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_SLOW);
+	cr_assert_eq(chan_len(stuck.cl.send), 0,
+	    "its queue was freed when the hub dropped it");
+	cr_assert(closed(&stuck));
+	stop(all, 2);
+	cr_assert_eq(msg_live(), 0, "every message freed");
+	free(big);
+}
+
+/*
+ * A client the hub no longer has is not heard: one it removed (its reader
+ * lives on until its close completes) and one it refused with 1013.
+ * Events from one thread keep their order, so once the marker from a
+ * registered client arrives, anything the others sent before it would
+ * have arrived first.
+ */
+Test(hub_channels, a_sender_the_hub_does_not_have_is_not_heard,
+    .timeout = 30)
+{
+	static struct record rec;
+	struct hub_relay relay = { NULL, NULL, rec_publish, &rec };
+	struct fake f[6];
+	struct fake *all[] = { &f[0], &f[1], &f[2], &f[3], &f[4], &f[5] };
+	const char *rooms[] = { "a", "a", "b", "c", "d" };
+
+	log_set_level(LOG_ERROR); /* the 1013 is expected */
+	stats_init(&stats);
+	hub = hub_new(&stats, 256, 4);
+	hub_set_relay(hub, &relay);
+	cr_assert_eq(hub_start(hub), 0);
+	for (int i = 0; i < 5; i++) {
+		fake_init(&f[i], (uint64_t)i + 1, 16);
+		join(&f[i], rooms[i], i + 1);
+	}
+	hub_unregister(hub, &f[1].cl); /* removed; it can still send */
+	cr_assert(closed(&f[1]));
+	fake_init(&f[5], 6, 16);
+	cr_assert_eq(hub_register(hub, &f[5].cl, "e"), 0); /* room 5 of 4 */
+	cr_assert(closed(&f[5]));
+	say(&f[1], "from the removed one");
+	say(&f[5], "from the refused one");
+	say(&f[0], "marker");
+	expect(&f[0], "marker");
+	cr_assert_eq(stats_get(&stats.messages_unheard), 2);
+	cr_assert_eq(atomic_load(&rec.published), 1, "only the marker: %s",
+	    rec.log);
+	stop(all, 6);
+	cr_assert_eq(msg_live(), 0, "every message freed");
+}
+
+/*
+ * The largest-room gauge follows joins and leaves in any order, rooms
+ * opening and closing (the hub keeps a count of rooms per size).
+ */
+Test(hub_channels, the_largest_room_gauge_follows_joins_and_leaves,
+    .timeout = 30)
+{
+	enum { N = 12 };
+	struct fake f[N];
+	struct fake *all[N];
+	/* Room of each client, and the gauge after it joins. */
+	const char *room[N] = { "a", "b", "b", "c", "c", "c",
+	    "a", "a", "a", "d", "d", "d" };
+	const long after_join[N] = { 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4 };
+	/* Who leaves, in this order, and the gauge after each. */
+	const int leaver[N] = { 6, 9, 3, 10, 0, 7, 4, 11, 8, 1, 5, 2 };
+	const long after_leave[N] = { 3, 3, 3, 3, 2, 2, 2, 2, 2, 1, 1, 0 };
+
+	stats_init(&stats);
+	hub = hub_new(&stats, 256, 8);
+	cr_assert_eq(hub_start(hub), 0);
+	for (int i = 0; i < N; i++) {
+		all[i] = &f[i];
+		fake_init(&f[i], (uint64_t)i + 1, 16);
+		join(&f[i], room[i], i + 1);
+		cr_assert_eq(stats_get(&stats.largest_room), after_join[i],
+		    "after client %d joined %s", i, room[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		hub_unregister(hub, &f[leaver[i]].cl);
+		cr_assert(test_wait_counter(&stats.clients, N - 1 - i, WAIT_MS));
+		cr_assert_eq(stats_get(&stats.largest_room), after_leave[i],
+		    "after client %d left", leaver[i]);
+	}
+	cr_assert_eq(stats_get(&stats.rooms), 0);
+	stop(all, N);
 }

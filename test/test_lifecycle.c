@@ -215,6 +215,27 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 	cr_assert_eq(WEXITSTATUS(status), 0);
 }
 
+/* hiredis writes to Redis with write(2): a SIGPIPE (a Redis that resets
+ * mid-write, or kill -PIPE) must not end the server. */
+Test(lifecycle, sigpipe_does_not_end_the_server, .timeout = 30)
+{
+	uint16_t port;
+	pid_t pid = spawn_wshub(&port);
+	int fd, status;
+	char *stats;
+
+	cr_assert_eq(kill(pid, SIGPIPE), 0);
+	cr_assert_geq(fd = ws_open(port), 0, "no upgrade after SIGPIPE");
+	cr_assert_eq(ws_send(fd, 0x1, "still here", 10), 0);
+	cr_assert_not_null(stats = ws_get(port, "/stats"));
+	free(stats);
+	close(fd);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wshub ended with status %#x", status);
+}
+
 /* Everything wshub logs after its listening line, until it exits. */
 static char *
 read_log(FILE *log)
@@ -290,6 +311,8 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
 		{ "--port", "80.5", "not a whole number" },
 		{ "--send-queue", "0", "too small" },
+		{ "--send-queue-bytes", "1000", "too small; expected an integer "
+		    "from 1024 to 4294967296" },
 		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "
 		    "expected seconds from 0.01 to 86400, at most 3 decimals" },
 		{ "--pong-timeout", "abc", "not a number" },

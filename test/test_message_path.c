@@ -297,6 +297,9 @@ Test(message_path, pings_keep_their_schedule_while_the_queue_never_empties,
 	 * test's one thread reads both clients): room for a loaded machine. */
 	ts.cfg.pong_timeout_ms = 2000;
 	ts.cfg.ping_interval_ms = 500;
+	/* The window (7.7 MB) stays queued on purpose: past the default
+	 * byte bound, which is not what this test is about. */
+	ts.cfg.send_queue_bytes = 32 << 20;
 	test_server_start(&ts);
 	sender = ws_open(ts.port);
 	listener = ws_open_rcvbuf(ts.port, 4096);
@@ -378,4 +381,39 @@ Test(message_path, hundreds_of_clients_dropped_while_broadcasts_fly,
     .timeout = 120)
 {
 	cr_assert_eq(mass_drop_run(150, 20000), 0);
+}
+
+/*
+ * A client that sends big messages and never reads pins at most its byte
+ * bound: it is dropped as slow once its queue would pass
+ * --send-queue-bytes -- long before the stall rule (half of a minute's
+ * write timeout) or the 4,096-message limit -- and its queued messages
+ * are freed then, while its writer is still blocked in a write.
+ */
+Test(message_path, a_client_that_never_reads_pins_at_most_its_byte_bound,
+    .timeout = 60)
+{
+	enum { N = 400, SIZE = 65536 }; /* 25 MiB if nothing stopped it */
+	uint8_t *msg = xcalloc(1, SIZE);
+	struct stats *st;
+	int pin, i;
+
+	test_server_init(&ts);
+	ts.cfg.send_queue_bytes = 1 << 20;
+	ts.cfg.write_timeout_ms = 60000; /* no stall verdict within the test */
+	test_server_start(&ts);
+	st = test_server_stats(&ts);
+	pin = ws_open_rcvbuf(ts.port, 4096); /* alone in the lobby */
+	wait_clients(1);
+	for (i = 0; i < N && stats_get(&st->slow_client_drops) == 0; i++)
+		cr_assert_eq(ws_send(pin, 0x2, msg, SIZE), 0, "message %d", i);
+	cr_assert(test_wait_counter(&st->slow_client_drops, 1, WS_TIMEOUT_MS),
+	    "%d messages of 64 KiB sent, never dropped", i);
+	/* What stays: the batch its writer is blocked on (at most 16). */
+	for (int ms = 0; msg_live() > 16 && ms < WS_TIMEOUT_MS; ms += 10)
+		usleep(10000);
+	cr_assert_leq(msg_live(), 16, "%ld messages still held", msg_live());
+	close(pin);
+	free(msg);
+	test_server_stop(&ts);
 }

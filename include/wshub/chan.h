@@ -18,6 +18,9 @@
  *   its own small bound `priority_cap` so that a flood of control
  *   messages cannot grow memory without end.  Priority items keep
  *   FIFO order among themselves.
+ * - The data lane may be bounded in bytes as well as items
+ *   (chan_set_byte_cap): Go's channel counts only elements, but a queue of
+ *   messages is paid for in bytes.
  * - chan_recv_many() takes everything queued (up to a limit) under one lock,
  *   so a writer can send a burst with one system call.
  *
@@ -53,6 +56,17 @@ chan_t *chan_new(size_t cap, size_t priority_cap);
  * they own memory.
  */
 void chan_free(chan_t *ch);
+
+/*
+ * Bounds the data lane in bytes as well as in items: each data item weighs
+ * weigh(item) bytes, and a send that would take the lane past `byte_cap`
+ * bytes finds it full (CHAN_FULL, or a blocking send waits) -- unless the
+ * lane is empty, so that one item heavier than the whole bound still goes
+ * through.  `byte_cap` 0 removes the bound.  The priority lane is bounded
+ * by its item count alone.  Call before other threads use the channel.
+ */
+void chan_set_byte_cap(chan_t *ch, size_t byte_cap,
+    size_t (*weigh)(const void *item));
 
 /*
  * Queues `item`, blocking the calling thread while the data queue is full.
@@ -126,16 +140,28 @@ int chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
  */
 void chan_close(chan_t *ch);
 
+/*
+ * Takes every item off the data lane and hands each to `release` (after
+ * the channel's lock is let go); the priority lane keeps its items, and
+ * blocked senders are woken.  Returns how many were taken.  For a queue
+ * whose receiver will never want them (Go has no such thing: the garbage
+ * collector frees a channel's items with the channel).  Any thread; never
+ * blocks except on the channel's mutex.
+ */
+size_t chan_discard_data(chan_t *ch, void (*release)(void *item));
+
 /* Number of queued items, data and priority.  A snapshot.  Go: len(ch). */
 size_t chan_len(chan_t *ch);
 
 /* Data capacity given to chan_new.  Go: cap(ch). */
 size_t chan_cap(chan_t *ch);
 
-/* Both lanes at once, under one lock: what is queued and what fits. */
+/* Both lanes at once, under one lock: what is queued and what fits (the
+ * items, and the data lane's bytes). */
 struct chan_depth {
 	size_t data, data_cap;
 	size_t prio, prio_cap;
+	size_t bytes, byte_cap; /* the data lane's weight; byte_cap 0: none */
 };
 void chan_depth(chan_t *ch, struct chan_depth *d);
 

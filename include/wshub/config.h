@@ -42,6 +42,19 @@
  * 4096 messages (8 bytes a slot: messages are shared by every recipient).
  * A client whose queue reaches it is dropped whatever its writer does. */
 #define SEND_QUEUE_LIMIT(n) ((n) * 16 > 4096 ? (n) * 16 : (size_t)4096)
+/*
+ * The hard bound on one client's queue in bytes (wire bytes of the
+ * messages waiting for it): a client whose queue would pass it is dropped
+ * like one at SEND_QUEUE_LIMIT.  The count alone lets a client that stops
+ * reading pin 4096 messages of up to --max-message each (256 MiB at
+ * 64 KiB); with this bound it pins at most 4 MiB of queue (plus its
+ * socket's kernel buffers, which RSS does not show) -- Redis's
+ * client-output-buffer-limit, per client.  4 MiB: 64 messages of the
+ * default --max-message, or a burst of 4,000 1-KB messages waiting for a
+ * writer that has not run yet.  A single message bigger than the bound
+ * still goes to an empty queue.
+ */
+#define SEND_QUEUE_BYTES (4 << 20)
 /* Control frames (the 101, pongs) queued ahead of data, at most.  A close
  * is not one of them: it goes after the data (conn_set_final_close). */
 #define CONTROL_QUEUE_LEN 16
@@ -85,6 +98,7 @@ struct config {
 	int max_rooms;
 	size_t max_message;
 	size_t send_queue;
+	size_t send_queue_bytes;   /* --send-queue-bytes */
 	int64_t ping_interval_ms;
 	int64_t pong_timeout_ms;
 	int64_t write_timeout_ms;

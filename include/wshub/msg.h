@@ -71,6 +71,10 @@ void msg_unref(msg_t *m);
 const uint8_t *msg_wire(const msg_t *m);
 size_t msg_wire_len(const msg_t *m);
 
+/* A queued message's weight for a byte-bounded channel (chan_set_byte_cap):
+ * msg_wire_len of `item`, a msg_t. */
+size_t msg_weigh(const void *item);
+
 /* The payload alone (for msg_new_encoded: the whole byte string). */
 const uint8_t *msg_payload(const msg_t *m);
 size_t msg_payload_len(const msg_t *m);

@@ -29,6 +29,8 @@ struct stats {
 	atomic_long bytes_in;           /* payload bytes received */
 	atomic_long bytes_out;          /* wire bytes written */
 	atomic_long slow_client_drops;  /* clients dropped for not reading */
+	atomic_long messages_unheard;   /* sent by a client the hub no longer
+	                                   has (or never had): not delivered */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
 	atomic_long handshake_rejects;  /* upgrade requests refused */
 	/* Connections ended, by the close code the peer sent (1006: none). */
