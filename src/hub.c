@@ -19,6 +19,12 @@
 #include "wshub/xmalloc.h"
 
 #define HUB_BATCH_MAX 64 /* events handled per lock of the event channel */
+/* The most the messages waiting for the hub may weigh: past it, readers
+ * wait to hand theirs over (backpressure), as they do past the channel's
+ * event count.  Without it, 4096 events of --max-message each: 256 MiB
+ * at 64 KiB, queued by clients that send big messages faster than the hub
+ * takes them. */
+#define HUB_QUEUE_BYTES (8 << 20)
 
 enum hub_event_type { HUB_REGISTER, HUB_UNREGISTER, HUB_BROADCAST, HUB_SHUTDOWN };
 
@@ -77,6 +83,15 @@ struct hub {
 	bool stopping;
 };
 
+/* An event's weight in the event channel: its message's bytes. */
+static size_t
+event_weigh(const void *item)
+{
+	const struct hub_event *e = item;
+
+	return e->msg ? msg_wire_len(e->msg) : 0;
+}
+
 hub_t *
 hub_new(struct stats *st, size_t queue_len, size_t max_rooms)
 {
@@ -84,6 +99,7 @@ hub_new(struct stats *st, size_t queue_len, size_t max_rooms)
 
 	h->events = chan_new(queue_len, 0);
 	chan_set_name(h->events, "hub events");
+	chan_set_byte_cap(h->events, HUB_QUEUE_BYTES, event_weigh);
 	h->stats = st;
 	h->max_rooms = max_rooms;
 	pthread_mutex_init(&h->rooms_mu, NULL);

@@ -4,10 +4,13 @@
  * read what the hub queued straight from those channels.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "support/testserver.h"
+#include "support/threads.h"
 #include "wshub/deadline.h"
 #include "wshub/hub.h"
 #include "wshub/log.h"
@@ -440,4 +443,59 @@ Test(hub_channels, the_largest_room_gauge_follows_joins_and_leaves,
 	}
 	cr_assert_eq(stats_get(&stats.rooms), 0);
 	stop(all, N);
+}
+
+/* A thread that broadcasts `n` messages of `size` bytes from `from`. */
+struct bulk_sender {
+	struct fake *from;
+	int n;
+	size_t size;
+	atomic_int tid;
+	atomic_bool done;
+};
+
+static void *
+send_bulk(void *arg)
+{
+	struct bulk_sender *b = arg;
+	char *payload = xcalloc(1, b->size);
+
+	atomic_store(&b->tid, thread_id());
+	for (int i = 0; i < b->n; i++)
+		hub_broadcast(hub, &b->from->cl,
+		    msg_new_frame(MSG_BINARY, payload, b->size));
+	free(payload);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/*
+ * The hub's own queue is bounded in bytes too: a reader that hands it big
+ * messages faster than it takes them waits (backpressure) once 8 MiB
+ * wait, long before the event count (256 here) is reached.
+ */
+Test(hub_channels, the_event_queue_is_bounded_in_bytes, .timeout = 30)
+{
+	struct fake a;
+	struct bulk_sender b = { .from = &a, .n = 4, .size = 3 << 20 };
+	pthread_t t;
+
+	log_set_level(LOG_ERROR);
+	stats_init(&stats);
+	hub = hub_new(&stats, 256, 4); /* not started: it takes nothing */
+	fake_init(&a, 1, 16);
+	pthread_create(&t, NULL, send_bulk, &b);
+	while (atomic_load(&b.tid) == 0)
+		sched_yield();
+	cr_assert(thread_wait_blocked(atomic_load(&b.tid), &b.done),
+	    "4 messages of 3 MiB went into the hub's queue");
+	cr_assert_eq(hub_start(hub), 0);
+	pthread_join(t, NULL);
+	cr_assert(test_wait_counter(&stats.messages_unheard, 4, WAIT_MS),
+	    "a does not belong to the hub: its messages are not heard");
+	hub_shutdown(hub);
+	hub_join(hub);
+	fake_free(&a);
+	hub_free(hub);
+	cr_assert_eq(msg_live(), 0, "every message freed");
 }

@@ -29,10 +29,14 @@
  *   stopped taking data: more than --send-queue messages wait for it while
  *   its writer has been blocked on the full socket for half the write
  *   timeout (client_is_slow), or its queue reached its hard limit
- *   (SEND_QUEUE_LIMIT).  A queue that is long only because its writer has
+ *   (SEND_QUEUE_LIMIT messages, or --send-queue-bytes).  A queue that is long only because its writer has
  *   not run yet is not slow.  The hub drops a slow client with the verdict
- *   1008 (client_drop_slow: its queued data is discarded), removes it,
+ *   1008 (client_drop_slow: its queued data is freed at once), removes it,
  *   counts and logs it.
+ * - Only a registered client is heard: a broadcast from a client the hub
+ *   dropped, removed or refused (its reader may run on until its close
+ *   completes) reaches no room and no relay; it is counted
+ *   (messages_unheard).
  * - Only the hub closes a client's send channel: when it removes the client
  *   (unregister, slow-client drop); and on shutdown, for every client,
  *   without removing it: it stays until its own unregister.
@@ -158,11 +162,13 @@ bool hub_room_admits(hub_t *h, const char *room);
 void hub_unregister(hub_t *h, struct hub_client *cl);
 
 /*
- * Queues `m`, sent by `from`, for every client in `from`'s room.  Takes
- * over the caller's reference to `m` in every case (and holds `from`
- * while queued).  Blocks while the event channel is full (backpressure on
- * the reading thread).  Returns 0, or -1 if the hub has stopped.  Read
- * threads.
+ * Queues `m`, sent by `from`, for every client in `from`'s room, if the
+ * hub still has `from` when it takes the event (else it is counted in
+ * messages_unheard and freed).  Takes over the caller's reference to `m`
+ * in every case (and holds `from` while queued).  Blocks while the event
+ * channel is full -- its event count, or 8 MiB of messages waiting
+ * (HUB_QUEUE_BYTES): backpressure on the reading thread.  Returns 0, or
+ * -1 if the hub has stopped.  Read threads.
  */
 int hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m);
 
