@@ -40,7 +40,7 @@ enum long_only_flag {
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
-	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES,
+	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +62,7 @@ static const struct option long_options[] = {
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "thread-stack", required_argument, NULL, OPT_THREAD_STACK },
+	{ "log-time", required_argument, NULL, OPT_LOG_TIME },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -121,6 +122,9 @@ usage(FILE *out)
 "                         client, thousands of clients)\n"
 "  -v, --verbose          also log each data message received (type, size)\n"
 "  -q, --quiet            log warnings and errors only\n"
+"  --log-time on|off      start each log line with its time, RFC 3339 in\n"
+"                         UTC with milliseconds (default on; off when\n"
+"                         stderr is the journal, which stamps its own)\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
@@ -245,6 +249,15 @@ addr_flag(const char *value)
 	return addr_buf;
 }
 
+/* A flag that is on or off. */
+static bool
+on_off_flag(const char *flag, const char *value)
+{
+	if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+		bad_flag(flag, value, "neither on nor off", "on or off");
+	return strcmp(value, "on") == 0;
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
@@ -277,6 +290,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = seconds_flag("--handshake-timeout", optarg, 10, MS_PER_DAY); break;
 		case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = seconds_flag("--shutdown-timeout", optarg, 0, 600000); break;
 		case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_flag("--thread-stack", optarg, 16, 65536); break;
+		case OPT_LOG_TIME: log_set_time(on_off_flag("--log-time", optarg)); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'q': log_set_level(LOG_ERROR); break;
 		case 'h': usage(stdout); exit(0);
@@ -378,6 +392,7 @@ main(int argc, char **argv)
 	int err_no;
 
 	config_defaults(&cfg);
+	log_set_time(!log_stderr_is_journal()); /* --log-time overrides it */
 	parse_flags(argc, argv, &cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);
@@ -387,7 +402,7 @@ main(int argc, char **argv)
 		    cfg.port, err);
 		return 1;
 	}
-	fprintf(stderr, "wshub: listening on %s\n", server_address(s));
+	log_always("listening on %s", server_address(s));
 	if ((err_no = pthread_create(&signal_thread, NULL, signal_main, s)) != 0) {
 		log_error("cannot start the signal thread: %s", strerror(err_no));
 		server_free(s);

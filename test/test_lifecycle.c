@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,6 +58,9 @@ struct spawn {
 	const char *addr;      /* --addr */
 	const char *flag;      /* one more flag (-q, -v), or NULL */
 	rlim_t max_fds;        /* 0: as inherited */
+	const char *journal;   /* JOURNAL_STREAM: "stderr" for its own, or
+	                          a value to set as it is; NULL: unset */
+	char line[256];        /* out: its whole "listening on" line */
 	char listening[128];   /* out: the address it printed */
 	FILE *log;             /* out, if keep_log: the rest of its stderr */
 	bool keep_log;
@@ -93,6 +97,18 @@ spawn_wshub_with(struct spawn *sp, uint16_t *port)
 		if (sp->max_fds > 0)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		dup2(pipefd[1], STDERR_FILENO);
+		unsetenv("JOURNAL_STREAM");
+		if (sp->journal != NULL && strcmp(sp->journal, "stderr") == 0) {
+			struct stat st; /* as systemd sets it for the journal */
+			char v[64];
+
+			fstat(STDERR_FILENO, &st);
+			snprintf(v, sizeof(v), "%llu:%llu",
+			    (unsigned long long)st.st_dev,
+			    (unsigned long long)st.st_ino);
+			setenv("JOURNAL_STREAM", v, 1);
+		} else if (sp->journal != NULL)
+			setenv("JOURNAL_STREAM", sp->journal, 1);
 		/* Only stdin, stdout and stderr: nothing of the test runner's
 		 * (its descriptors above a --max-fds limit would still count). */
 		closefrom(STDERR_FILENO + 1);
@@ -108,6 +124,7 @@ spawn_wshub_with(struct spawn *sp, uint16_t *port)
 
 		if (p == NULL)
 			continue;
+		strlcpy(sp->line, line, sizeof(sp->line));
 		*port = (uint16_t)atoi(strrchr(p, ':') + 1);
 		snprintf(sp->listening, sizeof(sp->listening), "%.*s",
 		    (int)strcspn(p + 13, "\n"), p + 13);
@@ -248,6 +265,59 @@ read_log(FILE *log)
 	return buf;
 }
 
+/* True if `line` starts with an RFC 3339 UTC time with milliseconds and
+ * then "wshub: ". */
+static bool
+stamped(const char *line)
+{
+	regex_t re;
+	bool ok;
+
+	cr_assert_eq(regcomp(&re, "^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:"
+	    "[0-5][0-9]:[0-6][0-9]\\.[0-9]{3}Z wshub: ", REG_EXTENDED | REG_NOSUB),
+	    0);
+	ok = regexec(&re, line, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+/* Every log line carries its time, unless --log-time=off or stderr is
+ * the journal (JOURNAL_STREAM names stderr's device and inode). */
+Test(lifecycle, log_lines_carry_their_time_except_for_the_journal,
+    .timeout = 30)
+{
+	struct {
+		const char *flag, *journal;
+		bool stamped;
+	} runs[] = {
+		{ NULL, NULL, true },
+		{ "--log-time=off", NULL, false },
+		{ NULL, "stderr", false },          /* the journal: it stamps */
+		{ NULL, "12345:67890", true },      /* another file's */
+		{ "--log-time=on", "stderr", true },
+	};
+
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		struct spawn sp = { .addr = "127.0.0.1", .flag = runs[i].flag,
+		    .journal = runs[i].journal, .keep_log = true };
+		uint16_t port;
+		pid_t pid = spawn_wshub_with(&sp, &port);
+		int status;
+		char *log;
+
+		cr_assert_eq(stamped(sp.line), runs[i].stamped, "run %zu: %s",
+		    i, sp.line);
+		if (!runs[i].stamped)
+			cr_assert_eq(strncmp(sp.line, "wshub: ", 7), 0, "%s",
+			    sp.line);
+		kill(pid, SIGTERM);
+		log = read_log(sp.log);
+		cr_assert_eq(stamped(log), runs[i].stamped, "run %zu: %s", i,
+		    log);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+	}
+}
+
 Test(lifecycle, verbose_logs_each_data_message, .timeout = 30)
 {
 	struct spawn sp = { .addr = "127.0.0.1", .flag = "-v",
@@ -311,6 +381,7 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
 		{ "--port", "80.5", "not a whole number" },
 		{ "--send-queue", "0", "too small" },
+		{ "--log-time", "maybe", "neither on nor off; expected on or off" },
 		{ "--send-queue-bytes", "1000", "too small; expected an integer "
 		    "from 1024 to 4294967296" },
 		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "

@@ -41,7 +41,7 @@ setsid make --no-print-directory run PORT=0 ADDR=127.0.0.1 >"$tmp/out" 2>&1 &
 pgid=$!
 port=""
 for _ in $(seq 300); do
-	port=$(sed -n 's/^wshub: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
+	port=$(sed -n 's/^.*wshub: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
 	[ -n "$port" ] && break
 	kill -0 "$pgid" 2>/dev/null || break
 	sleep 0.1
