@@ -17,6 +17,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 BUILD    ?= build
 SANITIZE ?=
 
@@ -144,9 +145,12 @@ $(BUILD)/obj/chat_page.o: $(BUILD)/gen/chat_page.c
 	$(CC) $(CPPFLAGS) $(filter-out -Wpedantic,$(CFLAGS)) -c -o $@ $<
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(WSHUB) $(WSHUB_LOAD) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 man/wshub.1 man/wshub-load.1 $(DESTDIR)$(MANDIR)/man1/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' scripts/systemd/wshub.service.in > $(DESTDIR)$(UNITDIR)/wshub.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/wshub.service
+	install -m 0644 scripts/systemd/wshub.socket $(DESTDIR)$(UNITDIR)/
 
 clean:
 	rm -rf build

@@ -20,6 +20,8 @@ packages=(
 	valgrind                  # make valgrind
 	groff-base bsdextrautils  # man.sh: groff -ww on the man pages, col -b
 	gnuplot-nox               # make bench: the SVG pictures in docs/bench/
+	systemd man-db            # systemd.sh: systemd-analyze verify (which
+	                          # runs man for Documentation=), systemd-socket-activate
 )
 
 missing=()

@@ -7,6 +7,7 @@ config_defaults(struct config *cfg)
 	*cfg = (struct config){
 		.addr = DEFAULT_ADDR,
 		.port = DEFAULT_PORT,
+		.listen_fd = -1,
 		.max_clients = MAX_CLIENTS,
 		.max_rooms = MAX_ROOMS,
 		.redis_prefix = REDIS_PREFIX,

@@ -206,7 +206,9 @@ frontdoor_new(const struct frontdoor_env *env, char *err, size_t errlen)
 	    cfg->n_origins };
 	f->wake_fd = f->epoll_fd = -1;
 	TAILQ_INIT(&f->pending);
-	if ((f->listen_fd = listen_on(cfg->addr, cfg->port, err, errlen)) < 0)
+	f->listen_fd = cfg->listen_fd >= 0 ? cfg->listen_fd : /* systemd's */
+	    listen_on(cfg->addr, cfg->port, err, errlen);
+	if (f->listen_fd < 0)
 		goto err;
 	if (note_address(f, err, errlen) != 0)
 		goto err;

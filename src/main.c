@@ -26,6 +26,7 @@
 #include "wshub/bridge.h"
 #include "wshub/config.h"
 #include "wshub/flagval.h"
+#include "wshub/listenfds.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
 #include "wshub/threads.h"
@@ -34,6 +35,8 @@
 
 #define EXIT_USAGE 2
 #define MS_PER_DAY (86400LL * 1000)
+
+static bool addr_or_port_given; /* parse_flags: --addr or --port */
 
 enum long_only_flag {
 	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
@@ -249,6 +252,28 @@ addr_flag(const char *value)
 	return addr_buf;
 }
 
+/*
+ * The listener systemd handed over (wshub.socket), if any, into cfg: then
+ * --addr and --port would do nothing, and are refused.
+ */
+static void
+take_systemd_listener(struct config *cfg)
+{
+	char why[256];
+
+	cfg->listen_fd = listenfds_take(why, sizeof(why));
+	if (cfg->listen_fd == -2) {
+		fprintf(stderr, "wshub: socket activation: %s\n", why);
+		exit(EXIT_USAGE);
+	}
+	if (cfg->listen_fd >= 0 && addr_or_port_given) {
+		fprintf(stderr, "wshub: --addr and --port do nothing under "
+		    "socket activation: the .socket unit's ListenStream= says "
+		    "where wshub listens\n");
+		exit(EXIT_USAGE);
+	}
+}
+
 /* A flag that is on or off. */
 static bool
 on_off_flag(const char *flag, const char *value)
@@ -268,8 +293,8 @@ parse_flags(int argc, char **argv, struct config *cfg)
 	opterr = 0; /* we print our own one-line message */
 	while ((ch = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
 		switch (ch) {
-		case OPT_ADDR: cfg->addr = addr_flag(optarg); break;
-		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); break;
+		case OPT_ADDR: cfg->addr = addr_flag(optarg); addr_or_port_given = true; break;
+		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); addr_or_port_given = true; break;
 		case OPT_ORIGIN:
 			cfg->origins = xreallocarray(cfg->origins, cfg->n_origins + 1,
 			    sizeof(*cfg->origins));
@@ -394,6 +419,7 @@ main(int argc, char **argv)
 	config_defaults(&cfg);
 	log_set_time(!log_stderr_is_journal()); /* --log-time overrides it */
 	parse_flags(argc, argv, &cfg);
+	take_systemd_listener(&cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */

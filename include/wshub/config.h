@@ -88,6 +88,7 @@
 struct config {
 	const char *addr;
 	uint16_t port;
+	int listen_fd;             /* a listener systemd handed over, or -1 */
 	const char **origins;      /* --origin patterns (fnmatch on host[:port]) */
 	size_t n_origins;
 	bool any_origin;

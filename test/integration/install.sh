@@ -17,6 +17,8 @@ check test -x "$dest/opt/wshub/bin/wshub"
 check test -x "$dest/opt/wshub/bin/wshub-load"
 check test -f "$dest/opt/wshub/share/man/man1/wshub.1"
 check test -f "$dest/opt/wshub/share/man/man1/wshub-load.1"
+check test -f "$dest/opt/wshub/lib/systemd/system/wshub.socket"
+check grep -q "^ExecStart=/opt/wshub/bin/wshub " "$dest/opt/wshub/lib/systemd/system/wshub.service"
 # runs BIN: the installed BIN prints "NAME VERSION" for --version; the
 # line is checked here rather than printed amid the results.
 runs() { "$1" --version | grep -q "^$(basename "$1") [0-9]"; }
