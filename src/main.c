@@ -283,11 +283,29 @@ on_off_flag(const char *flag, const char *value)
 	return strcmp(value, "on") == 0;
 }
 
+/* Flags that contradict each other, or that would do nothing: one line
+ * saying which and why, exit status 2. */
+static void
+refuse_contradictions(const struct config *cfg, bool prefix_set)
+{
+	const char *why = NULL;
+
+	if (cfg->any_origin && cfg->n_origins > 0)
+		why = "--any-origin --origin: the --origin patterns do nothing "
+		    "when every Origin is allowed; give one or the other";
+	else if (prefix_set && cfg->redis_url == NULL)
+		why = "--redis-prefix does nothing without --redis";
+	if (why == NULL)
+		return;
+	fprintf(stderr, "wshub: %s\n", why);
+	exit(EXIT_USAGE);
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
 {
-	bool ping_set = false;
+	bool ping_set = false, prefix_set = false;
 	int ch;
 
 	opterr = 0; /* we print our own one-line message */
@@ -303,7 +321,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
 		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
 		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
-		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); break;
+		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
@@ -327,6 +345,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 			exit(EXIT_USAGE);
 		}
 	}
+	refuse_contradictions(cfg, prefix_set);
 	if (optind < argc) {
 		fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
 		exit(EXIT_USAGE);

@@ -382,6 +382,10 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		{ "--port", "80.5", "not a whole number" },
 		{ "--send-queue", "0", "too small" },
 		{ "--log-time", "maybe", "neither on nor off; expected on or off" },
+		{ "--any-origin --origin", "x", "do nothing when every Origin "
+		    "is allowed" },
+		{ "--redis-prefix", "x", "--redis-prefix does nothing without "
+		    "--redis" },
 		{ "--send-queue-bytes", "1000", "too small; expected an integer "
 		    "from 1024 to 4294967296" },
 		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "
