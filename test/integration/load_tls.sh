@@ -4,7 +4,8 @@
 # here by openssl: connect, broadcast (with rooms, and with messages of many
 # TLS records) and sweep account for every connection and delivery with
 # --insecure and with --ca; the host name goes out in SNI and is checked;
-# ALPN says http/1.1.  Without --ca or --insecure the self-signed
+# ALPN says http/1.1; against a slow reader, sends that block are retried
+# and every byte arrives.  Without --ca or --insecure the self-signed
 # certificate is refused with its reason and exit status 1; a certificate
 # for another name is refused too; a server that does not speak TLS is
 # named as such; a --ca file that cannot be used is exit status 2.  Counts
@@ -28,9 +29,9 @@ tally_begin load-tls
 command -v openssl >/dev/null || { not_ok "openssl is installed"; summary; }
 
 tmp=$(mktemp -d)
-peer_pid="" other_pid="" server_pid=""
+peer_pid="" server_pid=""
 cleanup() {
-	kill_all "$peer_pid" "$other_pid" "$server_pid"
+	kill_all "$peer_pid" "$server_pid"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -43,27 +44,30 @@ cert() {
 		-keyout "$tmp/$1.key" -out "$tmp/$1.pem" 2>"$tmp/openssl.err"
 }
 
-# start_peer NAME: the peer serving $tmp/NAME.pem; sets peer_pid and
-# peer_port, its stdout and stderr in $tmp/peer-NAME.out and .err.
+# start_peer LABEL CERT [FLAGS...]: a peer serving $tmp/CERT.pem, with
+# peer.py's FLAGS; sets peer_pid and peer_port, its stdout and stderr in
+# $tmp/peer-LABEL.out and .err.
 start_peer() {
+	local label=$1 cert=$2
+	shift 2
 	peer_port=""
-	/usr/bin/python3 "$root/test/load_tls/peer.py" --cert "$tmp/$1.pem" \
-		--key "$tmp/$1.key" --lifetime 300 >"$tmp/peer-$1.out" \
-		2>"$tmp/peer-$1.err" &
+	/usr/bin/python3 "$root/test/load_tls/peer.py" --cert "$tmp/$cert.pem" \
+		--key "$tmp/$cert.key" --lifetime 300 "$@" \
+		>"$tmp/peer-$label.out" 2>"$tmp/peer-$label.err" &
 	peer_pid=$!
 	for _ in $(seq $((PEER_START_S * 10))); do
 		peer_port=$(sed -n 's/^peer: listening on 127\.0\.0\.1://p' \
-			"$tmp/peer-$1.out")
+			"$tmp/peer-$label.out")
 		[ -n "$peer_port" ] && return 0
 		kill -0 "$peer_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$tmp/peer-$1.err" >&2
+	cat "$tmp/peer-$label.err" >&2
 	return 1
 }
 
-# stop_peer NAME: SIGTERM; it must exit 0 with its summary line, which is
-# left in $tmp/peer-NAME.sum.
+# stop_peer LABEL: SIGTERM; it must exit 0 with its summary line, which is
+# left in $tmp/peer-LABEL.sum.
 stop_peer() {
 	local status=0
 	kill -TERM "$peer_pid"
@@ -127,7 +131,7 @@ if ! cert localhost "DNS:localhost,IP:127.0.0.1" ||
 	summary
 fi
 ok "openssl makes the test certificates"
-start_peer localhost || { not_ok "the TLS peer starts"; summary; }
+start_peer localhost localhost || { not_ok "the TLS peer starts"; summary; }
 ok "the TLS peer starts"
 url="wss://127.0.0.1:$peer_port/ws"
 
@@ -166,7 +170,7 @@ table rooms "broadcast --ca: the table names the trust" \
 	'^tls  *certificates checked against --ca .*localhost\.pem; handshake times include TLS$'
 
 # 100,000-byte binary messages: each frame spans many TLS records both
-# ways, and a sender's socket may fill, so sends are retried.
+# ways.
 load big 0 broadcast "$url" -c 4 -s 2 -r 10 -d 1 -b 100000 --binary --insecure
 check_json "broadcast of 100 kB binary messages: every delivery arrived whole" \
 	"$tmp/big.json" 'r["sent"] > 0 and r["expected"] == 4 * r["sent"]
@@ -199,7 +203,7 @@ check_json "the peer saw ALPN http/1.1 on every handshake, and SNI only by name"
 	and j["name"] == "localhost"'
 
 # A certificate its --ca trusts, for another name.
-if start_peer wrong.example; then
+if start_peer wrong.example wrong.example; then
 	load wrongname 1 connect "wss://127.0.0.1:$peer_port/ws" -c 2 -d 1 \
 		--drain 1000 --ca "$tmp/wrong.example.pem"
 	check_json "a trusted certificate for another name is refused, saying so" \
@@ -209,6 +213,22 @@ if start_peer wrong.example; then
 	stop_peer wrong.example
 else
 	not_ok "the second TLS peer starts"
+fi
+
+# A peer that reads slowly (one 1 MB message per 200 ms, read ahead by
+# one): the sender's socket fills, GnuTLS's sends return TLS_AGAIN and are
+# retried with the same bytes, and still every byte arrives in order (a
+# byte lost or repeated would break the framing or the payloads).
+if start_peer slow localhost --slow-ms 200; then
+	load slow 0 broadcast "wss://127.0.0.1:$peer_port/ws" -c 2 -s 1 -r 20 \
+		-d 1 -b 1000000 --binary --insecure --drain 20000
+	check_json "a slow reader: 20 MB over TLS against back-pressure, every delivery whole" \
+		"$tmp/slow.json" 'r["sent"] == 20 and r["skipped"] == 0
+		and r["received"] == r["expected"] == 40
+		and sum(j["errors"].values()) == 0'
+	stop_peer slow
+else
+	not_ok "the slow TLS peer starts"
 fi
 
 # wss:// to a port that speaks plain HTTP: wshub without TLS.
