@@ -120,12 +120,23 @@ text_hist(FILE *f, const char *label, const struct hist *h)
 	fprintf(f, "  max %s\n", fmt_ns(b, sizeof(b), h->max));
 }
 
+/* The reason of the last tls error into `why`; false if there was none. */
+static bool
+tls_error(const struct conn_stats *cs, char *why, size_t cap)
+{
+	if (cs->err_errno[LERR_TLS] == 0)
+		return false;
+	tls_reason(cs->err_errno[LERR_TLS], cs->tls_status, why, cap);
+	return true;
+}
+
 /* Connection outcomes: counts, close codes, errors. */
 static void
 text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
 	const struct conn_stats *cs = &r->cs;
 	bool any = false;
+	char why[256];
 
 	fprintf(f, "%-14s %u requested, %" PRIu64 " ok, %" PRIu64 " failed, %"
 	    PRIu64 " closed by the server\n", "connections", cfg->conns,
@@ -147,13 +158,9 @@ text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 			continue;
 		fprintf(f, "%s%s %" PRIu64, any ? ", " : " ",
 		    stats_err_name((enum load_err)k), cs->err[k]);
-		if (k == LERR_TLS && cs->err_errno[k] != 0) {
-			char why[256];
-
-			tls_reason(cs->err_errno[k], cs->tls_status, why,
-			    sizeof(why));
+		if (k == LERR_TLS && tls_error(cs, why, sizeof(why)))
 			fprintf(f, " (last: %s)", why);
-		} else if (cs->err_errno[k] != 0)
+		else if (cs->err_errno[k] != 0)
 			fprintf(f, " (%s)", strerror(cs->err_errno[k]));
 		if (k == LERR_HANDSHAKE && cs->http_status != 0)
 			fprintf(f, " (last: HTTP %d)", cs->http_status);
@@ -489,6 +496,7 @@ static void
 json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
 	const struct conn_stats *cs = &r->cs;
+	char why[256];
 
 	fprintf(f, "\"connections\":{\"requested\":%u,\"attempted\":%" PRIu64
 	    ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"closed_by_server\":%"
@@ -510,13 +518,9 @@ json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 		    stats_err_name((enum load_err)k), cs->err[k]);
 	fprintf(f, "},\"last_http_status\":%d,\"last_tls_error\":",
 	    cs->http_status);
-	if (cs->err_errno[LERR_TLS] != 0) {
-		char why[256];
-
-		tls_reason(cs->err_errno[LERR_TLS], cs->tls_status, why,
-		    sizeof(why));
+	if (tls_error(cs, why, sizeof(why)))
 		json_string(f, why);
-	} else
+	else
 		fputs("null", f);
 	fputc(',', f);
 }

@@ -50,7 +50,8 @@ struct conn_stats {
 	                                refused (gnutls_certificate_status_t) */
 	int http_status;             /* last refusal's HTTP status, or 0 */
 	int64_t last_open_ns;        /* when the latest upgrade completed */
-	struct hist handshake;       /* connect(2) to validated 101, ns */
+	struct hist handshake;       /* connect(2) to validated 101, ns
+	                                (over wss:// TLS's handshake too) */
 };
 
 /*
