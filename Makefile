@@ -33,6 +33,8 @@ CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
 override LDLIBS += -lwslay -lhiredis -lmd -lresolv \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
+# wshub-load's wss:// (src/load/tls.c)
+GNUTLS_LIBS      = $(shell pkg-config --libs gnutls 2>/dev/null)
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 
@@ -111,11 +113,11 @@ $(WSHUB): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(WSHUB_LOAD): $(LOAD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(GNUTLS_LIBS) -lm
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS) $(GNUTLS_LIBS)
 
 $(CHAN_PINGPONG): test/bench/chan_pingpong.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -10,6 +10,7 @@ packages=(
 	gcc libc6-dev make pkg-config xxd # toolchain; xxd embeds the chat page
 	libwslay-dev              # WebSocket framing
 	libhiredis-dev            # the Redis bridge (--redis)
+	libgnutls28-dev openssl   # wshub-load's wss://; test certificates
 	redis-server              # the bridge's tests run a real one
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
 	libcriterion-dev          # unit tests

@@ -1,6 +1,6 @@
 /*
  * client — one WebSocket client connection, driven by its loop thread
- * (see client.h for the states and the reading scheme).
+ * (see client.h for the states, the reading scheme and TLS).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "tls.h"
 #include "upgrade.h"
 #include "wshub/xmalloc.h"
 
@@ -27,7 +28,12 @@ struct handshake {
 	char buf[HANDSHAKE_BUF];
 };
 
+/* io_read and io_send: would block, or failed (the cause in *err). */
+#define IO_AGAIN (-1)
+#define IO_FAIL (-2)
+
 static void finish(struct client *);
+static void write_request(struct client *);
 
 /* Zeroes a client and ties it to its loop. */
 void
@@ -51,13 +57,143 @@ watch(struct client *c, int op, bool out)
 	return epoll_ctl(c->env->epfd, op, c->fd, &ev);
 }
 
+/* Between connect(2) and the 101: counted in env->pending. */
+static bool
+opening(const struct client *c)
+{
+	return c->state == CL_CONNECTING || c->state == CL_SECURING ||
+	    c->state == CL_UPGRADING;
+}
+
+/*
+ * Counts the error `err` as `kind` if it is an errno (or 0); a GnuTLS code
+ * (< 0) is LERR_TLS, with the reasons a certificate was refused for.
+ */
+static void
+count_err(struct client *c, enum load_err kind, int err)
+{
+	struct conn_stats *cs = c->env->cs;
+
+	if (err >= 0) {
+		stats_err_add(cs, kind, err);
+		return;
+	}
+	stats_err_add(cs, LERR_TLS, err);
+	cs->tls_status = c->tls != NULL ? tls_conn_verify_status(c->tls) : 0;
+}
+
 /* A handshake failed: count it and drop the connection. */
 static void
 fail(struct client *c, enum load_err kind, int err)
 {
 	c->env->cs->failed++;
-	stats_err_add(c->env->cs, kind, err);
+	count_err(c, kind, err);
 	finish(c);
+}
+
+/*
+ * A GnuTLS failure as io_* report it: the errno when the socket failed
+ * under GnuTLS (a reset), else GnuTLS's code.
+ */
+static int
+tls_err(const struct client *c, int code)
+{
+	if ((code == GNUTLS_E_PUSH_ERROR || code == GNUTLS_E_PULL_ERROR) &&
+	    tls_conn_errno(c->tls) != 0)
+		return tls_conn_errno(c->tls);
+	return code;
+}
+
+/*
+ * The transport, plain or TLS, read like read(2) on a non-blocking
+ * socket: bytes (> 0), 0 at the end of the stream, IO_AGAIN, or IO_FAIL
+ * with an errno or a GnuTLS code (< 0) in *err.
+ */
+static ssize_t
+io_read(struct client *c, void *buf, size_t cap, int *err)
+{
+	ssize_t n;
+
+	if (c->tls == NULL) {
+		if ((n = read(c->fd, buf, cap)) >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EINTR)
+			return IO_AGAIN;
+		*err = errno;
+		return IO_FAIL;
+	}
+	if ((n = tls_conn_recv(c->tls, buf, cap)) >= 0)
+		return n;
+	if (n == TLS_AGAIN)
+		return IO_AGAIN;
+	*err = tls_err(c, (int)n);
+	return IO_FAIL;
+}
+
+/* TLS: bytes that GnuTLS decrypted and nobody read, which wake no epoll. */
+static bool
+io_pending(const struct client *c)
+{
+	return c->tls != NULL && tls_conn_pending(c->tls);
+}
+
+/*
+ * Sends the held header bytes (on_send), then `data`: over plain TCP with
+ * one sendmsg(2), over TLS as one record, the header copied in front of
+ * the payload (one record, one encryption).  Returns the bytes of both
+ * that went out, IO_AGAIN or IO_FAIL (*err as for io_read).  After
+ * IO_AGAIN over TLS the caller must offer the same bytes again (tls.h);
+ * wslay does, and so does write_request.
+ */
+static ssize_t
+io_send(struct client *c, const uint8_t *data, size_t len, int *err)
+{
+	struct iovec iov[2] = { { c->held, c->held_len },
+	    { (void *)(uintptr_t)data, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	uint8_t *rec = c->env->record;
+	ssize_t n;
+
+	if (c->tls == NULL) {
+		if ((n = sendmsg(c->fd, &mh, MSG_NOSIGNAL)) >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EINTR)
+			return IO_AGAIN;
+		*err = errno;
+		return IO_FAIL;
+	}
+	if (c->held_len > 0) {
+		size_t room = CLIENT_RECORD_MAX - c->held_len;
+
+		len = len < room ? len : room;
+		memcpy(rec, c->held, c->held_len);
+		memcpy(rec + c->held_len, data, len);
+		data = rec;
+		len += c->held_len;
+	}
+	if ((n = tls_conn_send(c->tls, data, len)) >= 0)
+		return n;
+	if (n == TLS_AGAIN)
+		return IO_AGAIN;
+	*err = tls_err(c, (int)n);
+	return IO_FAIL;
+}
+
+/*
+ * `n` bytes went out through io_send: the held ones first.  Returns how
+ * many of them were the caller's data.
+ */
+static size_t
+sent_past_held(struct client *c, size_t n)
+{
+	if (n < c->held_len) {
+		memmove(c->held, c->held + n, c->held_len - n);
+		c->held_len -= (uint8_t)n;
+		return 0;
+	}
+	n -= c->held_len;
+	c->held_len = 0;
+	return n;
 }
 
 /*
@@ -106,35 +242,80 @@ client_connect(struct client *c)
 		fail(c, LERR_CONNECT, errno);
 }
 
-/* CONNECTING and writable: the connect finished; send the request. */
+/*
+ * SECURING: one more step of the TLS handshake, waiting for what GnuTLS
+ * waits for (gnutls_record_get_direction); once done, the request.
+ */
+static void
+secure(struct client *c)
+{
+	int rc = tls_conn_handshake(c->tls);
+	bool out;
+
+	if (rc == TLS_AGAIN) {
+		out = tls_conn_wants_write(c->tls);
+		if (out != c->want_out && watch(c, EPOLL_CTL_MOD, out) < 0)
+			fail(c, LERR_CONNECT, errno);
+		return;
+	}
+	if (rc < 0) {
+		fail(c, LERR_HANDSHAKE, tls_err(c, rc));
+		return;
+	}
+	c->state = CL_UPGRADING;
+	write_request(c);
+}
+
+/*
+ * CONNECTING and writable: the connect finished.  Over wss:// the TLS
+ * handshake comes next, over ws:// the request.
+ */
+static void
+connected(struct client *c)
+{
+	const struct load_config *cfg = c->env->cfg;
+	const struct load_target *t = &cfg->urls[plan_url(&cfg->plan, c->id)];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err != 0) {
+		fail(c, LERR_CONNECT, err);
+		return;
+	}
+	if (!t->tls) {
+		c->state = CL_UPGRADING;
+		write_request(c);
+		return;
+	}
+	if ((c->tls = tls_conn_new(cfg->tls, c->fd, t->name, &err)) == NULL) {
+		fail(c, LERR_TLS, err);
+		return;
+	}
+	c->state = CL_SECURING;
+	secure(c);
+}
+
+/* UPGRADING: sends (the rest of) the request, then waits for the 101. */
 static void
 write_request(struct client *c)
 {
 	struct handshake *hs = c->hs;
 	int err = 0;
-	socklen_t len = sizeof(err);
-	ssize_t n;
+	ssize_t n = io_send(c, (const uint8_t *)hs->buf + hs->done,
+	    hs->req_len - hs->done, &err);
 
-	if (c->state == CL_CONNECTING) {
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err != 0) {
-			fail(c, LERR_CONNECT, err);
-			return;
-		}
-		c->state = CL_UPGRADING;
-	}
-	n = send(c->fd, hs->buf + hs->done, hs->req_len - hs->done,
-	    MSG_NOSIGNAL);
-	if (n < 0 && errno != EAGAIN) {
-		fail(c, LERR_CONNECT, errno);
+	if (n == IO_FAIL) {
+		fail(c, LERR_CONNECT, err);
 		return;
 	}
 	hs->done += n > 0 ? (size_t)n : 0;
 	if (hs->done == hs->req_len) {
 		hs->done = 0;  /* now counts response bytes */
-		if (watch(c, EPOLL_CTL_MOD, false) < 0)
+		if (c->want_out && watch(c, EPOLL_CTL_MOD, false) < 0)
 			fail(c, LERR_CONNECT, errno);
-	}
+	} else if (!c->want_out && watch(c, EPOLL_CTL_MOD, true) < 0)
+		fail(c, LERR_CONNECT, errno);
 }
 
 /* Writes what wslay has queued; arms EPOLLOUT while some is left. */
@@ -143,8 +324,9 @@ flush(struct client *c)
 {
 	bool out;
 
+	c->env->send_err = 0;  /* set by on_send if it fails */
 	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
-		stats_err_add(c->env->cs, LERR_IO, errno);
+		count_err(c, LERR_IO, c->env->send_err);
 		if (c->state == CL_OPEN)
 			stats_close_add(c->env->cs, 1006);
 		finish(c);
@@ -274,17 +456,16 @@ on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len, int flags,
 /*
  * wslay: wants to write.  wslay hands over a frame's header and its payload
  * in two calls; the header (flagged WSLAY_MSG_MORE) is held back and goes
- * out with the payload in one sendmsg(2), so one message costs one system
- * call.  Held bytes always leave before any later byte.
+ * out with the payload in one sendmsg(2) (or one TLS record), so one
+ * message costs one system call.  Held bytes always leave before any
+ * later byte.  A send that would block is retried by wslay with the same
+ * bytes, as TLS needs (io_send).
  */
 static ssize_t
 on_send(wslay_event_context_ptr ws, const uint8_t *data, size_t len,
     int flags, void *arg)
 {
 	struct client *c = arg;
-	struct iovec iov[2] = { { c->held, c->held_len },
-	    { (void *)(uintptr_t)data, len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	ssize_t n;
 
 	if ((flags & WSLAY_MSG_MORE) && c->held_len + len <= sizeof(c->held)) {
@@ -292,19 +473,11 @@ on_send(wslay_event_context_ptr ws, const uint8_t *data, size_t len,
 		c->held_len += (uint8_t)len;
 		return (ssize_t)len;
 	}
-	if ((n = sendmsg(c->fd, &mh, MSG_NOSIGNAL)) < 0) {
-		wslay_event_set_error(ws, errno == EAGAIN ?
-		    WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
+	if ((n = io_send(c, data, len, &c->env->send_err)) == IO_FAIL) {
+		wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	if ((size_t)n < c->held_len) {
-		memmove(c->held, c->held + n, c->held_len - (size_t)n);
-		c->held_len -= (uint8_t)n;
-		n = 0;
-	} else {
-		n -= c->held_len;
-		c->held_len = 0;
-	}
+	n = n == IO_AGAIN ? 0 : (ssize_t)sent_past_held(c, (size_t)n);
 	if (n == 0 && len > 0) {
 		wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -368,13 +541,14 @@ static void
 read_response(struct client *c)
 {
 	struct handshake *hs = c->hs;
-	ssize_t n = read(c->fd, hs->buf + hs->done, HANDSHAKE_BUF - hs->done);
-	int r;
+	int err = 0, r;
+	ssize_t n = io_read(c, hs->buf + hs->done, HANDSHAKE_BUF - hs->done,
+	    &err);
 
+	if (n == IO_AGAIN)
+		return;
 	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		fail(c, LERR_HANDSHAKE, n == 0 ? 0 : errno);  /* 0: EOF */
+		fail(c, LERR_HANDSHAKE, n == 0 ? 0 : err);  /* 0: EOF */
 		return;
 	}
 	hs->done += (size_t)n;
@@ -408,43 +582,59 @@ static void
 lost(struct client *c, int err)
 {
 	if (err != 0)
-		stats_err_add(c->env->cs, LERR_IO, err);
+		count_err(c, LERR_IO, err);
 	if (c->state == CL_OPEN)
 		stats_close_add(c->env->cs, 1006);
 	finish(c);
 }
 
-/* OPEN or CLOSING and readable: many frames per read(2). */
+/*
+ * OPEN or CLOSING and readable: many frames per read(2) (over TLS, as many
+ * records as fill the buffer).  Bytes GnuTLS holds are read before
+ * yielding, since epoll would not report them.
+ */
 static void
 read_frames(struct client *c)
 {
 	struct client_env *e = c->env;
+	int err = 0;
 
-	for (int i = 0; i < READS_PER_EVENT; i++) {
-		ssize_t n = read(c->fd, e->rbuf, READ_BUF_BYTES);
+	for (int i = 0; i < READS_PER_EVENT || io_pending(c); i++) {
+		ssize_t n = io_read(c, e->rbuf, READ_BUF_BYTES, &err);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n == IO_AGAIN)
 			break;
 		if (n <= 0) {
-			lost(c, n == 0 ? 0 : errno);
+			lost(c, n == 0 ? 0 : err);
 			return;
 		}
 		e->now_ns = mono_ns();
 		if (feed(c, e->rbuf, (size_t)n) < 0)
 			return;
-		if ((size_t)n < READ_BUF_BYTES)
+		if ((size_t)n < READ_BUF_BYTES && !io_pending(c))
 			break;
 	}
 	flush(c);  /* pongs wslay queued */
 }
 
-/* Dispatches one epoll event by state. */
-void
-client_event(struct client *c, uint32_t events)
+/* True while the client waits for input: the 101, or frames. */
+static bool
+reading(const struct client *c)
+{
+	return c->state == CL_OPEN || c->state == CL_CLOSING ||
+	    (c->state == CL_UPGRADING && !c->want_out);
+}
+
+/* Handles one epoll event by state. */
+static void
+dispatch(struct client *c, uint32_t events)
 {
 	switch (c->state) {
 	case CL_CONNECTING:
-		write_request(c);
+		connected(c);
+		break;
+	case CL_SECURING:
+		secure(c);
 		break;
 	case CL_UPGRADING:
 		if (c->want_out)  /* still writing the request */
@@ -462,6 +652,19 @@ client_event(struct client *c, uint32_t events)
 	default:
 		break;
 	}
+}
+
+/*
+ * Handles epoll `events`; then, over TLS, what GnuTLS decrypted beyond
+ * what was read (a 101 and the frames behind it in one record), which
+ * epoll cannot report.
+ */
+void
+client_event(struct client *c, uint32_t events)
+{
+	dispatch(c, events);
+	while (reading(c) && io_pending(c))
+		dispatch(c, EPOLLIN);
 }
 
 /* Queues one data message in wslay and writes what it can. */
@@ -482,8 +685,7 @@ client_send(struct client *c, uint8_t opcode, const void *buf, size_t len)
 bool
 client_expire(struct client *c, int64_t started_before_ns)
 {
-	if ((c->state != CL_CONNECTING && c->state != CL_UPGRADING) ||
-	    c->started_ns >= started_before_ns)
+	if (!opening(c) || c->started_ns >= started_before_ns)
 		return false;
 	fail(c, LERR_TIMEOUT, ETIMEDOUT);
 	return true;
@@ -493,7 +695,7 @@ client_expire(struct client *c, int64_t started_before_ns)
 void
 client_close(struct client *c)
 {
-	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+	if (opening(c))
 		fail(c, LERR_TIMEOUT, ETIMEDOUT);
 	if (c->state != CL_OPEN)
 		return;
@@ -506,22 +708,27 @@ client_close(struct client *c)
 void
 client_abort(struct client *c)
 {
-	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+	if (opening(c))
 		fail(c, LERR_TIMEOUT, ETIMEDOUT);
 	else if (c->state != CL_DONE && c->state != CL_IDLE)
 		finish(c);
 }
 
-/* Releases the descriptor and the wslay context; the client is DONE. */
+/*
+ * Releases the TLS session (its close_notify goes out if the socket takes
+ * it), the descriptor and the wslay context; the client is DONE.
+ */
 static void
 finish(struct client *c)
 {
 	struct client_env *e = c->env;
 
-	if (c->state == CL_CONNECTING || c->state == CL_UPGRADING)
+	if (opening(c))
 		e->pending--;
 	if (c->state == CL_OPEN || c->state == CL_CLOSING)
 		plan_open_add(e->open, &e->cfg->plan, c->id, -1);
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0) {
 		close(c->fd);  /* also leaves the epoll set */
 		e->live--;

@@ -2,11 +2,12 @@
  * client — one WebSocket client connection of wshub-load, driven by the
  * epoll loop of the thread that owns it.
  *
- * A client goes IDLE -> CONNECTING (non-blocking connect) -> UPGRADING
- * (request written, reading the 101) -> OPEN (wslay client context) ->
- * CLOSING (our close frame sent) -> DONE.  Any state may jump to DONE on an
- * error.  Every function runs on the owning loop thread and never blocks:
- * all sockets are non-blocking and every wait is an epoll registration.
+ * A client goes IDLE -> CONNECTING (non-blocking connect) -> [SECURING
+ * (the TLS handshake, wss:// only)] -> UPGRADING (request written, reading
+ * the 101) -> OPEN (wslay client context) -> CLOSING (our close frame
+ * sent) -> DONE.  Any state may jump to DONE on an error.  Every function
+ * runs on the owning loop thread and never blocks: all sockets are
+ * non-blocking and every wait is an epoll registration.
  *
  * Reading: the loop lends all its clients one large buffer (client_env).
  * A client read(2)s into it as many frames as the kernel has, then hands
@@ -20,6 +21,15 @@
  * over its header and payload separately; the client sends both with one
  * sendmsg(2).  Nothing is written unless the loop's send schedule says so,
  * apart from wslay's automatic pong and close replies.
+ *
+ * TLS (wss://): a GnuTLS session per connection (tls.h), owned like the
+ * socket by the loop thread.  The handshake is driven by epoll like the
+ * connect, waiting for what GnuTLS waits for; then the request, the 101
+ * and every frame go through the session instead of read(2) and
+ * sendmsg(2): a read takes as many records as fill the shared buffer, and
+ * a frame's header and payload go out as one record.  Decrypted bytes
+ * GnuTLS still holds are read before the client waits again, since epoll
+ * cannot see them.  The handshake time (connect(2) to 101) includes TLS.
  */
 #ifndef WSHUB_LOAD_CLIENT_H
 #define WSHUB_LOAD_CLIENT_H
@@ -38,6 +48,7 @@
 enum client_state {
 	CL_IDLE,
 	CL_CONNECTING,
+	CL_SECURING,
 	CL_UPGRADING,
 	CL_OPEN,
 	CL_CLOSING,
@@ -50,6 +61,10 @@ enum client_state {
  * (fork detection) every time it is called.
  */
 #define CLIENT_MASK_POOL 4096
+
+/* The most plaintext one TLS record carries (RFC 8446 §5.1): a frame's
+ * header and the start of its payload are put together in one. */
+#define CLIENT_RECORD_MAX 16384u
 
 /*
  * What a loop lends its clients; owned by the loop thread.  `open` holds
@@ -68,16 +83,20 @@ struct client_env {
 	struct plan_open *open;        /* clients OPEN, all threads */
 	uint8_t masks[CLIENT_MASK_POOL]; /* arc4random bytes for masking keys */
 	size_t masks_used;
-	uint32_t pending;              /* clients CONNECTING or UPGRADING */
+	uint8_t record[CLIENT_RECORD_MAX]; /* TLS: one record's plaintext */
+	int send_err;                  /* why the last on_send failed */
+	uint32_t pending;              /* clients CONNECTING to UPGRADING */
 	uint32_t live;                 /* clients holding a descriptor */
 };
 
 struct handshake;
+struct tls_conn;
 
 struct client {
 	struct client_env *env;
 	wslay_event_context_ptr ws;    /* from OPEN on */
 	struct handshake *hs;          /* until OPEN */
+	struct tls_conn *tls;          /* wss://: from SECURING to DONE */
 	int64_t started_ns;            /* connect(2) called */
 	struct lines msg;              /* data message being received */
 	uint32_t id;

@@ -57,7 +57,11 @@ struct load_target {
 	socklen_t addrlen;
 	char host[300];                /* Host header: "host:port" */
 	char path[256];                /* request target, "/ws" */
+	char name[256];                /* the host alone: SNI, certificate */
+	bool tls;                      /* wss:// */
 };
+
+struct tls_client;
 
 struct load_config {
 	enum load_mode mode;
@@ -77,6 +81,9 @@ struct load_config {
 	enum payload_kind kind;        /* --text / --binary */
 	bool split_lines;              /* --split-lines: a line, a message */
 	pid_t server_pid;              /* --server-pid, 0 = none */
+	const char *ca_file;           /* --ca, NULL = the system's trust */
+	bool insecure;                 /* --insecure: certificates unchecked */
+	struct tls_client *tls;        /* for wss:// URLs (tls.h), or NULL */
 	bool json;                     /* --json */
 	bool quiet;                    /* -q */
 	bool progress;                 /* stderr is a TTY and not -q */

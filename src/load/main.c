@@ -16,10 +16,12 @@
  *   loop threads  -t of them (default 1).  Each owns an epoll set and
  *                 every client i with i % threads == its id: non-blocking
  *                 sockets, its own HTTP upgrade, one wslay client context
- *                 per connection, one shared 256 KiB read buffer, the
- *                 send schedule and the counters.  (loop.c, client.c)
+ *                 (and over wss:// one GnuTLS session) per connection,
+ *                 one shared 256 KiB read buffer, the send schedule and
+ *                 the counters.  (loop.c, client.c, tls.c)
  *
- * Data shared between threads: the read-only configuration; the atomic
+ * Data shared between threads: the read-only configuration (with the TLS
+ * credentials, read-only too: tls.h); the atomic
  * counters of open connections by room and URL (senders read their room's
  * to know how many deliveries each message should make: plan.h); the
  * command and event channels;
@@ -84,5 +86,6 @@ main(int argc, char **argv)
 		warnx("no connection could be opened to any of the %u URLs",
 		    cfg.plan.urls);
 	run_result_free(&res);
+	opts_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "opts.h"
+#include "tls.h"
 #include "wshub/flagval.h"
 #include "wshub/version.h"
 
@@ -19,7 +20,7 @@
 enum {
 	OPT_RAMP = 256, OPT_INFLIGHT, OPT_DRAIN, OPT_STEPS, OPT_TEXT,
 	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON, OPT_ROOM, OPT_ROOMS,
-	OPT_SPLIT_LINES,
+	OPT_SPLIT_LINES, OPT_CA, OPT_INSECURE,
 };
 
 static const struct option longopts[] = {
@@ -39,6 +40,8 @@ static const struct option longopts[] = {
 	{ "binary", no_argument, NULL, OPT_BINARY },
 	{ "split-lines", no_argument, NULL, OPT_SPLIT_LINES },
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -78,7 +81,7 @@ static const struct numopt numopts[] = {
 };
 
 static const char usage_text[] =
-"usage: wshub-load MODE [options] ws://HOST:PORT/PATH [URL ...]\n"
+"usage: wshub-load MODE [options] ws[s]://HOST:PORT/PATH [URL ...]\n"
 "\n"
 "modes:\n"
 "  broadcast  -c connections, -s of them send -r messages/s each for -d s;\n"
@@ -124,12 +127,22 @@ static const char usage_text[] =
 "                       (default: one frame, one message, as wshub sends\n"
 "                       them)\n"
 "      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
+"      --ca FILE        wss://: trust the PEM certificates in FILE (a test\n"
+"                       CA, a self-signed certificate) instead of the\n"
+"                       system's; the host name is still checked\n"
+"      --insecure       wss://: do not check the server's certificate at\n"
+"                       all (the report says so); for a self-signed test\n"
+"                       certificate\n"
 "      --timeout S      hard limit for the whole run (default: computed)\n"
 "      --json           print one JSON summary line on stdout; its\n"
 "                       result.pass is the verdict above\n"
 "  -q, --quiet          no progress line, no table, no warnings\n"
 "  -h, --help           this text\n"
 "  -V, --version        print the version\n"
+"\n"
+"A wss:// URL is TLS 1.2 or 1.3 (port 443 by default), its certificate\n"
+"checked against the system's trust store and the URL's host unless --ca\n"
+"or --insecure says otherwise; the handshake figures then include TLS.\n"
 "\n"
 "Several URLs (at most %d) share the connections round-robin: hubs joined\n"
 "through Redis.  A message is due at every connection of its room on all\n"
@@ -190,11 +203,11 @@ set_number(struct load_config *cfg, int opt, const char *arg)
 
 /*
  * Splits the authority [a, a + n) into host and port strings: HOST,
- * HOST:PORT, [IPv6] or [IPv6]:PORT (the port defaults to 80).
+ * HOST:PORT, [IPv6] or [IPv6]:PORT (the port defaults to `defport`).
  */
 static void
 split_authority(const char *a, size_t n, char *host, size_t hcap,
-    char *port, size_t pcap)
+    char *port, size_t pcap, const char *defport)
 {
 	const char *colon = NULL, *h = a, *end = a + n;
 	size_t hl = n;
@@ -225,15 +238,16 @@ split_authority(const char *a, size_t n, char *host, size_t hcap,
 		bad_usage("URL: no port after the ':' in '%.*s'", (int)n, a);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) : 2,
-	    colon ? colon + 1 : "80");
+	snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) :
+	    (int)strlen(defport), colon ? colon + 1 : defport);
 }
 
-/* Resolves ws://HOST[:PORT][/PATH] to the one address we will use. */
+/* Resolves ws[s]://HOST[:PORT][/PATH] to the one address we will use. */
 static void
 parse_url(struct load_target *t, const char *url)
 {
-	const char *auth = url + 5, *path;
+	bool tls = strncmp(url, "wss://", 6) == 0;
+	const char *auth = url + (tls ? 6 : 5), *path;
 	char host[256], port[16];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV }, *res;
@@ -241,13 +255,12 @@ parse_url(struct load_target *t, const char *url)
 	long long port_n;
 	int rc;
 
-	if (strncmp(url, "wss://", 6) == 0)
-		bad_usage("URL: wss:// needs TLS, which wshub-load lacks");
-	if (strncmp(url, "ws://", 5) != 0)
-		bad_usage("URL: '%s' must start with ws://", url);
+	if (!tls && strncmp(url, "ws://", 5) != 0)
+		bad_usage("URL: '%s' must start with ws:// or wss://", url);
 	path = strchr(auth, '/');
 	alen = path ? (size_t)(path - auth) : strlen(auth);
-	split_authority(auth, alen, host, sizeof(host), port, sizeof(port));
+	split_authority(auth, alen, host, sizeof(host), port, sizeof(port),
+	    tls ? "443" : "80");
 	if ((rc = flagval_int(port, 1, 65535, &port_n)) != FLAGVAL_OK)
 		bad_usage("URL: port '%s': %s; expected an integer from 1 to "
 		    "65535", port, flagval_strerror(rc));
@@ -263,6 +276,8 @@ parse_url(struct load_target *t, const char *url)
 		bad_usage("URL: too long");
 	snprintf(t->host, sizeof(t->host), "%.*s", (int)alen, auth);
 	snprintf(t->path, sizeof(t->path), "%s", path ? path : "/");
+	snprintf(t->name, sizeof(t->name), "%s", host);
+	t->tls = tls;
 	t->url = url;
 }
 
@@ -413,6 +428,12 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 	case OPT_ROOM:
 		cfg->plan.room = optarg;
 		break;
+	case OPT_CA:
+		cfg->ca_file = optarg;
+		break;
+	case OPT_INSECURE:
+		cfg->insecure = true;
+		break;
 	case 'q':
 		cfg->quiet = true;
 		break;
@@ -428,6 +449,32 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 		if (optopt != 0)
 			bad_usage("unknown flag '-%c'", optopt);
 		bad_usage("unknown flag '%s'", argv[optind - 1]);
+	}
+}
+
+/*
+ * wss:// URLs: the credentials their handshakes share (tls.h), built now
+ * so that a --ca file that cannot be used is a usage error, before any
+ * connection.  A --ca without wss:// URLs is still checked.
+ */
+static void
+setup_tls(struct load_config *cfg)
+{
+	bool any = cfg->ca_file != NULL;
+	char err[256];
+
+	if (cfg->insecure && cfg->ca_file != NULL)
+		bad_usage("--insecure with --ca '%s': --ca checks the server's "
+		    "certificate against FILE, --insecure does not check it; "
+		    "give one", cfg->ca_file);
+	for (uint32_t u = 0; u < cfg->plan.urls; u++)
+		any |= cfg->urls[u].tls;
+	if (any && tls_client_new(&cfg->tls, cfg->insecure ? TLS_VERIFY_NONE :
+	    TLS_VERIFY_SYSTEM, cfg->ca_file, err, sizeof(err)) < 0) {
+		if (cfg->ca_file != NULL)
+			bad_usage("invalid --ca '%s': %s; expected a file of "
+			    "PEM certificates", cfg->ca_file, err);
+		bad_usage("wss://: %s", err);
 	}
 }
 
@@ -458,4 +505,13 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 	for (int u = 0; u < nurls; u++)
 		parse_url(&cfg->urls[u], argv[optind + 1 + u]);
 	check_combined(cfg, senders_given);
+	setup_tls(cfg);
+}
+
+/* What opts_parse built besides the plain fields. */
+void
+opts_free(struct load_config *cfg)
+{
+	tls_client_free(cfg->tls);
+	cfg->tls = NULL;
 }

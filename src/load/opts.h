@@ -14,6 +14,10 @@
  * and --version). */
 void opts_parse(int argc, char **argv, struct load_config *cfg);
 
+/* Frees what opts_parse built for wss:// (the TLS credentials).  Main
+ * thread, after every loop is joined. */
+void opts_free(struct load_config *cfg);
+
 /* Short name of a mode: "broadcast", "connect", "sweep". */
 const char *opts_mode_name(enum load_mode mode);
 

@@ -5,6 +5,7 @@
 #include "opts.h"
 #include "report.h"
 #include "run.h"
+#include "tls.h"
 
 /* Percentiles every latency line shows, and their JSON names. */
 static const struct {
@@ -119,12 +120,23 @@ text_hist(FILE *f, const char *label, const struct hist *h)
 	fprintf(f, "  max %s\n", fmt_ns(b, sizeof(b), h->max));
 }
 
+/* The reason of the last tls error into `why`; false if there was none. */
+static bool
+tls_error(const struct conn_stats *cs, char *why, size_t cap)
+{
+	if (cs->err_errno[LERR_TLS] == 0)
+		return false;
+	tls_reason(cs->err_errno[LERR_TLS], cs->tls_status, why, cap);
+	return true;
+}
+
 /* Connection outcomes: counts, close codes, errors. */
 static void
 text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
 	const struct conn_stats *cs = &r->cs;
 	bool any = false;
+	char why[256];
 
 	fprintf(f, "%-14s %u requested, %" PRIu64 " ok, %" PRIu64 " failed, %"
 	    PRIu64 " closed by the server\n", "connections", cfg->conns,
@@ -146,7 +158,9 @@ text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 			continue;
 		fprintf(f, "%s%s %" PRIu64, any ? ", " : " ",
 		    stats_err_name((enum load_err)k), cs->err[k]);
-		if (cs->err_errno[k] != 0)
+		if (k == LERR_TLS && tls_error(cs, why, sizeof(why)))
+			fprintf(f, " (last: %s)", why);
+		else if (cs->err_errno[k] != 0)
 			fprintf(f, " (%s)", strerror(cs->err_errno[k]));
 		if (k == LERR_HANDSHAKE && cs->http_status != 0)
 			fprintf(f, " (last: HTTP %d)", cs->http_status);
@@ -389,6 +403,34 @@ text_spread(FILE *f, const struct load_config *cfg)
 	}
 }
 
+/* How many URLs are wss://. */
+static uint32_t
+tls_urls(const struct load_config *cfg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t u = 0; u < cfg->plan.urls; u++)
+		n += cfg->urls[u].tls;
+	return n;
+}
+
+/* wss://: what the certificates were checked against, if anything. */
+static void
+text_tls(FILE *f, const struct load_config *cfg)
+{
+	if (tls_urls(cfg) == 0)
+		return;
+	if (cfg->insecure)
+		fprintf(f, "%-14s certificates NOT checked (--insecure)", "tls");
+	else if (cfg->ca_file != NULL)
+		fprintf(f, "%-14s certificates checked against --ca %s", "tls",
+		    cfg->ca_file);
+	else
+		fprintf(f, "%-14s certificates checked against the system's "
+		    "trust store", "tls");
+	fputs("; handshake times include TLS\n", f);
+}
+
 /* The human table, mode by mode. */
 void
 report_text(FILE *f, const struct load_config *cfg,
@@ -404,6 +446,7 @@ report_text(FILE *f, const struct load_config *cfg,
 	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes,
 	    cfg->split_lines ? ", one per line (--split-lines)" : "");
 	text_spread(f, cfg);
+	text_tls(f, cfg);
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
 		text_sweep(f, res);
@@ -453,6 +496,7 @@ static void
 json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
 	const struct conn_stats *cs = &r->cs;
+	char why[256];
 
 	fprintf(f, "\"connections\":{\"requested\":%u,\"attempted\":%" PRIu64
 	    ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"closed_by_server\":%"
@@ -472,7 +516,30 @@ json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 	for (int k = 0; k < LERR_COUNT; k++)
 		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "",
 		    stats_err_name((enum load_err)k), cs->err[k]);
-	fprintf(f, "},\"last_http_status\":%d,", cs->http_status);
+	fprintf(f, "},\"last_http_status\":%d,\"last_tls_error\":",
+	    cs->http_status);
+	if (tls_error(cs, why, sizeof(why)))
+		json_string(f, why);
+	else
+		fputs("null", f);
+	fputc(',', f);
+}
+
+/* "tls":{"verify":"system"|"ca"|"none","ca":FILE|null}, or null. */
+static void
+json_tls(FILE *f, const struct load_config *cfg)
+{
+	if (tls_urls(cfg) == 0) {
+		fputs("\"tls\":null,", f);
+		return;
+	}
+	fprintf(f, "\"tls\":{\"verify\":\"%s\",\"ca\":", cfg->insecure ?
+	    "none" : cfg->ca_file != NULL ? "ca" : "system");
+	if (cfg->ca_file != NULL)
+		json_string(f, cfg->ca_file);
+	else
+		fputs("null", f);
+	fputs("},", f);
 }
 
 /*
@@ -596,6 +663,7 @@ report_json(FILE *f, const struct load_config *cfg,
 	    cfg->kind == PAYLOAD_TEXT ? "text" : "binary", cfg->bytes,
 	    cfg->split_lines ? "true" : "false");
 	json_spread(f, cfg);
+	json_tls(f, cfg);
 	json_conns(f, cfg, res);
 	json_server(f, cfg, res);
 	fputs("\"rounds\":[", f);

@@ -5,6 +5,7 @@
 
 static const char *const err_names[LERR_COUNT] = {
 	[LERR_CONNECT] = "connect",
+	[LERR_TLS] = "tls",
 	[LERR_HANDSHAKE] = "handshake",
 	[LERR_TIMEOUT] = "timeout",
 	[LERR_IO] = "io",
@@ -103,6 +104,8 @@ stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src)
 		if (src->err_errno[k] != 0)
 			dst->err_errno[k] = src->err_errno[k];
 	}
+	if (src->err_errno[LERR_TLS] != 0)
+		dst->tls_status = src->tls_status;
 	if (src->http_status != 0)
 		dst->http_status = src->http_status;
 	if (src->last_open_ns > dst->last_open_ns)

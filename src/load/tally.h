@@ -19,6 +19,7 @@
 /* Why a connection failed or an error was counted. */
 enum load_err {
 	LERR_CONNECT,    /* socket(2) or connect(2) failed */
+	LERR_TLS,        /* TLS failed: a refused certificate, an alert, ... */
 	LERR_HANDSHAKE,  /* the upgrade response was not a valid 101 */
 	LERR_TIMEOUT,    /* the upgrade took over UPGRADE_TIMEOUT_MS */
 	LERR_IO,         /* read/write error on an open connection */
@@ -43,10 +44,14 @@ struct conn_stats {
 	struct close_count closes[CLOSE_CODES_MAX];
 	uint64_t closes_other;       /* codes beyond CLOSE_CODES_MAX */
 	uint64_t err[LERR_COUNT];
-	int err_errno[LERR_COUNT];   /* last errno seen per kind, or 0 */
+	int err_errno[LERR_COUNT];   /* last errno seen per kind, or 0; for
+	                                LERR_TLS a GnuTLS code (tls_reason) */
+	unsigned tls_status;         /* with it: why the certificate was
+	                                refused (gnutls_certificate_status_t) */
 	int http_status;             /* last refusal's HTTP status, or 0 */
 	int64_t last_open_ns;        /* when the latest upgrade completed */
-	struct hist handshake;       /* connect(2) to validated 101, ns */
+	struct hist handshake;       /* connect(2) to validated 101, ns
+	                                (over wss:// TLS's handshake too) */
 };
 
 /*
