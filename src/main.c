@@ -44,6 +44,7 @@ enum long_only_flag {
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
 	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
+	OPT_REDIS_PASSWORD_FILE,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +55,8 @@ static const struct option long_options[] = {
 	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
 	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "redis-prefix", required_argument, NULL, OPT_REDIS_PREFIX },
+	{ "redis-password-file", required_argument, NULL,
+	    OPT_REDIS_PASSWORD_FILE },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -94,6 +97,9 @@ usage(FILE *out)
 "                         redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; each\n"
 "                         message also goes to the room's clients on every\n"
 "                         hub, at most once (none: this hub alone)\n"
+"  --redis-password-file FILE  the Redis password is FILE's one line,\n"
+"                         out of sight of ps, unlike a password in the\n"
+"                         URL; without either, $REDISCLI_AUTH if set\n"
 "  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
 "  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
 "                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
@@ -152,17 +158,62 @@ bad_flag(const char *flag, const char *value, const char *why,
 	exit(EXIT_USAGE);
 }
 
-/* --redis: a URL the bridge can use. */
+/* --redis: a URL the bridge can use.  The value is shown with its
+ * password redacted. */
 static const char *
 redis_flag(const char *value)
 {
 	struct bridge_url url;
-	char why[256];
+	char why[256], shown[512];
 
 	if (bridge_parse_url(value, &url, why, sizeof(why)) != 0)
-		bad_flag("--redis", value, why,
-		    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+		bad_flag("--redis", bridge_redact_url(value, shown, sizeof(shown)),
+		    why, "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+	explicit_bzero(&url, sizeof(url));
 	return value;
+}
+
+/* The Redis password when it is not in the URL (main's lifetime). */
+static char password_buf[BRIDGE_PASSWORD_MAX];
+
+/*
+ * The Redis password from --redis-password-file (`file`, or NULL) or,
+ * failing that, from REDISCLI_AUTH (as redis-cli reads it), unless the
+ * URL has one.  A password in the URL and a file is one too many.
+ */
+static void
+redis_password(struct config *cfg, const char *file)
+{
+	const char *env = getenv("REDISCLI_AUTH");
+	struct bridge_url url;
+	char why[256];
+
+	if (cfg->redis_url == NULL) {
+		if (file != NULL)
+			bad_flag("--redis-password-file", file, "there is no "
+			    "--redis", "it with --redis URL");
+		return;
+	}
+	bridge_parse_url(cfg->redis_url, &url, why, sizeof(why)); /* checked */
+	if (file != NULL && url.password[0] != '\0')
+		bad_flag("--redis-password-file", file, "--redis has a password "
+		    "too", "one password: in the file, or in the URL");
+	if (file != NULL && bridge_read_password_file(file, password_buf,
+	    sizeof(password_buf), why, sizeof(why)) != 0)
+		bad_flag("--redis-password-file", file, why, "a file whose one "
+		    "line is the password (1 to 255 bytes)");
+	if (file != NULL)
+		cfg->redis_password = password_buf;
+	else if (url.password[0] == '\0' && env != NULL && env[0] != '\0') {
+		if (strlcpy(password_buf, env, sizeof(password_buf)) >=
+		    sizeof(password_buf)) {
+			fprintf(stderr, "wshub: invalid REDISCLI_AUTH: longer than "
+			    "255 bytes\n");
+			exit(EXIT_USAGE);
+		}
+		cfg->redis_password = password_buf;
+	}
+	explicit_bzero(&url, sizeof(url));
 }
 
 /* --redis-prefix: the start of every channel name, PREFIX:ROOM. */
@@ -305,6 +356,7 @@ refuse_contradictions(const struct config *cfg, bool prefix_set)
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
 {
+	const char *password_file = NULL;
 	bool ping_set = false, prefix_set = false;
 	int ch;
 
@@ -322,9 +374,10 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
 		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
 		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
+		case OPT_REDIS_PASSWORD_FILE: password_file = optarg; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
-		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, 64LL << 20); break;
+		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, MAX_MESSAGE_LIMIT); break;
 		case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_flag("--send-queue", optarg, 1, 65536); break;
 		case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)int_flag("--send-queue-bytes", optarg, 1024, 1LL << 32); break;
 		case OPT_PING_INTERVAL: cfg->ping_interval_ms = seconds_flag("--ping-interval", optarg, 10, MS_PER_DAY); ping_set = true; break;
@@ -350,6 +403,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
 		exit(EXIT_USAGE);
 	}
+	redis_password(cfg, password_file);
 	if (!ping_set) /* keep Gorilla's ratio when only the pong wait moved */
 		cfg->ping_interval_ms = cfg->pong_timeout_ms * 9 / 10;
 	if (cfg->ping_interval_ms >= cfg->pong_timeout_ms) {
@@ -459,5 +513,6 @@ main(int argc, char **argv)
 	pthread_join(signal_thread, NULL);
 	server_free(s);
 	free(cfg.origins);
+	explicit_bzero(password_buf, sizeof(password_buf));
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include "wshub/log.h"
 #include "wshub/reader.h"
 #include "wshub/threads.h"
+#include "wshub/utf8.h"
 #include "wshub/xmalloc.h"
 
 #define CONTROL_BATCH_MAX 64  /* replies wslay may queue before we flush */
@@ -128,39 +129,21 @@ frame_payload_len(const uint8_t *h)
 /*
  * False if a close reason is already invalid UTF-8 (RFC 3629: no
  * overlongs, no surrogates, nothing past U+10FFFF), whatever follows.
- * `payload` is the first `len` bytes of a close payload, masked with
- * `key` as it came; the reason starts after the 2-byte code.  The bytes
- * are unmasked on the fly and left as they are.
+ * `payload` is the first `len` bytes (at most 125) of a close payload,
+ * masked with `key` as it came; the reason starts after the 2-byte code.
+ * The bytes are unmasked into a copy and left as they are.
  */
 static bool
 utf8_prefix_ok(const uint8_t *payload, size_t len, const uint8_t key[4])
 {
-	uint8_t lo = 0x80, hi = 0xbf; /* the range of the next continuation */
-	int need = 0;                 /* continuation bytes still expected */
+	uint8_t reason[125];
+	struct utf8_scan scan;
+	size_t n = 0;
 
-	for (size_t i = 2; i < len; i++) {
-		uint8_t b = payload[i] ^ key[i % 4];
-
-		if (need > 0) {
-			if (b < lo || b > hi)
-				return false;
-			need--;
-			lo = 0x80;
-			hi = 0xbf;
-		} else if (b >= 0xc2 && b <= 0xdf)
-			need = 1;
-		else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			lo = b == 0xe0 ? 0xa0 : 0x80; /* no overlongs */
-			hi = b == 0xed ? 0x9f : 0xbf; /* no surrogates */
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			lo = b == 0xf0 ? 0x90 : 0x80;
-			hi = b == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
-		} else if (b >= 0x80)
-			return false;
-	}
-	return true;
+	for (size_t i = 2; i < len && n < sizeof(reason); i++)
+		reason[n++] = payload[i] ^ key[i % 4];
+	utf8_scan_init(&scan);
+	return utf8_scan(&scan, reason, n);
 }
 
 /*

@@ -82,7 +82,9 @@ static void
 attach_bridge(server_t *s)
 {
 	struct bridge_config bc = { .url = s->cfg->redis_url,
-	    .prefix = s->cfg->redis_prefix, .queue_len = REDIS_QUEUE_LEN };
+	    .password = s->cfg->redis_password,
+	    .prefix = s->cfg->redis_prefix, .queue_len = REDIS_QUEUE_LEN,
+	    .max_message = s->cfg->max_message };
 
 	s->bridge = bridge_new(&bc, deliver_remote, s->hub, &s->stats.redis);
 	hub_set_relay(s->hub, &(struct hub_relay){ .room_opened = relay_opened,

@@ -60,7 +60,7 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
 	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
 	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
-	    "\"redis_reconnects\":%ld,"
+	    "\"redis_reconnects\":%ld,\"redis_rejected\":%ld,"
 	    "\"uptime_seconds\":%.3f}\n",
 	    stats_get(&st->clients), stats_get(&st->rooms),
 	    stats_get(&st->largest_room), stats_get(&st->connections_total),
@@ -71,7 +71,7 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->handshake_rejects), stats_thread_count(),
 	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
 	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
-	    stats_get(&st->redis.reconnects),
+	    stats_get(&st->redis.reconnects), stats_get(&st->redis.rejected),
 	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
 
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
@@ -153,11 +153,16 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Messages from other hubs, delivered here.",
 	    stats_get(&st->redis.received));
 	metric(buf, size, &len, "redis_dropped_total", "counter",
-	    "Messages for other hubs lost: queue full or Redis down.",
+	    "Messages for other hubs lost: queue full, Redis down or not "
+	    "answering.",
 	    stats_get(&st->redis.dropped));
 	metric(buf, size, &len, "redis_reconnects_total", "counter",
 	    "Connections to Redis made again after a failure.",
 	    stats_get(&st->redis.reconnects));
+	metric(buf, size, &len, "redis_rejected_total", "counter",
+	    "Messages from Redis refused: not a room's channel, not an "
+	    "envelope, past --max-message, or text that is not UTF-8.",
+	    stats_get(&st->redis.rejected));
 	append(buf, size, &len, "# HELP wshub_closes_total Connections ended, "
 	    "by the close code the client sent (1006: none).\n"
 	    "# TYPE wshub_closes_total counter\n");

@@ -6,7 +6,7 @@
  * and published on the channel PREFIX:ROOM; what other hubs publish on the
  * channel of a room with local clients comes back through the hub to them.
  * Two Redis connections, since a connection that subscribes cannot publish
- * (RESP2, hiredis 0.14):
+ * (RESP2):
  *
  *   hub ──publish, (un)subscribe (never blocks)──▶ bridge channel
  *                                                      │
@@ -18,24 +18,41 @@
  * - The publisher thread is the only thread that writes to either Redis
  *   socket, and the only one that reads the publish connection's replies.
  *   It blocks on its own bounded channel (a publish the channel cannot take
- *   is dropped and counted: pub/sub is at-most-once), and in hiredis's
- *   blocking I/O: a connect (CONNECT_TIMEOUT_MS, 1 s, plus the name
- *   lookup), each reply (REPLY_TIMEOUT_MS, 2 s), a write to the subscribe
- *   socket (the same 2 s).  It owns connecting:
- *   both connections, AUTH and SELECT, then SUBSCRIBE to every room that has
- *   local clients.  After a failure it retries with capped, jittered
- *   exponential backoff, logging one line per outage, and publishes meanwhile
- *   are dropped and counted.
+ *   is dropped and counted: pub/sub is at-most-once), and in poll(2) on a
+ *   Redis socket: a connect (CONNECT_TIMEOUT_MS, 1 s), each reply or write
+ *   (REPLY_TIMEOUT_MS, 2 s without progress).  Every such wait also
+ *   watches the bridge's stop descriptor: bridge_free gives the publisher
+ *   DRAIN_MS (0.25 s) to send what is queued, then stops both threads
+ *   wherever they wait, so a shutdown never waits on Redis longer than
+ *   that.  It owns connecting: both
+ *   connections, AUTH and SELECT, then SUBSCRIBE to every room that has
+ *   local clients.  After any failure (a refused connect, a reply that
+ *   never came, a protocol error or an oversized reply on either
+ *   connection) it logs the reason in one line (the first of an outage),
+ *   drops both connections and retries with capped, jittered exponential
+ *   backoff; publishes meanwhile are dropped and counted.
  * - The subscriber thread only reads the subscribe connection (its own
- *   hiredis reader, no shared context) and hands each message from another
- *   hub to the hub; messages this hub published itself (same hub id in the
- *   envelope) are skipped, since the hub already delivered them.  When its
- *   socket fails it asks the publisher to reconnect and waits for the new
- *   socket.
+ *   reader) and hands each message from another hub to the hub; messages
+ *   this hub published itself (same hub id in the envelope) are skipped,
+ *   since the hub already delivered them.  When its socket fails it leaves
+ *   the reason and the socket's generation for the publisher (a flag the
+ *   publisher checks every round, never lost) and waits for a new socket.
+ * - Waking the publisher (a room opened or closed, the subscriber's socket
+ *   failed) is one token on the channel's priority lane at most: a flag
+ *   says one is pending, so a wake-up is never refused and never lost.
  * - The rooms the hub wants are a set the hub thread updates under a small
  *   lock (a room opened or closed), with a list of changed rooms that the
  *   publisher turns into SUBSCRIBE / UNSUBSCRIBE: a change is never lost,
  *   however full the channel is.
+ * - Nothing from Redis is trusted.  Replies are parsed by hiredis's reader
+ *   with our own object functions: an array is refused before it is
+ *   allocated if it has more elements than a push (3) or sits inside
+ *   another, a string if it is longer than the largest envelope any hub can
+ *   publish, and the bytes buffered for one reply are bounded the same way.
+ *   A message is delivered only if its channel is PREFIX:ROOM with a valid
+ *   room name, its envelope is whole, its payload at most --max-message
+ *   bytes, and a text payload is valid UTF-8: the limits a client's message
+ *   passes.  Anything else is dropped and counted (rejected).
  * - Envelope: 8 bytes of hub id (random per process), 1 byte of opcode (1
  *   text, 2 binary), then the message's payload, byte for byte.
  */
@@ -51,9 +68,9 @@
 typedef struct bridge bridge_t;
 
 #define BRIDGE_HOST_MAX 256
-#define BRIDGE_PASSWORD_MAX 256
+#define BRIDGE_PASSWORD_MAX 256  /* a password is at most 255 bytes */
 
-/* A parsed redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] address. */
+/* A parsed redis://[[USER]:PASSWORD@ | USER@]HOST[:PORT][/DB] address. */
 struct bridge_url {
 	char host[BRIDGE_HOST_MAX];
 	int port;                          /* default 6379 */
@@ -67,22 +84,45 @@ struct bridge_stats {
 	atomic_long connected;   /* 1 while both connections are up */
 	atomic_long published;   /* messages published to Redis */
 	atomic_long received;    /* messages from other hubs, delivered */
-	atomic_long dropped;     /* publishes lost: queue full or Redis down */
+	atomic_long dropped;     /* publishes lost: queue full, Redis down or
+	                          * not answering, the bridge stopping */
 	atomic_long reconnects;  /* connections made after the first */
+	atomic_long rejected;    /* messages from Redis refused: a channel not
+	                          * a room's, no envelope, past --max-message,
+	                          * invalid UTF-8 in a text message */
 };
 
 struct bridge_config {
 	const char *url;       /* redis://... (see bridge_parse_url) */
+	const char *password;  /* NULL: the URL's (or none); else this one */
 	const char *prefix;    /* channels are PREFIX:ROOM */
 	size_t queue_len;      /* the publisher's channel */
+	size_t max_message;    /* --max-message: larger messages are refused */
 };
 
 /*
  * Parses `url`.  Returns 0, or -1 with a one-line reason in err (what is
- * wrong with this value).  Any thread; no I/O.
+ * wrong with this value; never the password).  Any thread; no I/O.
  */
 int bridge_parse_url(const char *url, struct bridge_url *out, char *err,
     size_t errlen);
+
+/*
+ * `url` for messages, its password (anything between "//" and the last
+ * '@' after a ':', or all of it without one) replaced by "***", whether or
+ * not bridge_parse_url takes it.  Returns out (size bytes, truncated).
+ */
+const char *bridge_redact_url(const char *url, char *out, size_t size);
+
+/*
+ * Reads a password from `path` (--redis-password-file): its first line,
+ * without the line end, 1 to BRIDGE_PASSWORD_MAX - 1 bytes, no NUL, and
+ * nothing after that line.  Reads at most BRIDGE_PASSWORD_MAX + 2 bytes.
+ * Returns 0 with the password in out (size >= BRIDGE_PASSWORD_MAX), or -1
+ * with a one-line reason in err that never shows the file's content.
+ */
+int bridge_read_password_file(const char *path, char *out, size_t size,
+    char *err, size_t errlen);
 
 /*
  * Called on the subscriber thread for each message another hub published
@@ -112,7 +152,13 @@ void bridge_publish(bridge_t *b, const char *room, msg_t *m);
 void bridge_subscribe(bridge_t *b, const char *room);
 void bridge_unsubscribe(bridge_t *b, const char *room);
 
-/* Stops both threads (any thread) and waits for them; frees everything. */
+/*
+ * Stops both threads (any thread) and waits for them; frees everything.
+ * The publisher may first send what is queued, for 0.25 s at most; what
+ * is still queued then is dropped and counted.  Bounded whatever Redis
+ * does: then every wait of the bridge's threads ends (a name lookup of a
+ * --redis host name in progress within 50 ms more).
+ */
 void bridge_free(bridge_t *b);
 
 #endif

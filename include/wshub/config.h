@@ -27,8 +27,11 @@
 #define PONG_TIMEOUT_MS 60000
 /* Ping period: 9/10 of the pong wait, so a pong can arrive in time. */
 #define PING_INTERVAL_MS (PONG_TIMEOUT_MS * 9 / 10)
-/* Largest message accepted; bigger ones are closed with 1009. */
+/* Largest message accepted; bigger ones are closed with 1009.  The flag
+ * takes up to MAX_MESSAGE_LIMIT (which also bounds what the Redis bridge
+ * reads: no hub can publish more). */
 #define MAX_MESSAGE_BYTES 65536
+#define MAX_MESSAGE_LIMIT (64 << 20)
 /*
  * Messages queued for one client before it may count as slow (Go: 256).
  * The rule: a client is slow when more than --send-queue messages wait for
@@ -94,6 +97,8 @@ struct config {
 	bool any_origin;
 	bool debug_endpoints;      /* /debug/threads off the loopback too */
 	const char *redis_url;     /* --redis: NULL for one hub alone */
+	const char *redis_password; /* --redis-password-file or REDISCLI_AUTH;
+	                             * NULL: the URL's, if any */
 	const char *redis_prefix;  /* --redis-prefix: channels PREFIX:ROOM */
 	int max_clients;
 	int max_rooms;

@@ -2,6 +2,10 @@
 """Two wshub processes joined through a real redis-server, measured by the
 bundled load client: wshub-load spreads its connections over both hubs,
 and every message must reach every connection of its room on both, once.
+Then the process-level edges (issue 17): the Redis password from a file
+or the environment authenticates, and is never printed nor in the
+command line; SIGTERM with Redis stopped (SIGSTOP) ends within
+--shutdown-timeout plus one second.
 
 Usage: WSHUB=build/wshub WSHUB_LOAD=build/wshub-load /usr/bin/python3 test/redis/run.py
 Output: ok/FAIL lines, then "redis: N passed, M failed".  Every wait polls
@@ -10,9 +14,11 @@ sleeps to synchronise.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -33,13 +39,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def resp(port, *args):
-    """One Redis command over a raw socket (RESP); the reply's raw bytes."""
-    cmd = b"*%d\r\n" % len(args) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args))
+def resp(port, *args, password=None):
+    """One Redis command over a raw socket (RESP), after AUTH if a password
+    is given; the reply's raw bytes."""
+    def command(*words):
+        return b"*%d\r\n" % len(words) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in words))
     with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as s:
-        s.sendall(cmd)
+        if password is not None:
+            s.sendall(command("AUTH", password))
+            if not s.recv(4096).startswith(b"+OK"):
+                raise AssertionError("AUTH refused")
+        s.sendall(command(*args))
         return s.recv(4096)
+
+
+def start_redis(port, *flags):
+    return subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"] + list(flags),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def numsub(port, channel):
@@ -68,10 +86,16 @@ def main():
         print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
         passed, failed = passed + bool(ok), failed + (not ok)
 
+    two_hubs(check)
+    password_kept_out_of_sight(check)
+    shutdown_bounded_with_redis_stopped(check)
+    print("redis: %d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+def two_hubs(check):
     port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = start_redis(port)
     url = "redis://127.0.0.1:%d" % port
     # Hub 1 runs with README's "Memory per connection" setting: the whole
     # scenario must hold with glibc's spare static TLS turned off.
@@ -128,14 +152,120 @@ def main():
                 check("hub %d: SIGTERM, exit 0" % i, code == 0, describe_status(code) + h.tail())
         redis.kill()
         redis.wait()
-    print("redis: %d passed, %d failed" % (passed, failed), flush=True)
-    return 1 if failed else 0
 
 
-def _pong(port):
+SECRET = "s3cret-never-printed"
+
+
+def password_kept_out_of_sight(check):
+    """Issue 17.10: the password from --redis-password-file or REDISCLI_AUTH
+    authenticates against a redis-server with requirepass, is not in the
+    command line, and no refusal prints it."""
+    wshub = os.environ.get("WSHUB", "build/wshub")
+    bad = subprocess.run([wshub, "--redis", "redis://:%s@127.0.0.1:99999" % SECRET],
+                         capture_output=True, text=True, timeout=WAIT_S)
+    check("a bad --redis is one line on stderr, exit 2, without its password",
+          bad.returncode == 2 and bad.stderr.count("\n") == 1 and SECRET not in bad.stderr
+          and ":***@" in bad.stderr, (bad.returncode, bad.stderr))
+    port = free_port()
+    redis = start_redis(port, "--requirepass", SECRET)
+    hubs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "password")
+        try:
+            for name, content in (("two lines", SECRET + "\nsecond\n"), ("too long", "p" * 300),
+                                  ("empty", "")):
+                with open(path, "w") as f:
+                    f.write(content)
+                r = subprocess.run([wshub, "--redis", "redis://127.0.0.1:%d" % port,
+                                    "--redis-password-file", path],
+                                   capture_output=True, text=True, timeout=WAIT_S)
+                check("a password file %s: one line, exit 2, no content" % name,
+                      r.returncode == 2 and r.stderr.count("\n") == 1 and SECRET not in r.stderr
+                      and "ppp" not in r.stderr, (r.returncode, r.stderr))
+            with open(path, "w") as f:
+                f.write(SECRET + "\n")
+            until("redis-server answering", lambda: _pong(port, SECRET))
+            url = "redis://127.0.0.1:%d" % port
+            hubs = [WshubProcess(wshub, ["--redis", url, "--redis-password-file", path]),
+                    WshubProcess(wshub, ["--redis", url]),
+                    WshubProcess(wshub, ["--redis", url])]
+            addrs = [hubs[0].start()]
+            os.environ["REDISCLI_AUTH"] = SECRET  # as redis-cli reads it
+            try:
+                addrs.append(hubs[1].start())
+            finally:
+                del os.environ["REDISCLI_AUTH"]
+            addrs.append(hubs[2].start())
+            until("the hubs with a password connected",
+                  lambda: all(stats(a)["redis_connected"] == 1 for a in addrs[:2]))
+            check("the password from --redis-password-file authenticates", True)
+            check("the password from REDISCLI_AUTH authenticates", True)
+            check("without a password, Redis refuses",
+                  stats(addrs[2])["redis_connected"] == 0 and
+                  hubs[2].wait_line("NOAUTH|AUTH", WAIT_S) is not None, hubs[2].tail())
+            for i, h in enumerate(hubs):
+                with open("/proc/%d/cmdline" % h.pid, "rb") as f:
+                    cmdline = f.read()
+                check("hub %d: the password is not in /proc/PID/cmdline" % i,
+                      SECRET.encode() not in cmdline, cmdline)
+        except (AssertionError, OSError, KeyError, ValueError, RuntimeError) as e:
+            check("the password scenario ran to the end", False,
+                  "%s%s" % (e, "".join(h.tail() for h in hubs if h.proc)))
+        finally:
+            for i, h in enumerate(hubs):
+                if h.proc:
+                    code = h.stop()
+                    check("password hub %d: SIGTERM, exit 0" % i, code == 0,
+                          describe_status(code) + h.tail())
+                    check("password hub %d: never printed the password" % i,
+                          not any(SECRET in line for line in h.lines), h.tail())
+            redis.kill()
+            redis.wait()
+
+
+def shutdown_bounded_with_redis_stopped(check):
+    """Issue 17.8: Redis stopped (SIGSTOP) just after a publish; SIGTERM at
+    --shutdown-timeout 0.5 took 3.7-3.9 s.  The bound: 0.5 s plus one."""
+    port = free_port()
+    redis = start_redis(port)
+    hub = WshubProcess(os.environ.get("WSHUB", "build/wshub"),
+                       ["--redis", "redis://127.0.0.1:%d" % port, "--shutdown-timeout", "0.5"])
+    client = None
     try:
-        return resp(port, "PING").startswith(b"+PONG")
-    except OSError:
+        until("redis-server answering", lambda: _pong(port))
+        addr = hub.start()
+        client = socket.create_connection(addr, timeout=WAIT_S)
+        client.sendall(UPGRADE % b"r")
+        if client.recv(12) != b"HTTP/1.1 101":
+            raise AssertionError("upgrade failed")
+        until("the hub subscribed to wshub:r", lambda: numsub(port, "wshub:r") == 1)
+        redis.send_signal(signal.SIGSTOP)
+        client.sendall(b"\x81\x85" + b"\0\0\0\0" + b"hello")  # a masked "hello"
+        until("the hub handled the message",
+              lambda: stats(addr)["messages_in"] == 1)
+        start = time.monotonic()
+        hub.terminate()
+        code = hub.wait(WAIT_S)
+        took = time.monotonic() - start
+        check("SIGTERM with Redis stopped: exit 0 within 0.5 s + 1 s",
+              code == 0 and took <= 1.5, "%s after %.2f s%s" % (
+                  describe_status(code), took, hub.tail()))
+    except (AssertionError, OSError, KeyError, ValueError, RuntimeError) as e:
+        check("the stopped-Redis scenario ran to the end", False, "%s%s" % (e, hub.tail()))
+    finally:
+        if client:
+            client.close()
+        hub.kill()
+        redis.send_signal(signal.SIGCONT)
+        redis.kill()
+        redis.wait()
+
+
+def _pong(port, password=None):
+    try:
+        return resp(port, "PING", password=password).startswith(b"+PONG")
+    except (OSError, AssertionError):
         return False
 
 
