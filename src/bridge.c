@@ -145,6 +145,10 @@ struct bridge {
 	struct timespec up_since;
 	bool ever_connected;
 	bool outage_logged;
+	struct timespec down_since; /* the outage's start, if outage_logged */
+	long dropped_at_outage;     /* st->dropped then */
+	bool misconfigured;         /* the last dial failed for good: no such
+	                               host, AUTH or SELECT refused */
 	int64_t backoff_ms;
 };
 
@@ -709,6 +713,7 @@ resolve(bridge_t *b, char *err, size_t errlen)
 	}
 	if (rc != 0)
 		snprintf(err, errlen, "name lookup: %s", gai_strerror(rc));
+	b->misconfigured = rc == EAI_NONAME; /* EAI_AGAIN may pass later */
 	res = rc == 0 ? q->cb.ar_result : NULL;
 	free(q);
 	return res;
@@ -792,6 +797,9 @@ command_ok(bridge_t *b, struct link *l, int argc, const char **argv,
 		visible(why, sizeof(why), r->str, r->len);
 		snprintf(err, errlen, "%s connection: %s refused: %s", l->name,
 		    argv[0], why);
+		/* AUTH or SELECT refused, or a password Redis wants */
+		b->misconfigured = strcmp(argv[0], "PING") != 0 ||
+		    strncmp(r->str, "NOAUTH", 6) == 0;
 		rc = -1;
 	} else if (r->type != REDIS_REPLY_STATUS) {
 		snprintf(err, errlen, "%s connection: %s: an answer that is "
@@ -814,6 +822,7 @@ dial(bridge_t *b, struct link *l, char *err, size_t errlen)
 	const char *ping[] = { "PING" };
 	char db[16], why[256];
 
+	b->misconfigured = false;
 	if ((l->fd = tcp_connect(b, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "%s connection: %s", l->name, why);
 		return -1;
@@ -940,6 +949,16 @@ hand_over(bridge_t *b)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* Now on the wall clock, in ms since the epoch: for /stats. */
+static long long
+wall_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /* Both connections, subscribed to every wanted room; -1 with err set. */
 static int
 connect_all(bridge_t *b, char *err, size_t errlen)
@@ -954,8 +973,17 @@ connect_all(bridge_t *b, char *err, size_t errlen)
 	hand_over(b);
 	if (b->ever_connected)
 		atomic_fetch_add(&b->st->reconnects, 1);
-	log_info("redis %s:%d: connected%s", b->url.host, b->url.port,
-	    b->ever_connected ? " again" : "");
+	if (b->outage_logged) /* the other end of recover's line */
+		log_info("redis %s:%d: connected%s after %.1f s down; %ld "
+		    "messages for other hubs dropped meanwhile", b->url.host,
+		    b->url.port, b->ever_connected ? " again" : "",
+		    (double)deadline_elapsed_ms(&b->down_since) /
+		    1000, atomic_load(&b->st->dropped) - b->dropped_at_outage);
+	else
+		log_info("redis %s:%d: connected%s", b->url.host, b->url.port,
+		    b->ever_connected ? " again" : "");
+	atomic_store(&b->st->last_connected_ms, wall_ms());
+	atomic_store(&b->st->outage_since_ms, 0);
 	b->ever_connected = true;
 	b->outage_logged = false;
 	b->up = true;
@@ -1036,9 +1064,13 @@ recover(bridge_t *b, const char *why)
 	    + 1);
 	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    b->backoff_ms * 2;
-	if (!b->outage_logged)
+	if (!b->outage_logged) {
 		log_warn("redis %s:%d: %s; local delivery goes on, retrying in "
 		    "%.1f s", b->url.host, b->url.port, why, (double)ms / 1000);
+		b->down_since = deadline_now();
+		b->dropped_at_outage = atomic_load(&b->st->dropped);
+		atomic_store(&b->st->outage_since_ms, deadline_now_ms());
+	}
 	b->outage_logged = true;
 	return wait_out_backoff(b, ms);
 }
@@ -1377,6 +1409,21 @@ bridge_new(const struct bridge_config *cfg, bridge_deliver_fn deliver,
 	b->pub.name = "publish";
 	b->sub.name = "subscribe";
 	return b;
+}
+
+int
+bridge_probe(const struct bridge_config *cfg, char *err, size_t errlen)
+{
+	struct bridge_stats st = { 0 };
+	bridge_t *b = bridge_new(cfg, NULL, NULL, &st);
+	int rc = BRIDGE_PROBE_OK;
+
+	if (dial(b, &b->pub, err, errlen) != 0)
+		rc = b->misconfigured ? BRIDGE_PROBE_REFUSED :
+		    BRIDGE_PROBE_UNREACHABLE;
+	link_close(&b->pub);
+	bridge_free(b); /* never started */
+	return rc;
 }
 
 int

@@ -37,6 +37,7 @@
 #define MS_PER_DAY (86400LL * 1000)
 
 static bool addr_or_port_given; /* parse_flags: --addr or --port */
+static bool redis_retry;        /* parse_flags: --redis-retry */
 
 enum long_only_flag {
 	OPT_ADDR = 256, OPT_PORT, OPT_ORIGIN, OPT_ANY_ORIGIN, OPT_MAX_CLIENTS,
@@ -44,7 +45,7 @@ enum long_only_flag {
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
 	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
-	OPT_REDIS_PASSWORD_FILE,
+	OPT_REDIS_PASSWORD_FILE, OPT_REDIS_RETRY,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +56,7 @@ static const struct option long_options[] = {
 	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
 	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "redis-prefix", required_argument, NULL, OPT_REDIS_PREFIX },
+	{ "redis-retry", no_argument, NULL, OPT_REDIS_RETRY },
 	{ "redis-password-file", required_argument, NULL,
 	    OPT_REDIS_PASSWORD_FILE },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
@@ -100,6 +102,10 @@ usage(FILE *out)
 "  --redis-password-file FILE  the Redis password is FILE's one line,\n"
 "                         out of sight of ps, unlike a password in the\n"
 "                         URL; without either, $REDISCLI_AUTH if set\n"
+"  --redis-retry          start even if --redis names a host that does not\n"
+"                         exist or Redis refuses its password or database,\n"
+"                         and keep trying (default: exit 2 at start; a\n"
+"                         Redis that is merely down is retried either way)\n"
 "  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
 "  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
 "                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
@@ -325,6 +331,30 @@ take_systemd_listener(struct config *cfg)
 	}
 }
 
+/*
+ * --redis, before the server starts: a host that does not exist, or a
+ * password or database Redis refuses, is a mistake in the flags that
+ * retrying will not mend -- exit 2, unless --redis-retry.  A Redis that
+ * is down is an outage: the bridge retries it, and local chat goes on.
+ */
+static void
+check_redis(const struct config *cfg)
+{
+	struct bridge_config bc = { .url = cfg->redis_url, .prefix =
+	    cfg->redis_prefix, .password = cfg->redis_password, .queue_len = 1,
+	    .max_message = cfg->max_message };
+	char why[512], shown[512];
+
+	if (cfg->redis_url == NULL || redis_retry)
+		return;
+	if (bridge_probe(&bc, why, sizeof(why)) != BRIDGE_PROBE_REFUSED)
+		return;
+	fprintf(stderr, "wshub: --redis %s: %s (--redis-retry starts anyway "
+	    "and keeps trying)\n", bridge_redact_url(cfg->redis_url, shown,
+	    sizeof(shown)), why);
+	exit(EXIT_USAGE);
+}
+
 /* A flag that is on or off. */
 static bool
 on_off_flag(const char *flag, const char *value)
@@ -346,6 +376,8 @@ refuse_contradictions(const struct config *cfg, bool prefix_set)
 		    "when every Origin is allowed; give one or the other";
 	else if (prefix_set && cfg->redis_url == NULL)
 		why = "--redis-prefix does nothing without --redis";
+	else if (redis_retry && cfg->redis_url == NULL)
+		why = "--redis-retry does nothing without --redis";
 	if (why == NULL)
 		return;
 	fprintf(stderr, "wshub: %s\n", why);
@@ -375,6 +407,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
 		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
 		case OPT_REDIS_PASSWORD_FILE: password_file = optarg; break;
+		case OPT_REDIS_RETRY: redis_retry = true; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, MAX_MESSAGE_LIMIT); break;
@@ -493,6 +526,7 @@ main(int argc, char **argv)
 	log_set_time(!log_stderr_is_journal()); /* --log-time overrides it */
 	parse_flags(argc, argv, &cfg);
 	take_systemd_listener(&cfg);
+	check_redis(&cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */

@@ -47,10 +47,35 @@ stats_thread_count(void)
 	return n;
 }
 
+/* The bridge's last connection as "\"2026-12-06T06:55:09.123Z\"" (RFC
+ * 3339, UTC), or null; and the current outage in seconds, 0 for none. */
+static void
+redis_times(struct stats *st, char *last, size_t size, double *outage_s)
+{
+	long long ms = atomic_load(&st->redis.last_connected_ms);
+	long long down = atomic_load(&st->redis.outage_since_ms);
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	*outage_s = down ? (double)(deadline_now_ms() - down) / 1000.0 : 0;
+	if (ms == 0 || gmtime_r(&sec, &tm) == NULL) {
+		snprintf(last, size, "null");
+		return;
+	}
+	snprintf(last, size, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ\"",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
 size_t
 stats_format_json(struct stats *st, char *buf, size_t size)
 {
-	int n = snprintf(buf, size,
+	char last[64];
+	double outage_s;
+	int n;
+
+	redis_times(st, last, sizeof(last), &outage_s);
+	n = snprintf(buf, size,
 	    "{\"clients\":%ld,\"rooms\":%ld,\"largest_room\":%ld,"
 	    "\"connections_total\":%ld,"
 	    "\"messages_in\":%ld,\"deliveries\":%ld,"
@@ -61,6 +86,7 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
 	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
 	    "\"redis_reconnects\":%ld,\"redis_rejected\":%ld,"
+	    "\"redis_last_connected\":%s,\"redis_outage_seconds\":%.3f,"
 	    "\"uptime_seconds\":%.3f}\n",
 	    stats_get(&st->clients), stats_get(&st->rooms),
 	    stats_get(&st->largest_room), stats_get(&st->connections_total),
@@ -72,7 +98,7 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
 	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
 	    stats_get(&st->redis.reconnects), stats_get(&st->redis.rejected),
-	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
+	    last, outage_s, (double)deadline_elapsed_ms(&st->started) / 1000.0);
 
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }
@@ -106,7 +132,10 @@ size_t
 stats_format_prometheus(struct stats *st, char *buf, size_t size)
 {
 	size_t len = 0;
+	char last[64];
+	double outage_s;
 
+	redis_times(st, last, sizeof(last), &outage_s);
 	metric(buf, size, &len, "clients", "gauge",
 	    "Clients registered with the hub now.", stats_get(&st->clients));
 	metric(buf, size, &len, "rooms", "gauge",
@@ -163,6 +192,15 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Messages from Redis refused: not a room's channel, not an "
 	    "envelope, past --max-message, or text that is not UTF-8.",
 	    stats_get(&st->redis.rejected));
+	append(buf, size, &len, "# HELP wshub_redis_outage_seconds Seconds "
+	    "the current Redis outage has lasted (0: connected, or no "
+	    "--redis).\n# TYPE wshub_redis_outage_seconds gauge\n"
+	    "wshub_redis_outage_seconds %.3f\n", outage_s);
+	append(buf, size, &len, "# HELP wshub_redis_last_connected_seconds When "
+	    "the Redis bridge last connected, in seconds since the epoch (0: "
+	    "never).\n# TYPE wshub_redis_last_connected_seconds gauge\n"
+	    "wshub_redis_last_connected_seconds %.3f\n",
+	    (double)atomic_load(&st->redis.last_connected_ms) / 1000.0);
 	append(buf, size, &len, "# HELP wshub_closes_total Connections ended, "
 	    "by the close code the client sent (1006: none).\n"
 	    "# TYPE wshub_closes_total counter\n");

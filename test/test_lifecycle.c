@@ -386,6 +386,8 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		    "is allowed" },
 		{ "--redis-prefix", "x", "--redis-prefix does nothing without "
 		    "--redis" },
+		{ "--redis-retry", NULL, "--redis-retry does nothing without "
+		    "--redis" },
 		{ "--send-queue-bytes", "1000", "too small; expected an integer "
 		    "from 1024 to 4294967296" },
 		{ "--pong-timeout", "10.0001", "'10.0001': too many decimals; "

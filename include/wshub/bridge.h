@@ -90,6 +90,11 @@ struct bridge_stats {
 	atomic_long rejected;    /* messages from Redis refused: a channel not
 	                          * a room's, no envelope, past --max-message,
 	                          * invalid UTF-8 in a text message */
+	/* When the bridge last connected (CLOCK_REALTIME, ms since the
+	 * epoch), and since when the current outage lasts (CLOCK_MONOTONIC,
+	 * ms); 0: never, none. */
+	atomic_llong last_connected_ms;
+	atomic_llong outage_since_ms;
 };
 
 struct bridge_config {
@@ -138,6 +143,26 @@ typedef void (*bridge_deliver_fn)(void *arg, const char *room, msg_t *m);
  */
 bridge_t *bridge_new(const struct bridge_config *cfg, bridge_deliver_fn deliver,
     void *arg, struct bridge_stats *st);
+
+/* What bridge_probe found. */
+enum bridge_probe {
+	BRIDGE_PROBE_OK = 0,          /* Redis answered, AUTH and SELECT passed */
+	BRIDGE_PROBE_UNREACHABLE = -1, /* no answer now (down, refused, a lookup
+	                                  that may work later): worth retrying */
+	BRIDGE_PROBE_REFUSED = -2,    /* a mistake retrying cannot mend: the
+	                                  host does not exist, Redis refused the
+	                                  password or the database number */
+};
+
+/*
+ * Connects once to the URL of `cfg` (the publish connection's steps:
+ * connect, AUTH, SELECT, PING) and closes again, to tell a mistake in the
+ * flags from an outage before the server starts.  Returns an enum
+ * bridge_probe, with the reason in err unless OK.  Main thread, before
+ * any bridge starts; blocks for the lookup, CONNECT_TIMEOUT_MS and each
+ * reply's REPLY_TIMEOUT_MS at most.
+ */
+int bridge_probe(const struct bridge_config *cfg, char *err, size_t errlen);
 
 /* Starts the two threads; connecting happens on the publisher thread, so
  * an unreachable Redis does not fail this.  0, or an errno. */

@@ -89,6 +89,8 @@ def main():
     two_hubs(check)
     password_kept_out_of_sight(check)
     shutdown_bounded_with_redis_stopped(check)
+    mistakes_at_start_exit_2(check)
+    an_outage_is_two_lines_and_two_fields(check)
     print("redis: %d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 
@@ -189,7 +191,7 @@ def password_kept_out_of_sight(check):
             url = "redis://127.0.0.1:%d" % port
             hubs = [WshubProcess(wshub, ["--redis", url, "--redis-password-file", path]),
                     WshubProcess(wshub, ["--redis", url]),
-                    WshubProcess(wshub, ["--redis", url])]
+                    WshubProcess(wshub, ["--redis", url, "--redis-retry"])]
             addrs = [hubs[0].start()]
             os.environ["REDISCLI_AUTH"] = SECRET  # as redis-cli reads it
             try:
@@ -258,6 +260,99 @@ def shutdown_bounded_with_redis_stopped(check):
             client.close()
         hub.kill()
         redis.send_signal(signal.SIGCONT)
+        redis.kill()
+        redis.wait()
+
+
+def mistakes_at_start_exit_2(check):
+    """Issue 20.2: a --redis that cannot work (no such host, a password or
+    database Redis refuses) is said plainly at start, exit 2, unless
+    --redis-retry; a Redis that is merely down is retried."""
+    wshub = os.environ.get("WSHUB", "build/wshub")
+    port = free_port()
+    redis = start_redis(port, "--requirepass", SECRET)
+    try:
+        until("redis-server answering", lambda: _pong(port, SECRET))
+        for name, url, says in (
+                ("a wrong password", "redis://:wrong@127.0.0.1:%d" % port, "AUTH refused"),
+                ("no password", "redis://127.0.0.1:%d" % port, "NOAUTH"),
+                ("a database Redis refuses", "redis://:%s@127.0.0.1:%d/99" % (SECRET, port),
+                 "SELECT refused"),
+                ("a host that does not exist", "redis://no-such-host.invalid", "name lookup")):
+            r = subprocess.run([wshub, "--port", "0", "--redis", url], capture_output=True,
+                               text=True, timeout=WAIT_S)
+            check("%s at start: one line saying so, exit 2" % name,
+                  r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr
+                  and "--redis-retry" in r.stderr and SECRET not in r.stderr,
+                  (r.returncode, r.stderr))
+        hub = WshubProcess(wshub, ["--redis", "redis://:wrong@127.0.0.1:%d" % port,
+                                   "--redis-retry"])
+        try:
+            hub.start()
+            check("--redis-retry: a refused password starts anyway and retries",
+                  hub.wait_line("AUTH refused.*retrying", WAIT_S) is not None, hub.tail())
+        finally:
+            check("--redis-retry hub: SIGTERM, exit 0", hub.stop() == 0, hub.tail())
+        down = WshubProcess(wshub, ["--redis", "redis://127.0.0.1:%d" % free_port()])
+        try:
+            down.start()
+            check("a Redis that is down is an outage, not a mistake: the hub starts",
+                  down.alive(), down.tail())
+        finally:
+            down.stop()
+    except (AssertionError, OSError, RuntimeError) as e:
+        check("the start-up scenario ran to the end", False, e)
+    finally:
+        redis.kill()
+        redis.wait()
+
+
+def an_outage_is_two_lines_and_two_fields(check):
+    """Issue 20.2: a Redis outage is one line when it starts and one when
+    it ends, with how long it lasted and how many messages were dropped
+    meanwhile; /stats says when the bridge last connected and how long
+    the current outage has lasted."""
+    port = free_port()
+    redis = start_redis(port)
+    hub = WshubProcess(os.environ.get("WSHUB", "build/wshub"),
+                       ["--redis", "redis://127.0.0.1:%d" % port])
+    client = None
+    try:
+        until("redis-server answering", lambda: _pong(port))
+        addr = hub.start()
+        until("the hub connected", lambda: stats(addr)["redis_connected"] == 1)
+        first = stats(addr)["redis_last_connected"]
+        check("/stats: redis_last_connected is an RFC 3339 time, no outage",
+              isinstance(first, str) and first.endswith("Z") and "T" in first
+              and stats(addr)["redis_outage_seconds"] == 0, stats(addr))
+        client = socket.create_connection(addr, timeout=WAIT_S)
+        client.sendall(UPGRADE % b"r")
+        if client.recv(12) != b"HTTP/1.1 101":
+            raise AssertionError("upgrade failed")
+        redis.kill()
+        redis.wait()
+        if hub.wait_line("redis .*local delivery goes on", WAIT_S) is None:
+            raise AssertionError("no line when the outage started")
+        until("/stats counts the outage", lambda: stats(addr)["redis_outage_seconds"] > 0)
+        before = stats(addr)["redis_dropped"]
+        for _ in range(3):
+            client.sendall(b"\x81\x85" + b"\0\0\0\0" + b"hello")  # masked "hello"
+        until("the three were dropped", lambda: stats(addr)["redis_dropped"] >= before + 3)
+        dropped = stats(addr)["redis_dropped"]
+        redis = start_redis(port)
+        line = hub.wait_line(r"connected again after [0-9.]+ s down; [0-9]+ messages", WAIT_S)
+        after = stats(addr)
+        check("the outage's end is one line: how long, and the drops meanwhile",
+              line is not None and (" %d messages" % dropped) in line, (line, dropped))
+        check("/stats after the outage: no outage, connected again",
+              after["redis_outage_seconds"] == 0 and after["redis_connected"] == 1
+              and after["redis_last_connected"] >= first, after)
+    except (AssertionError, OSError, KeyError, ValueError, RuntimeError) as e:
+        check("the outage scenario ran to the end", False, "%s%s" % (e, hub.tail()))
+    finally:
+        if client:
+            client.close()
+        hub.stop()
         redis.kill()
         redis.wait()
 
