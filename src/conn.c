@@ -19,6 +19,7 @@
 #include "wshub/deadline.h"
 #include "wshub/log.h"
 #include "wshub/reader.h"
+#include "wshub/response.h"
 #include "wshub/threads.h"
 #include "wshub/writer.h"
 #include "wshub/xmalloc.h"
@@ -236,11 +237,24 @@ conn_wait_fd(int fd, short events, const struct timespec *deadline)
 
 /* ---- starting and reaping ----------------------------------------------- */
 
-/* Hands a connection whose threads could not all start to the reaper. */
+/*
+ * Hands a connection whose threads could not all start to the reaper.  The
+ * write thread never ran, so its 101 never went out (it is freed with the
+ * connection) and nobody else writes to the socket: the front door answers
+ * 503 itself, with one send that a fresh socket's buffer takes whole, then
+ * shuts the socket down (FIN after the 503; the read thread, if it runs,
+ * wakes up and ends).
+ */
 static int
 conn_start_failed(conn_t *c, int err)
 {
-	log_error("cannot start a thread for %s: %s", c->peer, strerror(err));
+	char refusal[512];
+	size_t len = response_format_error(refusal, sizeof(refusal), 503,
+	    "cannot start a thread for this connection, try again later");
+	bool answered = send(c->fd, refusal, len, MSG_NOSIGNAL) == (ssize_t)len;
+
+	log_error("cannot start a thread for %s: %s; %s", c->peer,
+	    strerror(err), answered ? "answered 503" : "closed");
 	atomic_store(&c->farewell, BYE_INTERNAL);
 	conn_shutdown(c);
 	if (c->reader_started)

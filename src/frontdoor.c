@@ -27,7 +27,7 @@
 #define SWEEP_MS 100          /* how often expired requests are closed */
 #define LINGER_MS 2000        /* reading leftovers before close(2) */
 #define ACCEPT_BACKOFF_MS 100 /* pause after EMFILE / ENFILE */
-#define RESPONSE_MAX 512
+#define RESPONSE_MAX 1024 /* an error response: head and one-line reason */
 #define ADDR_MAX 80
 #define METRICS_MAX 4096
 
@@ -55,6 +55,7 @@ TAILQ_HEAD(pending_list, pending);
 struct frontdoor {
 	struct frontdoor_env env;
 	struct origin_policy origins;
+	struct host_policy hosts; /* which Host names are answered */
 	int listen_fd;
 	int wake_fd;    /* eventfd: frontdoor_stop writes, the loop wakes */
 	int epoll_fd;
@@ -188,7 +189,8 @@ note_address(frontdoor_t *f, char *err, size_t errlen)
 		return -1;
 	}
 	format_addr(&ss, f->address, sizeof(f->address));
-	f->debug_ok = f->env.cfg->debug_endpoints || is_loopback(&ss);
+	f->hosts.loopback = is_loopback(&ss);
+	f->debug_ok = f->env.cfg->debug_endpoints || f->hosts.loopback;
 	f->port = ss.ss_family == AF_INET6 ?
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -204,6 +206,8 @@ frontdoor_new(const struct frontdoor_env *env, char *err, size_t errlen)
 	f->env = *env;
 	f->origins = (struct origin_policy){ cfg->any_origin, cfg->origins,
 	    cfg->n_origins };
+	f->hosts = (struct host_policy){ .addr = cfg->addr,
+	    .patterns = cfg->allow_hosts, .n_patterns = cfg->n_allow_hosts };
 	f->wake_fd = f->epoll_fd = -1;
 	TAILQ_INIT(&f->pending);
 	f->listen_fd = cfg->listen_fd >= 0 ? cfg->listen_fd : /* systemd's */
@@ -375,11 +379,18 @@ pending_route(frontdoor_t *f, struct pending *p,
     const struct http_request *req)
 {
 	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], out[RESPONSE_MAX];
-	char room[ROOM_NAME_MAX + 1];
+	char room[ROOM_NAME_MAX + 1], host_why[HOST_WHY_MAX];
+	enum handshake_route route = handshake_route(req);
 	const char *why;
 	int status;
 
-	switch (handshake_route(req)) {
+	/* Every route, before anything is served: DNS rebinding. */
+	if ((status = handshake_check_host(req, &f->hosts,
+	    route == ROUTE_DEBUG_THREADS && f->debug_ok, host_why)) != 0) {
+		respond_error(f, p, status, host_why);
+		return;
+	}
+	switch (route) {
 	case ROUTE_PAGE:
 		respond_ok(f, p, "text/html; charset=utf-8", chat_html,
 		    chat_html_len);

@@ -45,7 +45,7 @@ enum long_only_flag {
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
 	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
-	OPT_REDIS_PASSWORD_FILE, OPT_REDIS_RETRY,
+	OPT_REDIS_PASSWORD_FILE, OPT_REDIS_RETRY, OPT_ALLOW_HOST,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +53,7 @@ static const struct option long_options[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
+	{ "allow-host", required_argument, NULL, OPT_ALLOW_HOST },
 	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
 	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "redis-prefix", required_argument, NULL, OPT_REDIS_PREFIX },
@@ -95,6 +96,11 @@ usage(FILE *out)
 "  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
 "                         this glob; repeatable (default: same host as Host)\n"
 "  --any-origin           allow every Origin (trusted networks only)\n"
+"  --allow-host NAME      also answer a Host of NAME (a glob, any port);\n"
+"                         repeatable.  On the loopback, only localhost and\n"
+"                         loopback addresses are answered otherwise (403:\n"
+"                         DNS rebinding); off it, any Host until this is\n"
+"                         given.  /debug/ is never served to these names\n"
 "  --redis URL            join other wshub processes through Redis pub/sub:\n"
 "                         redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; each\n"
 "                         message also goes to the room's clients on every\n"
@@ -109,7 +115,10 @@ usage(FILE *out)
 "  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
 "  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
 "                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
-"                         always on.  SIGQUIT prints the dump on stderr\n"
+"                         always on; only for a Host of localhost or an\n"
+"                         address.  SIGQUIT prints the dump on stderr\n",
+	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX);
+	fprintf(out,
 "  --max-clients N        refuse upgrades beyond N live clients with 503\n"
 "                         (default 0: no limit but the machine's)\n"
 "  --max-rooms N          refuse a join that would open room N+1 with 503\n"
@@ -146,8 +155,7 @@ usage(FILE *out)
 "SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
 "2 for a bad flag (one line on stderr says what is wrong).\n",
-	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX, MAX_ROOMS,
-	    MAX_MESSAGE_BYTES, SEND_QUEUE_LEN, SEND_QUEUE_BYTES,
+	    MAX_ROOMS, MAX_MESSAGE_BYTES, SEND_QUEUE_LEN, SEND_QUEUE_BYTES,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
@@ -267,6 +275,28 @@ seconds_flag(const char *flag, const char *value, int64_t min_ms,
 		bad_flag(flag, value, flagval_strerror(rc), accepts);
 	}
 	return ms;
+}
+
+/* --allow-host: a host name or address (a glob), without port or scheme. */
+static const char *
+allow_host_flag(const char *value)
+{
+	const char *accepts = "a host name, an IP address or a glob such as "
+	    "'*.example.org', without a port", *colon = strchr(value, ':');
+
+	if (value[0] == '\0')
+		bad_flag("--allow-host", value, "empty", accepts);
+	if (strstr(value, "://") != NULL || strchr(value, '/') != NULL)
+		bad_flag("--allow-host", value, "a URL, not a host name", accepts);
+	if (strpbrk(value, " \t\r\n") != NULL)
+		bad_flag("--allow-host", value, "a space", accepts);
+	if (strlen(value) > 253)
+		bad_flag("--allow-host", value, "too long", accepts);
+	if ((value[0] != '[' && colon != NULL && strchr(colon + 1, ':') == NULL)
+	    || (value[0] == '[' && strstr(value, "]:") != NULL))
+		bad_flag("--allow-host", value, "every port is allowed; give "
+		    "the name alone", accepts);
+	return value;
 }
 
 /* --addr's value once its brackets are gone (main's lifetime). */
@@ -403,6 +433,12 @@ parse_flags(int argc, char **argv, struct config *cfg)
 			cfg->origins[cfg->n_origins++] = optarg;
 			break;
 		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
+		case OPT_ALLOW_HOST:
+			cfg->allow_hosts = xreallocarray(cfg->allow_hosts,
+			    cfg->n_allow_hosts + 1, sizeof(*cfg->allow_hosts));
+			cfg->allow_hosts[cfg->n_allow_hosts++] =
+			    allow_host_flag(optarg);
+			break;
 		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
 		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
 		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
@@ -548,5 +584,6 @@ main(int argc, char **argv)
 	server_free(s);
 	free(cfg.origins);
 	explicit_bzero(password_buf, sizeof(password_buf));
+	free(cfg.allow_hosts);
 	return 0;
 }

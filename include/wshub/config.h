@@ -95,6 +95,8 @@ struct config {
 	const char **origins;      /* --origin patterns (fnmatch on host[:port]) */
 	size_t n_origins;
 	bool any_origin;
+	const char **allow_hosts;  /* --allow-host patterns (fnmatch on Host) */
+	size_t n_allow_hosts;
 	bool debug_endpoints;      /* /debug/threads off the loopback too */
 	const char *redis_url;     /* --redis: NULL for one hub alone */
 	const char *redis_password; /* --redis-password-file or REDISCLI_AUTH;

@@ -99,8 +99,10 @@ conn_t *conn_new(int fd, const char *peer, const void *early,
  * Starts the read and write threads with the configured stack size; from
  * then on the caller's reference belongs to them.  Call after
  * hub_register, so the client is in the hub before it learns it is
- * connected.  Returns 0, or an errno; on error the connection is already
- * unregistered and handed to the reaper, and the caller must not use it.
+ * connected.  Returns 0, or an errno; on error the client has been
+ * answered 503 instead of its 101 (which never went out), the connection
+ * is already unregistered and handed to the reaper, and the caller must
+ * not use it.
  * Front door thread.  Blocks only on that error path: joining a read
  * thread that did start, and while the hub's event channel or the reaper
  * channel is full.

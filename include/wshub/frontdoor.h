@@ -13,8 +13,10 @@
  *            we read and discard until the client closes (LINGER_MS), so
  *            closing never resets a response the client has not read.
  * Requests are answered here: the chat page, /stats, /metrics, errors, and
- * the WebSocket upgrade: once it is checked, the socket becomes a
- * connection, registered with the hub before its threads start and its
+ * the WebSocket upgrade.  Every request's Host is checked first, whatever
+ * its route (handshake_check_host: on a loopback listener a foreign Host
+ * gets 403, against DNS rebinding).  Once an upgrade is checked, the
+ * socket becomes a connection, registered with the hub before its threads start and its
  * writer sends the 101, so a client that has read its 101 misses no
  * broadcast.  The front door then forgets it; the server (env.started)
  * keeps count.  When descriptors run out, accepting pauses for

@@ -37,6 +37,54 @@ struct origin_policy {
 	size_t n_patterns;      /* 0: the Origin's host must equal Host */
 };
 
+/*
+ * Which Host names the server answers: the defence against DNS rebinding,
+ * where a web page re-points its own name at 127.0.0.1 and the browser
+ * then lets it read the server and open WebSockets to it (wshub(1), HOST
+ * NAMES).  A Host is one of
+ *   own      localhost and names under .localhost (RFC 6761: they never
+ *            leave the machine), a loopback address (127.0.0.0/8, [::1]),
+ *            the --addr value, and, off the loopback, any IP address
+ *            (an address is not looked up, so it cannot be rebound);
+ *   allowed  matched by an --allow-host pattern;
+ *   foreign  anything else.
+ * On a loopback listener, or anywhere once --allow-host is given, every
+ * request needs an own or allowed Host; otherwise any Host is served.
+ * /debug/ (the thread dump) is served to own names only, everywhere.
+ * Names compare without regard to case and without a trailing dot; the
+ * port in Host is not compared (an ssh tunnel or a port mapping reaches
+ * the server under another port; rebinding is told by the name).
+ */
+struct host_policy {
+	bool loopback;          /* the listener is on a loopback address */
+	const char *addr;       /* --addr as given (NULL: none) */
+	const char **patterns;  /* --allow-host: fnmatch patterns on the name */
+	size_t n_patterns;
+};
+
+/* Host names longer than this are refused as malformed (a DNS name is at
+ * most 253 bytes). */
+#define HOST_NAME_MAX_LEN 253
+
+/* Room for a reason from handshake_check_host. */
+#define HOST_WHY_MAX 320
+
+/*
+ * Checks the request's Host header against RFC 9112 §3.2 and the policy,
+ * for any route; `debug` says the request is for /debug/.  Returns 0 if
+ * the request may go on; otherwise the status to answer with a one-line
+ * reason written into why[0..HOST_WHY_MAX):
+ *   400  more than one Host header, none in an HTTP/1.1 request, or one
+ *        that is not host[:port] (RFC 3986: a name of unreserved,
+ *        sub-delims and %XX, an IPv4 address, or an IPv6 one in brackets;
+ *        a port of at most 5 digits, up to 65535)
+ *   403  a Host the policy does not answer; the reason names the Host and
+ *        the --allow-host flag that would allow it (never for /debug/)
+ * An HTTP/1.0 request without Host is allowed (no browser sends one).
+ */
+int handshake_check_host(const struct http_request *req,
+    const struct host_policy *policy, bool debug, char why[HOST_WHY_MAX]);
+
 /* Maps method and path (the query string is ignored) to a route. */
 enum handshake_route handshake_route(const struct http_request *req);
 
@@ -58,9 +106,11 @@ int handshake_room(const struct http_request *req,
  * policy.  Returns 101 with `accept` filled (NUL-terminated) if it may
  * proceed; otherwise the HTTP status to answer, with *why set to a short
  * static explanation:
- *   400  not HTTP/1.1 or later, no Host, missing or wrong Upgrade or
- *        Connection, missing / repeated key or one that is not base64 of
- *        exactly 16 bytes
+ *   400  not HTTP/1.1 or later, no Host, more than one Host,
+ *        Sec-WebSocket-Key, Sec-WebSocket-Version or Origin header (each
+ *        must be single: RFC 6455 §11.3.1, §11.3.5, RFC 6454 §7.3, RFC
+ *        9112 §3.2), missing or wrong Upgrade or Connection, a missing key
+ *        or one that is not base64 of exactly 16 bytes
  *   426  Sec-WebSocket-Version is not 13 (answer with
  *        "Sec-WebSocket-Version: 13")
  *   403  an Origin header that the policy does not allow

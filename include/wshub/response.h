@@ -25,10 +25,14 @@ size_t response_format_101(char *buf, size_t size, const char *accept);
 size_t response_format_ok_head(char *buf, size_t size, const char *type,
     size_t body_len);
 
+/* Seconds a 503 asks the client to wait before it tries again. */
+#define RESPONSE_RETRY_AFTER_S "5"
+
 /*
  * A complete response with `status`, the text/plain body `reason` plus a
  * newline, and "Connection: close" (plus "Sec-WebSocket-Version: 13" for
- * 426, "Allow: GET" for 405).  Returns its length (truncated to size-1).
+ * 426, "Allow: GET" for 405, "Retry-After: 5" for 503).  Returns its
+ * length (truncated to size-1).
  */
 size_t response_format_error(char *buf, size_t size, int status,
     const char *reason);

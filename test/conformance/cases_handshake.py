@@ -2,8 +2,8 @@
 
 A valid upgrade gets 101 with the right Sec-WebSocket-Accept; each request
 §4.2.1 says to refuse gets its status (400, 403, 426, 431) and the server
-then closes the connection. Bytes sent right after the request head are the
-first frame."""
+then closes the connection; so does a header that must be single, repeated.
+Bytes sent right after the request head are the first frame."""
 
 import base64
 import json
@@ -115,6 +115,18 @@ for _v in ("8", "12", "14"):
 reg.add("origin-mismatch", "§4.2.1 item 7, §10.2",
         "an Origin that does not match Host gets 403",
         reject_case(403, add=[("Origin", "http://evil.example")]))
+reg.add("repeated-version", "§11.3.5",
+        "a second Sec-WebSocket-Version (13, then 8) gets 400",
+        reject_case(400, add=[("Sec-WebSocket-Version", "8")]))
+reg.add("repeated-key", "§11.3.1", "a second Sec-WebSocket-Key gets 400",
+        reject_case(400, add=[("Sec-WebSocket-Key", new_key())]))
+reg.add("repeated-host", "§4.2.1 item 2, RFC 9112 §3.2",
+        "a second Host gets 400",
+        lambda t: reject_case(400, add=[("Host", t.hostport)])(t))
+reg.add("repeated-origin", "§4.2.1 item 7, RFC 6454 §7.3",
+        "a matching Origin followed by a foreign one gets 400",
+        lambda t: reject_case(400, add=[("Origin", "http://" + t.hostport),
+                                        ("Origin", "http://evil.example")])(t))
 reg.add("header-block-9-kib", "§4.2.1, RFC 6585 §5 (431)",
         "a 9 KiB header block (over 8 KiB) gets 431",
         reject_case(431, add=[("X-Filler", "f" * 9 * 1024)]))

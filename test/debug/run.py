@@ -20,7 +20,7 @@ from wshub_process import WshubProcess, describe_status  # noqa: E402
 
 N = 4
 WAIT_S = 10.0
-UPGRADE = (b"GET /ws/%s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+UPGRADE = (b"GET /ws/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
            b"Sec-WebSocket-Version: 13\r\n\r\n")
 

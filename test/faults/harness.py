@@ -113,7 +113,7 @@ class Server(WshubProcess):
         """GET /stats; the JSON as a dict."""
         try:
             sock = socket.create_connection(self.addr, timeout=HTTP_TIMEOUT_S)
-            sock.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             data = b""
             while True:
                 chunk = sock.recv(4096)

@@ -4,8 +4,9 @@
  *
  * The input is the bytes a client sent, as the acceptor would hand them to
  * http_parse_request (max_head MAX_REQUEST_HEAD, as the server uses).  A
- * complete head then goes through handshake_route, handshake_check_upgrade
- * under four origin policies, and response_format_101 / _format_error.
+ * complete head then goes through handshake_route, handshake_check_host
+ * under four host policies, handshake_check_upgrade under four origin
+ * policies, and response_format_101 / _format_error.
  *
  * Besides the sanitizers (ASan, UBSan, LeakSanitizer), it checks what the
  * headers promise; a broken promise prints one line and aborts:
@@ -20,6 +21,9 @@
  *   from exact-size copies, so a read past their end is an ASan report;
  * - the upgrade check answers 101, 400, 403 or 426, with a reason unless
  *   101, a 28-character base64 accept on 101, never 403 under --any-origin;
+ * - the Host check answers 0, 400 or 403, with a one-line reason unless 0,
+ *   never 403 off the loopback without --allow-host unless for /debug/,
+ *   and /debug/ is refused whatever another route is refused;
  * - the formatted responses are NUL-terminated, fit their buffer, and say
  *   what was asked (status line, Content-Length of the body).
  */
@@ -373,6 +377,48 @@ check_handshake(const struct http_request *req)
 	}
 }
 
+/* The Host check under several host policies, for /debug/ and not. */
+static void
+check_host(const struct http_request *req)
+{
+	static const char *patterns[] = { "*.example.com", "localhost",
+		"[::1]", "[" };
+	const struct host_policy policies[] = {
+		{ .loopback = true, .addr = "127.0.0.1" },
+		{ .loopback = true, .addr = "dev.box", .patterns = patterns,
+		    .n_patterns = 4 },
+		{ .loopback = false, .addr = "0.0.0.0" },  /* no check */
+		{ .loopback = false, .addr = "::", .patterns = patterns + 3,
+		    .n_patterns = 1 },                     /* a bad glob */
+	};
+
+	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		char why[2][HOST_WHY_MAX];
+		int status[2];
+
+		for (int debug = 0; debug < 2; debug++) {
+			memset(why[debug], 'X', HOST_WHY_MAX);
+			status[debug] = handshake_check_host(req, &policies[i],
+			    debug, why[debug]);
+			if (status[debug] == 0)
+				continue;
+			if ((status[debug] != 400 && status[debug] != 403) ||
+			    memchr(why[debug], '\0', HOST_WHY_MAX) == NULL ||
+			    why[debug][0] == '\0' || strchr(why[debug], '\n'))
+				fail("host check %d under policy %zu: %.*s",
+				    status[debug], i, HOST_WHY_MAX, why[debug]);
+			check_format_error(status[debug], why[debug]);
+		}
+		if (status[0] == 403 && !policies[i].loopback &&
+		    policies[i].n_patterns == 0)
+			fail("403 off the loopback without --allow-host: %s",
+			    why[0]);
+		if (status[0] != 0 && status[1] != status[0])
+			fail("/debug/ gets %d where another route gets %d",
+			    status[1], status[0]);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int
@@ -392,6 +438,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	check_request(buf, (size_t)rc, &req);
 	check_prefixes(buf, (size_t)rc, &req);
 	check_head_alone(buf, (size_t)rc, &req);
+	check_host(&req);
 	check_handshake(&req);
 	return 0;
 }

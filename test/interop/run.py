@@ -114,7 +114,7 @@ class Server(WshubProcess):
     async def stats(self):
         """GET /stats over a plain socket; the JSON as a dict."""
         reader, writer = await asyncio.open_connection(*self.addr)
-        writer.write(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        writer.write(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         data = await asyncio.wait_for(reader.read(), WAIT_S)
         writer.close()
         return json.loads(data.split(b"\r\n\r\n", 1)[1])

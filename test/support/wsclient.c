@@ -299,7 +299,7 @@ ws_get(uint16_t port, const char *path)
 	ssize_t n;
 	int fd = ws_tcp_connect(port, 0);
 
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
 	if (fd < 0 || buf == NULL || ws_write_all(fd, req, strlen(req)) != 0) {
 		if (fd >= 0)
 			close(fd);

@@ -34,8 +34,10 @@ int ws_write_all(int fd, const void *buf, size_t len);
 int ws_http(int fd, const char *request, char *resp, size_t size);
 
 /* An upgrade request for /ws missing its key, with `extra` header lines
- * in its place (WS_KEY makes it valid), and the RFC's sample key line. */
-#define WS_REQUEST(extra) "GET /ws HTTP/1.1\r\nHost: h:1\r\n" \
+ * in its place (WS_KEY makes it valid), and the RFC's sample key line.
+ * Its Host is one a server on the loopback answers (wshub(1), HOST
+ * NAMES), on a port that is not the server's: the port is not compared. */
+#define WS_REQUEST(extra) "GET /ws HTTP/1.1\r\nHost: localhost:1\r\n" \
 	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
 	"Sec-WebSocket-Version: 13\r\n" extra "\r\n"
 #define WS_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
