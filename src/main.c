@@ -23,6 +23,7 @@
 #include "wshub/bridge.h"
 #include "wshub/config.h"
 #include "wshub/flagval.h"
+#include "wshub/futex_hash.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
 #include "wshub/threads.h"
@@ -37,7 +38,7 @@ enum long_only_flag {
 	OPT_MAX_MESSAGE, OPT_SEND_QUEUE, OPT_PING_INTERVAL, OPT_PONG_TIMEOUT,
 	OPT_WRITE_TIMEOUT, OPT_HANDSHAKE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
-	OPT_REDIS_PREFIX,
+	OPT_REDIS_PREFIX, OPT_FUTEX_HASH_SLOTS,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +59,7 @@ static const struct option long_options[] = {
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "thread-stack", required_argument, NULL, OPT_THREAD_STACK },
+	{ "futex-hash-slots", required_argument, NULL, OPT_FUTEX_HASH_SLOTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -111,6 +113,11 @@ usage(FILE *out)
 "                         SIGTERM, then shut every socket (default %.0f)\n"
 "  --thread-stack KIB     stack per connection thread (default %d: two per\n"
 "                         client, thousands of clients)\n"
+"  --futex-hash-slots N   size of the kernel's futex hash, where waiting\n"
+"                         threads park (Linux 6.16 and later): auto sizes\n"
+"                         it for --max-clients (0: the limits' ceiling),\n"
+"                         0 leaves the kernel's default, N a power of two\n"
+"                         (default auto; -v prints the slots)\n"
 "  -v, --verbose          also log each data message received (type, size)\n"
 "  -q, --quiet            log warnings and errors only\n"
 "  -h, --help             this text\n"
@@ -237,6 +244,30 @@ addr_flag(const char *value)
 	return addr_buf;
 }
 
+/* --futex-hash-slots: auto, 0 (the kernel's default) or a power of two
+ * (futex_hash.h). */
+static long futex_slots = FUTEX_HASH_AUTO;
+
+static long
+futex_slots_flag(const char *value)
+{
+	const char *accepts = "auto, 0 (the kernel's default) or a power of "
+	    "two from 2 to 1048576";
+	long long n;
+	int rc;
+
+	if (strcmp(value, "auto") == 0)
+		return FUTEX_HASH_AUTO;
+	if ((rc = flagval_int(value, 0, FUTEX_HASH_FLAG_MAX, &n)) != FLAGVAL_OK)
+		bad_flag("--futex-hash-slots", value, flagval_strerror(rc),
+		    accepts);
+	if (n == 1 || (n & (n - 1)) != 0)
+		bad_flag("--futex-hash-slots", value, n == 1 ? "the kernel "
+		    "takes 2 or more" : "not a power of two",
+		    accepts);
+	return (long)n;
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
@@ -268,6 +299,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = seconds_flag("--handshake-timeout", optarg, 10, MS_PER_DAY); break;
 		case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = seconds_flag("--shutdown-timeout", optarg, 0, 600000); break;
 		case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_flag("--thread-stack", optarg, 16, 65536); break;
+		case OPT_FUTEX_HASH_SLOTS: futex_slots = futex_slots_flag(optarg); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'q': log_set_level(LOG_ERROR); break;
 		case 'h': usage(stdout); exit(0);
@@ -370,6 +402,7 @@ main(int argc, char **argv)
 
 	config_defaults(&cfg);
 	parse_flags(argc, argv, &cfg);
+	futex_hash_setup(futex_slots, cfg.max_clients); /* before any thread */
 	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {

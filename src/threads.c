@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wshub/futex_hash.h"
 #include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
@@ -198,12 +199,20 @@ threads_dump(enum threads_format format, size_t send_queue, size_t *len)
 {
 	struct text out = { .p = xmalloc(4096), .cap = 4096 };
 	const struct thread_entry *t;
+	long slots = futex_hash_slots(); /* the kernel's, read back */
 	bool first = true;
 
 	out.p[0] = '\0';
 	pthread_mutex_lock(&list_mu);
 	if (format == THREADS_JSON)
-		text_add(&out, "{\"threads\":%zu,\"list\":[\n", list_len);
+		text_add(&out, "{\"threads\":%zu,\"futex_hash_slots\":%ld,"
+		    "\"list\":[\n", list_len, slots > 0 ? slots : 0);
+	else if (slots > 0)
+		text_add(&out, "threads=%zu futex_hash_slots=%ld\n", list_len,
+		    slots);
+	else
+		text_add(&out, "threads=%zu futex_hash_slots=global\n",
+		    list_len);
 	TAILQ_FOREACH(t, &list, link) {
 		dump_one_locked(&out, t, format, send_queue, first);
 		first = false;

@@ -88,6 +88,8 @@ Test(debug_threads, lists_2n_plus_3_threads_with_roles_and_states,
 	cr_assert(all_idle(t), "%s", t);
 	cr_assert_not_null(strstr(t, "HTTP/1.1 200 OK"));
 	cr_assert_eq(COUNT(t, "tid="), 2 * N + 3, "%s", t);
+	cr_assert_eq(COUNT(t, "threads=13 futex_hash_slots="), 1,
+	    "a first line says how many threads and the futex hash: %s", t);
 	cr_assert_eq(COUNT(t, "frontdoor ", "running"), 1, "it is writing this");
 	cr_assert_eq(COUNT(t, "reader ", "room=odd"), N / 2, "%s", t);
 	cr_assert_eq(COUNT(t, "writer ", "queue=0/256 (limit 4096) prio=0/16"),
@@ -121,7 +123,9 @@ Test(debug_threads, format_json_gives_one_object_per_thread, .init = start,
 	t = dump_until(json_idle, "/debug/threads?format=json");
 	cr_assert(json_idle(t), "%s", t);
 	cr_assert_not_null(strstr(t, "Content-Type: application/json"));
-	cr_assert_not_null(strstr(t, "{\"threads\":13,\"list\":["), "%s", t);
+	cr_assert_not_null(strstr(t, "{\"threads\":13,\"futex_hash_slots\":"),
+	    "%s", t);
+	cr_assert_not_null(strstr(t, ",\"list\":[\n{\"role\":"), "%s", t);
 	cr_assert_eq(COUNT(t, "\"role\":\"hub\"", "\"on\":\"hub events\""), 1);
 	free(t);
 	for (int i = 0; i < N; i++)

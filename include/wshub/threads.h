@@ -131,7 +131,11 @@ size_t threads_count(void);
  * A dump of every registered thread, one line each (text) or one JSON
  * array: role, kernel thread id, connection id and peer, state and what it
  * waits on, and for each writer its send queue's depth against --send-queue
- * and its hard limit, and its priority lane.  Returns a malloc'd,
+ * and its hard limit, and its priority lane.  First, how many threads and
+ * the slots of the kernel's futex hash the threads park in (futex_hash.h,
+ * read back from the kernel): text "threads=N futex_hash_slots=S" (S
+ * "global" for the kernel's shared table), JSON "threads" and
+ * "futex_hash_slots" (0 for the shared table).  Returns a malloc'd,
  * NUL-terminated string (the caller frees it) and its length in *len.
  * Any thread; holds the list's lock while it writes.
  */
