@@ -27,6 +27,7 @@
 #include "wshub/config.h"
 #include "wshub/flagval.h"
 #include "wshub/listenfds.h"
+#include "wshub/futex_hash.h"
 #include "wshub/log.h"
 #include "wshub/server.h"
 #include "wshub/threads.h"
@@ -46,6 +47,7 @@ enum long_only_flag {
 	OPT_THREAD_STACK, OPT_MAX_ROOMS, OPT_DEBUG_ENDPOINTS, OPT_REDIS,
 	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
 	OPT_REDIS_PASSWORD_FILE, OPT_REDIS_RETRY, OPT_ALLOW_HOST,
+	OPT_FUTEX_HASH_SLOTS,
 };
 
 static const struct option long_options[] = {
@@ -72,6 +74,7 @@ static const struct option long_options[] = {
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "thread-stack", required_argument, NULL, OPT_THREAD_STACK },
 	{ "log-time", required_argument, NULL, OPT_LOG_TIME },
+	{ "futex-hash-slots", required_argument, NULL, OPT_FUTEX_HASH_SLOTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -144,6 +147,11 @@ usage(FILE *out)
 "                         SIGTERM, then shut every socket (default %.0f)\n"
 "  --thread-stack KIB     stack per connection thread (default %d: two per\n"
 "                         client, thousands of clients)\n"
+"  --futex-hash-slots N   size of the kernel's futex hash, where waiting\n"
+"                         threads park (Linux 6.16 and later): auto sizes\n"
+"                         it for --max-clients (0: the limits' ceiling),\n"
+"                         0 leaves the kernel's default, N a power of two\n"
+"                         (default auto; -v prints the slots)\n"
 "  -v, --verbose          also log each data message received (type, size)\n"
 "  -q, --quiet            log warnings and errors only\n"
 "  --log-time on|off      start each log line with its time, RFC 3339 in\n"
@@ -414,6 +422,30 @@ refuse_contradictions(const struct config *cfg, bool prefix_set)
 	exit(EXIT_USAGE);
 }
 
+/* --futex-hash-slots: auto, 0 (the kernel's default) or a power of two
+ * (futex_hash.h). */
+static long futex_slots = FUTEX_HASH_AUTO;
+
+static long
+futex_slots_flag(const char *value)
+{
+	const char *accepts = "auto, 0 (the kernel's default) or a power of "
+	    "two from 2 to 1048576";
+	long long n;
+	int rc;
+
+	if (strcmp(value, "auto") == 0)
+		return FUTEX_HASH_AUTO;
+	if ((rc = flagval_int(value, 0, FUTEX_HASH_FLAG_MAX, &n)) != FLAGVAL_OK)
+		bad_flag("--futex-hash-slots", value, flagval_strerror(rc),
+		    accepts);
+	if (n == 1 || (n & (n - 1)) != 0)
+		bad_flag("--futex-hash-slots", value, n == 1 ? "the kernel "
+		    "takes 2 or more" : "not a power of two",
+		    accepts);
+	return (long)n;
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
@@ -456,6 +488,7 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = seconds_flag("--shutdown-timeout", optarg, 0, 600000); break;
 		case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_flag("--thread-stack", optarg, 16, 65536); break;
 		case OPT_LOG_TIME: log_set_time(on_off_flag("--log-time", optarg)); break;
+		case OPT_FUTEX_HASH_SLOTS: futex_slots = futex_slots_flag(optarg); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'q': log_set_level(LOG_ERROR); break;
 		case 'h': usage(stdout); exit(0);
@@ -562,6 +595,8 @@ main(int argc, char **argv)
 	log_set_time(!log_stderr_is_journal()); /* --log-time overrides it */
 	parse_flags(argc, argv, &cfg);
 	take_systemd_listener(&cfg);
+	futex_hash_setup(futex_slots, cfg.max_clients); /* before any thread:
+	                                                  * check_redis's lookup starts one */
 	check_redis(&cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wshub/futex_hash.h"
 #include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
@@ -36,6 +37,19 @@ static const char *const state_names[] = {
 	[TS_JOIN] = "join",
 };
 
+/* A thread's state and what it waits on, as one word (threads.h): a
+ * pointer that does not fit in the low 56 bits (none does on Linux) is
+ * dropped rather than mixed up with the state. */
+static uint64_t
+doing_word(enum thread_state state, const char *on)
+{
+	uint64_t p = (uint64_t)(uintptr_t)on;
+
+	if (p >> THREADS_STATE_SHIFT != 0)
+		p = 0;
+	return (uint64_t)state << THREADS_STATE_SHIFT | p;
+}
+
 void
 threads_enter(struct thread_entry *t, enum thread_role role,
     uint64_t conn_id, const char *peer, const char *room, chan_t *queue)
@@ -46,8 +60,7 @@ threads_enter(struct thread_entry *t, enum thread_role role,
 	t->peer = peer ? peer : "";
 	t->room = room;
 	t->queue = queue;
-	atomic_init(&t->state, TS_RUNNING);
-	atomic_init(&t->on, NULL);
+	atomic_init(&t->doing, doing_word(TS_RUNNING, NULL));
 	pthread_mutex_lock(&list_mu);
 	TAILQ_INSERT_TAIL(&list, t, link);
 	list_len++;
@@ -71,11 +84,14 @@ void
 threads_block(enum thread_state state, const void *on)
 {
 	struct thread_entry *t = self;
+	const char *words = on;
 
 	if (t == NULL)
 		return;
-	atomic_store_explicit(&t->on, on, memory_order_relaxed);
-	atomic_store_explicit(&t->state, state, memory_order_relaxed);
+	if (on != NULL && (state == TS_CHAN_RECV || state == TS_CHAN_SEND))
+		words = chan_name(on); /* alive: we are about to wait on it */
+	atomic_store_explicit(&t->doing, doing_word(state, words),
+	    memory_order_relaxed);
 }
 
 void
@@ -84,7 +100,7 @@ threads_run(void)
 	struct thread_entry *t = self;
 
 	if (t != NULL)
-		atomic_store_explicit(&t->state, TS_RUNNING,
+		atomic_store_explicit(&t->doing, doing_word(TS_RUNNING, NULL),
 		    memory_order_relaxed);
 }
 
@@ -123,15 +139,19 @@ text_add(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
-/* What `t` waits on, in words: a channel's name, or a condition's. */
-static const char *
-waits_on(int state, const void *on)
+/* What `t` is doing, from one load of its word (threads.h). */
+static void
+snapshot(const struct thread_entry *t, int *state, const char **on)
 {
-	if (on == NULL)
-		return "";
-	if (state == TS_CHAN_RECV || state == TS_CHAN_SEND)
-		return chan_name(on); /* alive: its waiter cannot leave now */
-	return state == TS_COND ? on : "";
+	uint64_t w = atomic_load_explicit(&t->doing, memory_order_relaxed);
+
+	*state = (int)(w >> THREADS_STATE_SHIFT);
+	*on = (const char *)(uintptr_t)(w &
+	    (((uint64_t)1 << THREADS_STATE_SHIFT) - 1));
+	if (*state < TS_RUNNING || *state > TS_JOIN)
+		*state = TS_RUNNING; /* cannot happen: enum thread_state */
+	if (*state == TS_RUNNING || *on == NULL)
+		*on = "";
 }
 
 /* One thread, as a text line or a JSON object; list_mu held. */
@@ -139,11 +159,11 @@ static void
 dump_one_locked(struct text *out, const struct thread_entry *t,
     enum threads_format format, size_t send_queue, bool first)
 {
-	int state = atomic_load_explicit(&t->state, memory_order_relaxed);
-	const char *on = waits_on(state,
-	    atomic_load_explicit(&t->on, memory_order_relaxed));
+	int state;
+	const char *on;
 	struct chan_depth d = { 0 };
 
+	snapshot(t, &state, &on);
 	if (t->queue != NULL)
 		chan_depth(t->queue, &d); /* the channel's lock, briefly */
 	if (format == THREADS_TEXT) {
@@ -179,12 +199,20 @@ threads_dump(enum threads_format format, size_t send_queue, size_t *len)
 {
 	struct text out = { .p = xmalloc(4096), .cap = 4096 };
 	const struct thread_entry *t;
+	long slots = futex_hash_slots(); /* the kernel's, read back */
 	bool first = true;
 
 	out.p[0] = '\0';
 	pthread_mutex_lock(&list_mu);
 	if (format == THREADS_JSON)
-		text_add(&out, "{\"threads\":%zu,\"list\":[\n", list_len);
+		text_add(&out, "{\"threads\":%zu,\"futex_hash_slots\":%ld,"
+		    "\"list\":[\n", list_len, slots > 0 ? slots : 0);
+	else if (slots > 0)
+		text_add(&out, "threads=%zu futex_hash_slots=%ld\n", list_len,
+		    slots);
+	else
+		text_add(&out, "threads=%zu futex_hash_slots=global\n",
+		    list_len);
 	TAILQ_FOREACH(t, &list, link) {
 		dump_one_locked(&out, t, format, send_queue, first);
 		first = false;

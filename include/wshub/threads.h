@@ -6,14 +6,41 @@
  * DESIGN
  * Each long-lived thread registers itself when it starts (threads_enter)
  * and leaves when it ends (threads_leave), in a list guarded by one mutex
- * that only thread start, thread end and a dump take.  What a thread is
- * doing is one atomic word in its own entry, which it stores before and
- * after each blocking call (threads_block, threads_run): relaxed stores,
- * no lock, so the hot paths pay next to nothing.  A dump reads those words
- * under the list's lock, which also keeps every listed thread (and the
- * channel it waits on, and a writer's send channel) alive until the dump
- * is done: a thread cannot leave while the lock is held.  A dump is a
- * snapshot: a thread may move on while it is being written.
+ * that only thread start, thread end and a dump take.  A dump holds that
+ * lock, so every listed thread (and a writer's send channel, whose depth
+ * the dump reads) stays alive until the dump is done: a thread cannot
+ * leave while the lock is held.
+ *
+ * What a thread is doing is one atomic word in its own entry, which only
+ * the thread itself writes: its state in the top byte, and in the other 56
+ * bits what it waits on *in words*, a pointer to a static string (a
+ * TS_COND text, or a channel's name: every chan_set_name in wshub gives a
+ * literal) or NULL.  threads_block captures a channel's name when the
+ * thread blocks, while the blocking thread holds the channel and it is
+ * certainly alive, and stores state and name with one relaxed store; a
+ * dump reads them with one relaxed load.  So a dump always sees a state
+ * with its own object, and never follows a pointer a thread may have moved
+ * on from: whatever the threads do, it cannot crash or mismatch.  (It used
+ * to keep the chan_t * and call chan_name() at dump time, after loading
+ * `state` and `on` separately: a writer that went from its channel to "the
+ * reader's end" between the two loads made it read a string literal as a
+ * channel: SIGSEGV.  Issue 17, item 4; test/support/dump_flip.c.)
+ *
+ * Why one word and not a seqlock: a seqlock (a count made odd around the
+ * two stores, a dump retrying until it reads the same even count on both
+ * sides) is as cheap for the thread, but a dump that catches a thread
+ * preempted between its stores must wait for that thread to get a CPU
+ * again, holding the list's lock meanwhile, or give up; on this 2-vCPU
+ * machine, under test load, that was over 300 ms now and then.  One word
+ * has no in-between.  It needs user-space addresses to fit in 56 bits,
+ * which every Linux address space does (x86-64 with 5-level paging gives
+ * user space 2^56 bytes; arm64 at most 2^52; RISC-V sv57 2^56); a pointer
+ * that did not would be stored as NULL: the state alone, never a wrong
+ * pair.  No ordering is needed: the strings are constants of the program.
+ * threads_block and threads_run are a thread-local load and one plain store
+ * on x86-64: no lock, no read-modify-write, nothing shared (they are on
+ * every channel wait).  A dump is a snapshot: a thread may
+ * move on while it is written.
  *
  * The entries live in the threads' own storage (their stacks or their
  * connection): registering allocates nothing.
@@ -54,6 +81,8 @@ enum thread_state {
 	TS_JOIN,        /* pthread_join(3) */
 };
 
+#define THREADS_STATE_SHIFT 56
+
 /* One thread's entry, in the thread's own storage. */
 struct thread_entry {
 	TAILQ_ENTRY(thread_entry) link; /* the list's lock */
@@ -64,10 +93,10 @@ struct thread_entry {
 	const char *peer;              /* readers and writers; else "" */
 	const char *room;              /* readers and writers; else NULL */
 	chan_t *queue;                 /* a writer's send channel, or NULL */
-	/* Written by the thread itself, read by dumps. */
-	atomic_int state;              /* enum thread_state */
-	_Atomic(const void *) on;      /* the chan_t *, or a const char * for
-	                                  TS_COND, or NULL */
+	/* Written by the thread itself, read by dumps (see DESIGN): the
+	 * enum thread_state << THREADS_STATE_SHIFT, | what it waits on, in
+	 * words (a channel's name, a TS_COND text; static), or NULL. */
+	_Atomic uint64_t doing;
 };
 
 /*
@@ -87,9 +116,9 @@ void threads_leave(void);
 
 /*
  * The calling thread is about to block in `state` on `on` (a chan_t * for
- * TS_CHAN_*, a short static text for TS_COND, else NULL), or is running
- * again.  Cheap: a thread-local load and two relaxed stores; nothing for
- * a thread that never registered.
+ * TS_CHAN_*, alive, with a static name: the name is read now; a static
+ * text for TS_COND; else NULL), or is running again.  Cheap: a thread-local
+ * load and one relaxed store; nothing for a thread that never registered.
  */
 void threads_block(enum thread_state state, const void *on);
 void threads_run(void);
@@ -102,7 +131,11 @@ size_t threads_count(void);
  * A dump of every registered thread, one line each (text) or one JSON
  * array: role, kernel thread id, connection id and peer, state and what it
  * waits on, and for each writer its send queue's depth against --send-queue
- * and its hard limit, and its priority lane.  Returns a malloc'd,
+ * and its hard limit, and its priority lane.  First, how many threads and
+ * the slots of the kernel's futex hash the threads park in (futex_hash.h,
+ * read back from the kernel): text "threads=N futex_hash_slots=S" (S
+ * "global" for the kernel's shared table), JSON "threads" and
+ * "futex_hash_slots" (0 for the shared table).  Returns a malloc'd,
  * NUL-terminated string (the caller frees it) and its length in *len.
  * Any thread; holds the list's lock while it writes.
  */
