@@ -74,7 +74,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(WSHUB) --addr '$(ADDR)' --port '$(PORT)'
 
-# Criterion's "Synthesis:" summary is the last thing `make test` prints.
+# The last thing `make test` prints is the grand total of every suite,
+# "N passed, M failed" (scripts/run-tests.sh).
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT) $(CHAN_PINGPONG) $(HUB_ROOMS)
 	@scripts/run-tests.sh $(BUILD)

@@ -3,12 +3,15 @@
  * p99; rooms, URLs and the split by URL in the table and the JSON.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/load/report.h"
 #include "../src/load/run.h"
+#include "../src/load/verdict.h"
 
 #define S(x) ((int64_t)((x) * 1e9))  /* seconds -> ns */
 
@@ -257,4 +260,261 @@ Test(load_report, split_lines_counts_lines_and_frames_apart, .timeout = 10)
 	cr_assert_not_null(strstr(s, "client cpu     100.00 us per received "
 	    "frame"), "%s", s);
 	free(s);
+}
+
+Test(load_report, the_verdict_says_the_server_went_away, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	rr.closed_by_server = 40;
+	rr.rs.skipped = 5;
+	rr.failed = verdict_failed(&cfg, &rr);
+	rr.pass = false;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        FAIL: 0.000 % of "
+	    "deliveries lost"), "%s", s);
+	cr_assert_not_null(strstr(s, ", 40 connections closed by the server "
+	    "(none allowed without --allow-closed), 5 messages not sent (none "
+	    "allowed without --allow-skipped)\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "failed rules   closed_by_server, "
+	    "skipped\n"), "%s", s);
+	free(s);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"closed_by_server\":40,\"failed_rules\":"
+	    "[\"closed_by_server\",\"skipped\"],\"pass\":false}"), "%s", s);
+	free(s);
+	/* Allowed by the flags: said so, and no rule fails. */
+	cfg.allow_closed = cfg.allow_skipped = true;
+	rr.failed = verdict_failed(&cfg, &rr);
+	rr.pass = rr.failed == 0;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "verdict        pass: "), "%s", s);
+	cr_assert_not_null(strstr(s, "40 connections closed by the server "
+	    "(allowed: --allow-closed), 5 messages not sent (allowed: "
+	    "--allow-skipped)\n"), "%s", s);
+	cr_assert_null(strstr(s, "failed rules"), "%s", s);
+	free(s);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"failed_rules\":[],\"pass\":true}"), "%s",
+	    s);
+	free(s);
+}
+
+Test(load_report, a_sweep_step_names_the_rules_it_broke, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr[2];
+	char *s;
+
+	rooms_run(&cfg, &res, &rr[0]);
+	cfg.mode = MODE_SWEEP;
+	rr[1] = rr[0];
+	rr[1].round = 2;
+	rr[1].closed_by_server = 3;
+	rr[1].failed = verdict_failed(&cfg, &rr[1]);
+	rr[1].pass = false;
+	res.rounds = rr;
+	res.nrounds = 2;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "  pass\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "  FAIL: closed_by_server\n"), "%s", s);
+	free(s);
+}
+
+/* A broadcast run sampled with --server-pid 4242, a server listening on
+ * port 1: 2000 KiB just before the run, 3000 KiB with its 40 open. */
+static void
+server_run(struct load_config *cfg, struct run_result *res,
+    struct round_result *rr)
+{
+	rooms_run(cfg, res, rr);
+	cfg->plan.urls = 1;
+	cfg->urls[0].port = 1;
+	cfg->server_pid = 4242;
+	res->cs.ok = 40;
+	res->server_ok = true;
+	res->srv_check = (struct server_check){ .socks = { .listening = 1,
+	    .port = 1 } };
+	strcpy(res->srv_check.comm, "wshub");
+	res->srv_before = (struct procstat){ .rss_kib = 2000, .hwm_kib = 2000,
+	    .threads = 4 };
+	res->srv_open = (struct procstat){ .rss_kib = 3000, .hwm_kib = 3000,
+	    .threads = 84 };
+	res->srv_peak = res->srv_open;
+}
+
+/* Whether `fn` prints nothing with `unwanted` in it for the run. */
+static bool
+lacks(void (*fn)(FILE *, const struct load_config *,
+    const struct run_result *), const struct load_config *cfg,
+    const struct run_result *res, const char *unwanted)
+{
+	char *s = printed(fn, cfg, res);
+	bool found = strstr(s, unwanted) != NULL;
+
+	if (found)
+		cr_log_error("\"%s\" in:\n%s", unwanted, s);
+	free(s);
+	return !found;
+}
+
+/* Whether `fn` prints `want` for the run. */
+static bool
+prints(void (*fn)(FILE *, const struct load_config *,
+    const struct run_result *), const struct load_config *cfg,
+    const struct run_result *res, const char *want)
+{
+	char *s = printed(fn, cfg, res);
+	bool found = strstr(s, want) != NULL;
+
+	if (!found)
+		cr_log_error("no \"%s\" in:\n%s", want, s);
+	free(s);
+	return found;
+}
+
+Test(load_report, server_rss_counts_from_just_before_the_run, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	/* A fresh server: 1000 KiB over 40 connections. */
+	server_run(&cfg, &res, &rr);
+	cr_assert(prints(report_text, &cfg, &res, "server         PID 4242 "
+	    "(wshub) listens on port 1\n               rss 2.0 MiB just "
+	    "before this run's connections, 2.9 MiB with them open: 25.0 KiB "
+	    "per connection\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"server\":{\"pid\":4242,"
+	    "\"comm\":\"wshub\",\"listening\":true,\"port\":1,"
+	    "\"listening_child\":null,\"time_wait_before\":0,"
+	    "\"rss_kib_before\":2000,\"rss_kib_peak_before\":2000,"
+	    "\"rss_kib_open\":3000,"));
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":25600,"
+	    "\"rss_per_conn_refused\":null},"));
+}
+
+Test(load_report, no_rss_per_connection_that_is_known_wrong, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	/* Run again within the minute: its connections' TIME_WAITs remain. */
+	server_run(&cfg, &res, &rr);
+	res.srv_check.socks.time_wait = 40;
+	cr_assert(prints(report_text, &cfg, &res, "with them open\n"
+	    "               no per-connection figure: 40 connections to port 1 "
+	    "closed within the last minute (TIME_WAIT)"));
+	cr_assert(prints(report_json, &cfg, &res, "\"time_wait_before\":40,"));
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":null,"
+	    "\"rss_per_conn_refused\":\"recent_connections\"}"));
+	/* Its RSS had been higher: it has given memory back since. */
+	server_run(&cfg, &res, &rr);
+	res.srv_before.hwm_kib = 2100;
+	cr_assert(prints(report_text, &cfg, &res, "no per-connection figure: "
+	    "the RSS had peaked at 2.1 MiB before this run, above the 2.0 MiB "
+	    "just before it"));
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_per_conn_refused\":"
+	    "\"peaked_before\"}"));
+	res.srv_before.hwm_kib = 2000 + RSS_PEAK_SLACK_KIB;
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_per_conn_refused\":"
+	    "null}"));
+	/* It shrank while the connections opened: -1000 KiB is no figure. */
+	server_run(&cfg, &res, &rr);
+	res.srv_open.rss_kib = 1000;
+	cr_assert(prints(report_text, &cfg, &res, "no per-connection figure: "
+	    "the RSS did not grow (-1000 KiB) while 40 connections opened"));
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":null,"
+	    "\"rss_per_conn_refused\":\"not_grown\"}"));
+}
+
+Test(load_report, a_server_pid_that_does_not_listen_says_so, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	server_run(&cfg, &res, &rr);
+	cr_assert(lacks(report_server_warning, &cfg, &res, "w"),
+	    "no warning for a server that listens");
+	/* A wrapper: its child listens. */
+	res.srv_check.socks = (struct procstat_socks){ .listening = 0 };
+	strcpy(res.srv_check.comm, "timeout");
+	res.srv_check.child = 77;
+	strcpy(res.srv_check.child_comm, "wshub");
+	cr_assert(prints(report_server_warning, &cfg, &res, "wshub-load: "
+	    "--server-pid: PID 4242 (timeout) does not listen on port 1: its "
+	    "figures are not the server's; its child 77 (wshub) listens "
+	    "there: use --server-pid 77\n"));
+	cr_assert(prints(report_text, &cfg, &res, "server         PID 4242 "
+	    "(timeout) does not listen on port 1: its figures are not the "
+	    "server's;"));
+	cr_assert(prints(report_text, &cfg, &res, "no per-connection figure: "
+	    "PID 4242 does not listen on port 1 (above)\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"comm\":\"timeout\","
+	    "\"listening\":false,\"port\":null,\"listening_child\":77,"));
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_per_conn_refused\":"
+	    "\"not_listening\"}"));
+	/* Its sockets could not be read: unchecked, and said so. */
+	res.srv_check.socks.listening = -EACCES;
+	cr_assert(prints(report_server_warning, &cfg, &res, "PID 4242 "
+	    "(timeout) is unchecked: whether it listens on port 1 is unknown, "
+	    "as its sockets could not be read (Permission denied)\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"listening\":null,"));
+	/* Two URLs, two ports. */
+	res.srv_check.socks.listening = 0;
+	cfg.plan.urls = 2;
+	cfg.urls[1].port = 9000;
+	cr_assert(prints(report_server_warning, &cfg, &res, "PID 4242 "
+	    "(timeout) does not listen on ports 1, 9000: its figures"));
+}
+
+Test(load_report, client_cpu_warns_only_near_a_core, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	rooms_run(&cfg, &res, &rr);
+	rr.rs.frames = 80;
+	rr.client_cpu.user_ns = 10000000;  /* 10 ms in 1 s */
+	rr.client_wall_ns = 1000000000;
+	cr_assert(prints(report_text, &cfg, &res, "               0.01 of a "
+	    "core busy\n"));
+	cr_assert(lacks(report_text, &cfg, &res, "limit"));
+	rr.client_cpu.user_ns = 900000000;
+	cr_assert(prints(report_text, &cfg, &res, "0.90 of a core, near its "
+	    "limit of 1 core per -t thread (-t 1): wshub-load limited this "
+	    "run"));
+}
+
+Test(load_report, errors_give_the_reason_and_suggest_split_lines,
+    .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	rooms_run(&cfg, &res, &rr);
+	stats_err_add(&res.cs, LERR_HANDSHAKE, 0);
+	stats_refusal_set(&res.cs, 400, "a room name may hold only A-Z");
+	cr_assert(prints(report_text, &cfg, &res, "errors         handshake 1 "
+	    "(last: HTTP 400: a room name may hold only A-Z)\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"last_http_status\":400,"
+	    "\"last_http_reason\":\"a room name may hold only A-Z\","
+	    "\"frames_joined\":0,"));
+	/* Text frames longer than -b that start with one of ours. */
+	stats_err_add(&res.cs, LERR_PAYLOAD, 0);
+	stats_err_add(&res.cs, LERR_PAYLOAD, 0);
+	res.cs.joined = 2;
+	cr_assert(prints(report_text, &cfg, &res, ", payload 2 (2 text frames "
+	    "longer than -b, starting with one of our messages: the server "
+	    "joins messages into one frame; try --split-lines)\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"frames_joined\":2,"));
 }

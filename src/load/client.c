@@ -17,7 +17,8 @@
 #include "upgrade.h"
 #include "wshub/xmalloc.h"
 
-#define HANDSHAKE_BUF 2048     /* request, then response headers */
+#define HANDSHAKE_BUF 2048     /* request, then the response (with a
+                                  refusal's body) */
 #define READS_PER_EVENT 4      /* full-buffer reads before yielding */
 
 /* The opening handshake's state, freed once the client is OPEN. */
@@ -358,6 +359,9 @@ delivered(void *arg, const uint8_t *prefix, size_t prefix_len, uint64_t len)
 	if (kind < 0 || kind != c->msg_opcode || len != e->cfg->bytes ||
 	    p.sender >= e->cfg->conns) {
 		stats_err_add(e->cs, LERR_PAYLOAD, 0);
+		if (kind == PAYLOAD_TEXT && kind == c->msg_opcode &&
+		    len > e->cfg->bytes && !e->cfg->split_lines)
+			e->cs->joined++;  /* ours, and more: --split-lines? */
 		return;
 	}
 	if (p.round != e->rs->round) {
@@ -536,7 +540,28 @@ feed(struct client *c, const uint8_t *buf, size_t len)
 	return -1;
 }
 
-/* UPGRADING and readable: read the response; on a valid 101 go OPEN. */
+/*
+ * The server answered the upgrade with another status: keep the status
+ * and its reason (the body's first line) for the report, and fail.
+ */
+static void
+refused(struct client *c)
+{
+	struct handshake *hs = c->hs;
+	char reason[UPGRADE_REASON_MAX + 1];
+
+	upgrade_refusal_reason(hs->buf, hs->done, reason);
+	stats_refusal_set(c->env->cs, upgrade_status_code(hs->buf, hs->done),
+	    reason);
+	fail(c, LERR_HANDSHAKE, 0);
+}
+
+/*
+ * UPGRADING and readable: read the response; on a valid 101 go OPEN.  A
+ * refusal is read to the end of the body its Content-Length announces
+ * (or until the server closes, the buffer fills or the upgrade times
+ * out), so that the report can give the server's reason.
+ */
 static void
 read_response(struct client *c)
 {
@@ -548,17 +573,24 @@ read_response(struct client *c)
 	if (n == IO_AGAIN)
 		return;
 	if (n <= 0) {
-		fail(c, LERR_HANDSHAKE, n == 0 ? 0 : err);  /* 0: EOF */
+		if (upgrade_status_code(hs->buf, hs->done) != 0)
+			refused(c);  /* answered, then closed */
+		else
+			fail(c, LERR_HANDSHAKE, n == 0 ? 0 : err);  /* 0: EOF */
 		return;
 	}
 	hs->done += (size_t)n;
 	r = upgrade_check(hs->buf, hs->done, hs->accept);
 	if (r == UPGRADE_AGAIN && hs->done < HANDSHAKE_BUF)
 		return;
+	if (r == UPGRADE_ESTATUS) {
+		if (hs->done < HANDSHAKE_BUF &&
+		    hs->done < upgrade_refusal_len(hs->buf, hs->done))
+			return;  /* more of the body to come */
+		refused(c);
+		return;
+	}
 	if (r < 0 || wslay_event_context_client_init(&c->ws, &callbacks, c)) {
-		if (r == UPGRADE_ESTATUS)
-			c->env->cs->http_status = upgrade_status_code(hs->buf,
-			    hs->done);
 		fail(c, LERR_HANDSHAKE, 0);
 		return;
 	}

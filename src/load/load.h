@@ -42,6 +42,10 @@
 /* Above this share of a core per loop thread, wshub-load's own CPU is
  * what limits the run, and the report says so. */
 #define CLIENT_BUSY_CORE 0.8
+/* A server whose RSS had peaked more than this above its RSS just before
+ * the run has held memory it may reuse for the run's connections, so its
+ * growth is no per-connection figure (a fresh process has them equal). */
+#define RSS_PEAK_SLACK_KIB 64
 #define FD_RESERVE 32          /* descriptors besides the connections */
 
 enum load_mode {
@@ -55,6 +59,7 @@ struct load_target {
 	const char *url;               /* as given */
 	struct sockaddr_storage addr;  /* the one address we connect to */
 	socklen_t addrlen;
+	uint16_t port;                 /* its port, as given or 80 */
 	char host[300];                /* Host header: "host:port" */
 	char path[256];                /* request target, "/ws" */
 	char name[256];                /* the host alone: SNI, certificate */
@@ -84,6 +89,8 @@ struct load_config {
 	const char *ca_file;           /* --ca, NULL = the system's trust */
 	bool insecure;                 /* --insecure: certificates unchecked */
 	struct tls_client *tls;        /* for wss:// URLs (tls.h), or NULL */
+	bool allow_closed;             /* --allow-closed */
+	bool allow_skipped;            /* --allow-skipped */
 	bool json;                     /* --json */
 	bool quiet;                    /* -q */
 	bool progress;                 /* stderr is a TTY and not -q */

@@ -1,7 +1,9 @@
 /* opts — wshub-load's command line (see opts.h). */
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +22,8 @@
 enum {
 	OPT_RAMP = 256, OPT_INFLIGHT, OPT_DRAIN, OPT_STEPS, OPT_TEXT,
 	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON, OPT_ROOM, OPT_ROOMS,
-	OPT_SPLIT_LINES, OPT_CA, OPT_INSECURE,
+	OPT_SPLIT_LINES, OPT_CA, OPT_INSECURE, OPT_ALLOW_CLOSED,
+	OPT_ALLOW_SKIPPED,
 };
 
 static const struct option longopts[] = {
@@ -42,6 +45,8 @@ static const struct option longopts[] = {
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "allow-closed", no_argument, NULL, OPT_ALLOW_CLOSED },
+	{ "allow-skipped", no_argument, NULL, OPT_ALLOW_SKIPPED },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -111,7 +116,11 @@ static const char usage_text[] =
 "                       10,000 connections and leaves a core to the server)\n"
 "      --drain MS       wait after the last send before counting (default\n"
 "                       %d; connect mode %d); ends early once all arrived\n"
-"      --steps N        sweep: at most N doubling steps (default %d)\n"
+"      --steps N        sweep: at most N doubling steps (default %d)\n";
+
+/* The --help text, its second half (one string literal must stay under
+ * the 4,095 bytes ISO C requires compilers to take). */
+static const char usage_text2[] =
 "      --room NAME      every connection joins the room NAME (/ws/NAME);\n"
 "                       the URL's path must then be /ws or empty (default:\n"
 "                       the URL's path, as given)\n"
@@ -126,7 +135,15 @@ static const char usage_text[] =
 "                       example); empty lines count for nothing; text only\n"
 "                       (default: one frame, one message, as wshub sends\n"
 "                       them)\n"
-"      --server-pid PID sample the server's RSS, threads and CPU in /proc\n"
+"      --server-pid PID sample the server's RSS, threads and CPU in /proc;\n"
+"                       PID must exist, and should listen on the URL's port\n"
+"                       (the report says if it does not)\n"
+"      --allow-closed   connections the server closes do not fail the run\n"
+"                       (default: any fails it; a server that went away\n"
+"                       mid-run loses no delivery that was still due)\n"
+"      --allow-skipped  messages that could not be sent (sender not open,\n"
+"                       or %d queued) do not fail the run (default: any\n"
+"                       fails it)\n"
 "      --ca FILE        wss://: trust the PEM certificates in FILE (a test\n"
 "                       CA, a self-signed certificate) instead of the\n"
 "                       system's; the host name is still checked\n"
@@ -135,7 +152,8 @@ static const char usage_text[] =
 "                       certificate\n"
 "      --timeout S      hard limit for the whole run (default: computed)\n"
 "      --json           print one JSON summary line on stdout; its\n"
-"                       result.pass is the verdict above\n"
+"                       result.pass is the verdict above, and\n"
+"                       result.failed_rules the rules it broke\n"
 "  -q, --quiet          no progress line, no table, no warnings\n"
 "  -h, --help           this text\n"
 "  -V, --version        print the version\n"
@@ -149,8 +167,8 @@ static const char usage_text[] =
 "of them; the report splits the deliveries into those on the sender's URL\n"
 "and those on the others (same hub, cross hub).\n"
 "\n"
-"exit status: 0 run completed (loss is reported, not an error), 1 nothing\n"
-"could connect, 2 bad usage.\n";
+"exit status: 0 run completed, whatever its verdict (gate on the JSON's\n"
+"result.pass), 1 nothing could connect, 2 bad usage.\n";
 
 /* The --help text. */
 static void
@@ -159,7 +177,8 @@ usage(FILE *f)
 	fprintf(f, usage_text, DEF_CONNS, DEF_SENDERS, DEF_RATE,
 	    PAYLOAD_TEXT_HEADER, PAYLOAD_BINARY_HEADER, DEF_BYTES,
 	    DEF_DURATION_S, DEF_INFLIGHT, DEF_THREADS, DEF_DRAIN_MS,
-	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS, PLAN_URLS_MAX);
+	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS);
+	fprintf(f, usage_text2, SEND_BACKLOG_MAX, PLAN_URLS_MAX);
 }
 
 /* One line on stderr, then exit status 2. */
@@ -270,6 +289,7 @@ parse_url(struct load_target *t, const char *url)
 		    "the host name could not be resolved", gai_strerror(rc));
 	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
 	t->addrlen = res->ai_addrlen;
+	t->port = (uint16_t)port_n;
 	freeaddrinfo(res);
 	if (alen >= sizeof(t->host) ||
 	    strlen(path ? path : "/") >= sizeof(t->path))
@@ -386,6 +406,11 @@ check_combined(struct load_config *cfg, bool senders_given)
 	if (cfg->senders > cfg->conns)
 		bad_usage("-s/--senders: %u must be from 1 to -c (%u)",
 		    cfg->senders, cfg->conns);
+	if (cfg->server_pid != 0 && kill(cfg->server_pid, 0) < 0 &&
+	    errno == ESRCH)
+		bad_usage("invalid --server-pid '%d': no such process; expected "
+		    "the process id of the server under test",
+		    (int)cfg->server_pid);
 	if (cfg->split_lines && cfg->kind == PAYLOAD_BINARY)
 		bad_usage("--split-lines with --binary: only text frames are "
 		    "split, and a binary payload may hold a '\\n' byte; use "
@@ -424,6 +449,12 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 		break;
 	case OPT_JSON:
 		cfg->json = true;
+		break;
+	case OPT_ALLOW_CLOSED:
+		cfg->allow_closed = true;
+		break;
+	case OPT_ALLOW_SKIPPED:
+		cfg->allow_skipped = true;
 		break;
 	case OPT_ROOM:
 		cfg->plan.room = optarg;

@@ -6,6 +6,7 @@
 #include "report.h"
 #include "run.h"
 #include "tls.h"
+#include "verdict.h"
 
 /* Percentiles every latency line shows, and their JSON names. */
 static const struct {
@@ -163,30 +164,204 @@ text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 		else if (cs->err_errno[k] != 0)
 			fprintf(f, " (%s)", strerror(cs->err_errno[k]));
 		if (k == LERR_HANDSHAKE && cs->http_status != 0)
-			fprintf(f, " (last: HTTP %d)", cs->http_status);
+			fprintf(f, " (last: HTTP %d%s%s)", cs->http_status,
+			    cs->http_reason[0] ? ": " : "", cs->http_reason);
+		if (k == LERR_PAYLOAD && cs->joined > 0)
+			fprintf(f, " (%" PRIu64 " text frame%s longer than -b, "
+			    "starting with one of our messages: the server "
+			    "joins messages into one frame; try --split-lines)",
+			    cs->joined, cs->joined == 1 ? "" : "s");
 		any = true;
 	}
 	fputs(any ? "\n" : " none\n", f);
 }
 
+/* Why the server's RSS growth gives no per-connection figure, or none. */
+enum rss_refusal {
+	RSS_FIGURE,            /* it gives one */
+	RSS_NO_CONNS,          /* no connection opened: nothing to divide by */
+	RSS_NOT_SERVER,        /* --server-pid does not listen on the port */
+	RSS_NOT_GROWN,         /* the RSS did not grow */
+	RSS_RECENT_CONNS,      /* connections on the port closed within a
+	                          minute: the server kept their memory */
+	RSS_PEAKED_BEFORE,     /* the RSS had been higher before the run */
+};
+
+/* The JSON's rss_per_conn_refused. */
+static const char *const rss_refusal_names[] = {
+	[RSS_FIGURE] = NULL,
+	[RSS_NO_CONNS] = "no_connections",
+	[RSS_NOT_SERVER] = "not_listening",
+	[RSS_NOT_GROWN] = "not_grown",
+	[RSS_RECENT_CONNS] = "recent_connections",
+	[RSS_PEAKED_BEFORE] = "peaked_before",
+};
+
+/*
+ * The RSS a connection costs is the growth from just before the run's
+ * first connect to when they were all open, over the connections: unless
+ * the server could open them in memory it already held, or the PID is not
+ * the server's.  The former is known when the RSS did not grow, when
+ * connections to the port closed within the last minute (their TIME_WAIT
+ * sockets remain), or when the RSS had peaked higher before; then there
+ * is no figure.  A server that held connections longer ago may still
+ * undercount: the manual says so.
+ */
+static enum rss_refusal
+rss_refusal(const struct run_result *r)
+{
+	if (r->cs.ok == 0)
+		return RSS_NO_CONNS;
+	if (r->srv_check.rc == 0 && r->srv_check.socks.listening == 0)
+		return RSS_NOT_SERVER;
+	if (r->srv_open.rss_kib <= r->srv_before.rss_kib)
+		return RSS_NOT_GROWN;
+	if (r->srv_check.rc == 0 && r->srv_check.socks.time_wait > 0)
+		return RSS_RECENT_CONNS;
+	if (r->srv_before.hwm_kib > r->srv_before.rss_kib + RSS_PEAK_SLACK_KIB)
+		return RSS_PEAKED_BEFORE;
+	return RSS_FIGURE;
+}
+
+/* Bytes of RSS per connection (rss_refusal said RSS_FIGURE). */
+static double
+rss_per_conn(const struct run_result *r)
+{
+	return (double)(r->srv_open.rss_kib - r->srv_before.rss_kib) * 1024 /
+	    (double)r->cs.ok;
+}
+
+/* "port 8080", or "ports 8080, 9000": the URLs' ports, each once. */
+static void
+text_ports(FILE *f, const struct load_config *cfg)
+{
+	uint32_t n = 0;
+	char list[PLAN_URLS_MAX * 7];
+	size_t len = 0;
+
+	for (uint32_t u = 0; u < cfg->plan.urls; u++) {
+		bool seen = false;
+
+		for (uint32_t v = 0; v < u; v++)
+			seen |= cfg->urls[v].port == cfg->urls[u].port;
+		if (!seen)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%u", n++ == 0 ? "" : ", ", cfg->urls[u].port);
+	}
+	fprintf(f, "port%s %s", n > 1 ? "s" : "", list);
+}
+
+/* "PID 123 (wshub) listens on port 8080", or what is wrong with it. */
+static void
+text_server_check(FILE *f, const struct load_config *cfg,
+    const struct run_result *r)
+{
+	const struct server_check *sc = &r->srv_check;
+
+	fprintf(f, "PID %d (%s) ", (int)cfg->server_pid, sc->comm);
+	if (sc->rc < 0 || sc->socks.listening < 0) {
+		fputs("is unchecked: whether it listens on ", f);
+		text_ports(f, cfg);
+		fprintf(f, " is unknown, as its sockets could not be read (%s)",
+		    strerror(sc->rc < 0 ? -sc->rc : -sc->socks.listening));
+	} else if (sc->socks.listening == 1)
+		fprintf(f, "listens on port %u", sc->socks.port);
+	else {
+		fputs("does not listen on ", f);
+		text_ports(f, cfg);
+		fputs(": its figures are not the server's", f);
+		if (sc->child != 0)
+			fprintf(f, "; its child %d (%s) listens there: use "
+			    "--server-pid %d", (int)sc->child, sc->child_comm,
+			    (int)sc->child);
+	}
+}
+
+/* At the start: --server-pid names a process that is not the server. */
+void
+report_server_warning(FILE *f, const struct load_config *cfg,
+    const struct run_result *res)
+{
+	const struct server_check *sc = &res->srv_check;
+
+	if (sc->rc == 0 && sc->socks.listening == 1)
+		return;
+	fputs("wshub-load: --server-pid: ", f);
+	text_server_check(f, cfg, res);
+	fputc('\n', f);
+}
+
+/* Why there is no per-connection RSS figure (rss_refusal), on one line. */
+static void
+text_rss_refusal(FILE *f, const struct load_config *cfg,
+    const struct run_result *r, enum rss_refusal why)
+{
+	fprintf(f, "%-14s no per-connection figure: ", "");
+	switch (why) {
+	case RSS_NOT_SERVER:
+		fprintf(f, "PID %d does not listen on ", (int)cfg->server_pid);
+		text_ports(f, cfg);
+		fputs(" (above)\n", f);
+		return;
+	case RSS_NOT_GROWN:
+		fprintf(f, "the RSS did not grow (%+ld KiB) while %" PRIu64
+		    " connections opened: the server reused or returned memory "
+		    "it held before", r->srv_open.rss_kib -
+		    r->srv_before.rss_kib, r->cs.ok);
+		break;
+	case RSS_RECENT_CONNS:
+		fprintf(f, "%ld connections to ", r->srv_check.socks.time_wait);
+		text_ports(f, cfg);
+		fputs(" closed within the last minute (TIME_WAIT), and the "
+		    "memory the server kept from them is reused without "
+		    "growing its RSS", f);
+		break;
+	default:
+		fprintf(f, "the RSS had peaked at %.1f MiB before this run, "
+		    "above the %.1f MiB just before it: memory kept from "
+		    "earlier connections is reused without growing the RSS",
+		    (double)r->srv_before.hwm_kib / 1024,
+		    (double)r->srv_before.rss_kib / 1024);
+		break;
+	}
+	fputs("; measure a freshly started server\n", f);
+}
+
+/* The server's RSS, and its growth per connection or why there is none. */
+static void
+text_rss(FILE *f, const struct load_config *cfg, const struct run_result *r)
+{
+	enum rss_refusal why = rss_refusal(r);
+
+	fprintf(f, "%-14s rss %.1f MiB just before this run's connections, "
+	    "%.1f MiB with them open", "", (double)r->srv_before.rss_kib / 1024,
+	    (double)r->srv_open.rss_kib / 1024);
+	if (why == RSS_FIGURE)
+		fprintf(f, ": %.1f KiB per connection\n", rss_per_conn(r) / 1024);
+	else
+		fputc('\n', f);
+	if (why != RSS_FIGURE && why != RSS_NO_CONNS)
+		text_rss_refusal(f, cfg, r, why);
+}
+
 /* Server figures from /proc, if --server-pid was given and readable. */
 static void
-text_server(FILE *f, const struct run_result *r,
-    const struct round_result *rr)
+text_server(FILE *f, const struct load_config *cfg,
+    const struct run_result *r, const struct round_result *rr)
 {
 	if (!r->server_ok)
 		return;
-	fprintf(f, "%-14s rss %.1f MiB idle, %.1f MiB with connections",
-	    "server", (double)r->srv_start.rss_kib / 1024,
-	    (double)r->srv_open.rss_kib / 1024);
-	if (r->cs.ok > 0)
-		fprintf(f, " (%.1f KiB per connection)",
-		    (double)(r->srv_open.rss_kib - r->srv_start.rss_kib) /
-		    (double)r->cs.ok);
-	fprintf(f, "; peak %ld threads", r->srv_peak.threads);
-	if (rr != NULL && rr->server_cpu_ns >= 0 && rr->rs.received > 0)
+	fprintf(f, "%-14s ", "server");
+	text_server_check(f, cfg, r);
+	fputc('\n', f);
+	text_rss(f, cfg, r);
+	fprintf(f, "%-14s peak %ld threads", "", r->srv_peak.threads);
+	if (rr != NULL && rr->server_cpu_ns > 0 && rr->rs.received > 0)
 		fprintf(f, "; cpu %.2f us per delivery",
 		    (double)rr->server_cpu_ns / 1e3 / (double)rr->rs.received);
+	else if (rr != NULL && rr->server_cpu_ns == 0)
+		fputs("; cpu under one clock tick over the round, too little "
+		    "to divide", f);
 	fputc('\n', f);
 }
 
@@ -201,7 +376,8 @@ client_cores(const struct round_result *rr)
 /*
  * Client cost: our own CPU per data frame received, user and kernel, and
  * how busy that kept us.  A loop thread near a whole core is the
- * bottleneck, and then the run measured wshub-load as much as the server.
+ * bottleneck, and then the run measured wshub-load as much as the server:
+ * only then does the line warn.
  */
 static void
 text_cpu(FILE *f, const struct load_config *cfg,
@@ -217,16 +393,31 @@ text_cpu(FILE *f, const struct load_config *cfg,
 	    (double)rr->client_cpu.user_ns / 1e3 / n,
 	    (double)rr->client_cpu.sys_ns / 1e3 / n);
 	if (cores < CLIENT_BUSY_CORE * cfg->threads)
-		fprintf(f, "%-14s %.2f of a core; near 1 core per -t thread, "
-		    "wshub-load itself would limit the measurement\n", "",
-		    cores);
+		fprintf(f, "%-14s %.2f of a core busy\n", "", cores);
 	else
 		fprintf(f, "%-14s %.2f of a core, near its limit of 1 core per "
 		    "-t thread (-t %u): wshub-load limited this run, not only "
 		    "the server\n", "", cores, cfg->threads);
 }
 
-/* The round's verdict ("pass" in the JSON), and why. */
+/* The names of the rules in `failed`, comma-separated. */
+static void
+text_rules(FILE *f, unsigned failed)
+{
+	const char *sep = "";
+
+	for (int k = 0; k < RULE_COUNT; k++)
+		if (failed & (1u << k)) {
+			fprintf(f, "%s%s", sep,
+			    verdict_rule_name((enum verdict_rule)k));
+			sep = ", ";
+		}
+}
+
+/*
+ * The round's verdict ("pass" in the JSON), and why: the figures each
+ * rule looks at, then the rules it broke (verdict.h).
+ */
 static void
 text_verdict(FILE *f, const struct load_config *cfg,
     const struct round_result *rr)
@@ -247,7 +438,22 @@ text_verdict(FILE *f, const struct load_config *cfg,
 	if (rs->wrong_room > 0)
 		fprintf(f, ", %" PRIu64 " in the wrong room (none allowed)",
 		    rs->wrong_room);
+	if (rr->closed_by_server > 0)
+		fprintf(f, ", %" PRIu64 " connection%s closed by the server "
+		    "(%s)", rr->closed_by_server, rr->closed_by_server == 1 ?
+		    "" : "s", cfg->allow_closed ? "allowed: --allow-closed" :
+		    "none allowed without --allow-closed");
+	if (rs->skipped > 0)
+		fprintf(f, ", %" PRIu64 " message%s not sent (%s)", rs->skipped,
+		    rs->skipped == 1 ? "" : "s", cfg->allow_skipped ?
+		    "allowed: --allow-skipped" :
+		    "none allowed without --allow-skipped");
 	fputc('\n', f);
+	if (rr->failed != 0) {
+		fprintf(f, "%-14s ", "failed rules");
+		text_rules(f, rr->failed);
+		fputc('\n', f);
+	}
 }
 
 /*
@@ -325,13 +531,15 @@ text_sweep(FILE *f, const struct run_result *r)
 	for (uint32_t i = 0; i < r->nrounds; i++) {
 		const struct round_result *rr = &r->rounds[i];
 
-		fprintf(f, "%-5u %10u %10" PRIu64 " %12.0f %9.3f %9s %9s  %s\n",
+		fprintf(f, "%-5u %10u %10" PRIu64 " %12.0f %9.3f %9s %9s  %s",
 		    i + 1, rr->rate, (uint64_t)rr->rate * rr->senders,
 		    per_second(rr), 100 * (1 - ratio(&rr->rs)),
 		    fmt_ns(p50, sizeof(p50), hist_percentile(&rr->rs.latency,
 		    50)), fmt_ns(p99, sizeof(p99),
 		    hist_percentile(&rr->rs.latency, 99)),
-		    rr->pass ? "pass" : "FAIL");
+		    rr->pass ? "pass" : "FAIL: ");
+		text_rules(f, rr->failed);
+		fputc('\n', f);
 		if (rr->pass)
 			best = rr;
 	}
@@ -455,7 +663,7 @@ report_text(FILE *f, const struct load_config *cfg,
 		text_verdict(f, cfg, rr);
 	} else if (rr != NULL)
 		text_round(f, cfg, rr);
-	text_server(f, res, rr);
+	text_server(f, cfg, res, rr);
 	if (res->timed_out)
 		fputs("TIMED OUT: the run hit its hard time limit\n", f);
 }
@@ -516,8 +724,14 @@ json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 	for (int k = 0; k < LERR_COUNT; k++)
 		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "",
 		    stats_err_name((enum load_err)k), cs->err[k]);
-	fprintf(f, "},\"last_http_status\":%d,\"last_tls_error\":",
+	fprintf(f, "},\"last_http_status\":%d,\"last_http_reason\":",
 	    cs->http_status);
+	if (cs->http_status != 0)
+		json_string(f, cs->http_reason);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"frames_joined\":%" PRIu64 ",\"last_tls_error\":",
+	    cs->joined);
 	if (tls_error(cs, why, sizeof(why)))
 		json_string(f, why);
 	else
@@ -604,23 +818,52 @@ json_round(FILE *f, const struct load_config *cfg,
 		    (double)rs->received);
 	else
 		fputs("null", f);
-	fprintf(f, ",\"pass\":%s}", rr->pass ? "true" : "false");
+	fprintf(f, ",\"closed_by_server\":%" PRIu64 ",\"failed_rules\":[",
+	    rr->closed_by_server);
+	for (int k = 0, n = 0; k < RULE_COUNT; k++)
+		if (rr->failed & (1u << k))
+			fprintf(f, "%s\"%s\"", n++ ? "," : "",
+			    verdict_rule_name((enum verdict_rule)k));
+	fprintf(f, "],\"pass\":%s}", rr->pass ? "true" : "false");
 }
 
 /* "server":{...} or "server":null */
 static void
 json_server(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
+	const struct server_check *sc = &r->srv_check;
+	enum rss_refusal why = rss_refusal(r);
+
 	if (!r->server_ok) {
 		fputs("\"server\":null,", f);
 		return;
 	}
-	fprintf(f, "\"server\":{\"pid\":%d,\"rss_kib_start\":%ld,"
-	    "\"rss_kib_open\":%ld,\"rss_kib_peak\":%ld,\"threads_peak\":%ld,"
-	    "\"rss_bytes_per_conn\":%.0f},", (int)cfg->server_pid,
-	    r->srv_start.rss_kib, r->srv_open.rss_kib, r->srv_peak.rss_kib,
-	    r->srv_peak.threads, r->cs.ok ? (double)(r->srv_open.rss_kib -
-	    r->srv_start.rss_kib) * 1024 / (double)r->cs.ok : 0.0);
+	fprintf(f, "\"server\":{\"pid\":%d,\"comm\":", (int)cfg->server_pid);
+	json_string(f, sc->comm);
+	fprintf(f, ",\"listening\":%s,\"port\":",
+	    sc->rc < 0 || sc->socks.listening < 0 ? "null" :
+	    sc->socks.listening ? "true" : "false");
+	if (sc->rc == 0 && sc->socks.listening == 1)
+		fprintf(f, "%u", sc->socks.port);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"listening_child\":");
+	if (sc->child != 0)
+		fprintf(f, "%d", (int)sc->child);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"time_wait_before\":%ld,\"rss_kib_before\":%ld,"
+	    "\"rss_kib_peak_before\":%ld,\"rss_kib_open\":%ld,"
+	    "\"rss_kib_peak\":%ld,\"threads_peak\":%ld,"
+	    "\"rss_bytes_per_conn\":", sc->rc == 0 ? sc->socks.time_wait : 0,
+	    r->srv_before.rss_kib, r->srv_before.hwm_kib, r->srv_open.rss_kib,
+	    r->srv_peak.rss_kib, r->srv_peak.threads);
+	if (why == RSS_FIGURE)
+		fprintf(f, "%.0f,\"rss_per_conn_refused\":null},",
+		    rss_per_conn(r));
+	else
+		fprintf(f, "null,\"rss_per_conn_refused\":\"%s\"},",
+		    rss_refusal_names[why]);
 }
 
 /*

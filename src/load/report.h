@@ -39,6 +39,14 @@ void report_progress(FILE *f, const struct load_config *cfg,
 /* Ends the progress line on `f` so that what follows starts afresh. */
 void report_progress_end(FILE *f);
 
+/*
+ * One line on `f` when --server-pid names a process that does not listen
+ * on a URL's port, or whose sockets could not be read; nothing when it
+ * does.  For the start of the run, before the figures are gathered.
+ */
+void report_server_warning(FILE *f, const struct load_config *cfg,
+    const struct run_result *res);
+
 /* The human table. */
 void report_text(FILE *f, const struct load_config *cfg,
     const struct run_result *res);

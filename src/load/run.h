@@ -24,7 +24,24 @@ struct round_result {
 	struct cpu_time client_cpu;    /* this process, over the round */
 	int64_t client_wall_ns;        /* the time client_cpu was taken over */
 	int64_t server_cpu_ns;         /* -1 without --server-pid */
-	bool pass;                     /* the mode's verdict: round_passes */
+	uint64_t closed_by_server;     /* connections the server had closed
+	                                  when the round was counted, since
+	                                  the run began */
+	unsigned failed;               /* rules broken (verdict.h) */
+	bool pass;                     /* the mode's verdict: failed == 0 */
+};
+
+/*
+ * --server-pid, checked just before the first connect: does that process
+ * listen on a URL's port?  (A wrapper's PID, or another server's, gives
+ * figures that are not the server's.)
+ */
+struct server_check {
+	struct procstat_socks socks;   /* valid if rc == 0 */
+	int rc;                        /* procstat_socks: 0 or -errno */
+	char comm[32];                 /* its command name */
+	pid_t child;                   /* if it does not: a child that does */
+	char child_comm[32];
 };
 
 struct run_result {
@@ -36,7 +53,8 @@ struct run_result {
 	struct round_result *rounds;   /* nrounds, xcalloc'd */
 	bool timed_out;                /* the hard --timeout ended the run */
 	bool server_ok;                /* --server-pid given and readable */
-	struct procstat srv_start;     /* before the first connect */
+	struct server_check srv_check;
+	struct procstat srv_before;    /* just before the first connect */
 	struct procstat srv_open;      /* once connections settled */
 	struct procstat srv_peak;      /* largest RSS and thread count seen */
 };

@@ -1,4 +1,5 @@
 /* tally — per-thread counters and their merging (see tally.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "tally.h"
@@ -88,6 +89,14 @@ stats_err_add(struct conn_stats *s, enum load_err kind, int err)
 		s->err_errno[kind] = err;
 }
 
+/* The last refusal wins, status and reason together. */
+void
+stats_refusal_set(struct conn_stats *s, int status, const char *reason)
+{
+	s->http_status = status;
+	snprintf(s->http_reason, sizeof(s->http_reason), "%s", reason);
+}
+
 /* Sums counts, merges close codes and histograms. */
 void
 stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src)
@@ -107,7 +116,8 @@ stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src)
 	if (src->err_errno[LERR_TLS] != 0)
 		dst->tls_status = src->tls_status;
 	if (src->http_status != 0)
-		dst->http_status = src->http_status;
+		stats_refusal_set(dst, src->http_status, src->http_reason);
+	dst->joined += src->joined;
 	if (src->last_open_ns > dst->last_open_ns)
 		dst->last_open_ns = src->last_open_ns;
 	hist_merge(&dst->handshake, &src->handshake);

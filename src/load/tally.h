@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "upgrade.h"
 
 /* Why a connection failed or an error was counted. */
 enum load_err {
@@ -49,6 +50,11 @@ struct conn_stats {
 	unsigned tls_status;         /* with it: why the certificate was
 	                                refused (gnutls_certificate_status_t) */
 	int http_status;             /* last refusal's HTTP status, or 0 */
+	char http_reason[UPGRADE_REASON_MAX + 1]; /* ... and its reason text
+	                                (upgrade_refusal_reason), or "" */
+	uint64_t joined;             /* payload errors that were text frames
+	                                longer than -b starting with one of
+	                                our messages: several joined in one */
 	int64_t last_open_ns;        /* when the latest upgrade completed */
 	struct hist handshake;       /* connect(2) to validated 101, ns
 	                                (over wss:// TLS's handshake too) */
@@ -104,6 +110,13 @@ void stats_close_add(struct conn_stats *s, uint16_t code);
 
 /* Counts one error of `kind`, remembering errno `err` if non-zero. */
 void stats_err_add(struct conn_stats *s, enum load_err kind, int err);
+
+/*
+ * Remembers a refused upgrade: its HTTP `status` and the server's
+ * `reason` (NUL-terminated, cut to UPGRADE_REASON_MAX bytes).  The
+ * failure itself is counted with stats_err_add.
+ */
+void stats_refusal_set(struct conn_stats *s, int status, const char *reason);
 
 /* Adds `src` into `dst`. */
 void stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src);

@@ -1,6 +1,7 @@
 /* upgrade — client side of the WebSocket opening handshake (see upgrade.h). */
 #include <resolv.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +109,113 @@ upgrade_status_code(const char *buf, size_t len)
 		code = code * 10 + (buf[i] - '0');
 	}
 	return code;
+}
+
+/*
+ * The value of header `name` in the header block [buf, end), trimmed, in
+ * *v and *vlen; false if absent.
+ */
+static bool
+header_value(const char *buf, const char *end, const char *name,
+    const char **v, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = memchr(buf, '\n', (size_t)(end - buf)), *eol;
+
+	for (p = p ? p + 1 : end; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if ((size_t)(eol - p) <= nlen || p[nlen] != ':' ||
+		    strncasecmp(p, name, nlen) != 0)
+			continue;
+		*v = p + nlen + 1;
+		while (*v < eol && (**v == ' ' || **v == '\t'))
+			(*v)++;
+		*vlen = (size_t)(eol - *v);
+		while (*vlen > 0 && strchr(" \t\r", (*v)[*vlen - 1]) != NULL)
+			(*vlen)--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The Content-Length of the header block [buf, end): true with *n set, or
+ * false without one.  An absurd length reads as SIZE_MAX.
+ */
+static bool
+content_length(const char *buf, const char *end, size_t *n)
+{
+	const char *v;
+	size_t vlen;
+
+	if (!header_value(buf, end, "Content-Length", &v, &vlen))
+		return false;
+	*n = 0;
+	for (size_t i = 0; i < vlen && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (*n > 100000000) {
+			*n = SIZE_MAX;  /* the caller's buffer caps it */
+			break;
+		}
+		*n = *n * 10 + (size_t)(v[i] - '0');
+	}
+	return true;
+}
+
+/* Header block plus Content-Length, or the header block alone. */
+size_t
+upgrade_refusal_len(const char *buf, size_t len)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	size_t head, body;
+
+	if (end == NULL)
+		return len;
+	head = (size_t)(end - buf) + 4;
+	if (!content_length(buf, end, &body))
+		return head;
+	return body > SIZE_MAX - head ? SIZE_MAX : head + body;
+}
+
+/* Copies [s, s + n) into out, trimmed and cut, non-printables as '?'. */
+static void
+copy_reason(const char *s, size_t n, char out[UPGRADE_REASON_MAX + 1])
+{
+	size_t k = 0;
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	for (; k < n && k < UPGRADE_REASON_MAX; k++)
+		out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+	out[k] = '\0';
+}
+
+/* The body's first line, else the status line's reason phrase. */
+void
+upgrade_refusal_reason(const char *buf, size_t len,
+    char out[UPGRADE_REASON_MAX + 1])
+{
+	const char *eol = memchr(buf, '\r', len), *end, *body, *stop;
+
+	out[0] = '\0';
+	if (upgrade_status_code(buf, len) == 0 || eol == NULL)
+		return;
+	if ((end = memmem(buf, len, "\r\n\r\n", 4)) != NULL) {
+		size_t n;
+
+		body = end + 4;
+		stop = buf + len;  /* without a Content-Length: what came */
+		if (content_length(buf, end, &n) &&
+		    n < (size_t)(stop - body))
+			stop = body + n;
+		while (body < stop && strchr(" \t\r\n", *body) != NULL)
+			body++;
+		for (end = body; end < stop && *end != '\r' && *end != '\n';)
+			end++;
+		copy_reason(body, (size_t)(end - body), out);
+	}
+	if (out[0] == '\0' && eol - buf > 12)  /* "HTTP/1.1 503 Reason" */
+		copy_reason(buf + 12, (size_t)(eol - buf - 12), out);
 }

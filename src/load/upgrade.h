@@ -12,6 +12,7 @@
 #define UPGRADE_KEY_LEN 24     /* base64 of 16 random bytes */
 #define UPGRADE_ACCEPT_LEN 28  /* = HANDSHAKE_ACCEPT_LEN: base64 of SHA-1 */
 #define UPGRADE_REQ_MAX 768    /* request buffer that always suffices */
+#define UPGRADE_REASON_MAX 120 /* a refusal's reason, as the report shows it */
 
 enum upgrade_status {
 	UPGRADE_AGAIN = -1,    /* no blank line yet: read more */
@@ -43,5 +44,26 @@ int upgrade_check(const char *buf, size_t len, const char *accept);
  * 503), or 0 if `buf` does not start with one.  For error reports.
  */
 int upgrade_status_code(const char *buf, size_t len);
+
+/*
+ * A refusal (upgrade_check said UPGRADE_ESTATUS): how many bytes the whole
+ * response takes, its header block and the body its Content-Length
+ * announces.  Without a Content-Length, the header block alone: the body
+ * is then whatever has arrived.  The caller reads on until it has that
+ * many bytes (or its buffer is full, or the peer closes) before it takes
+ * the reason.
+ */
+size_t upgrade_refusal_len(const char *buf, size_t len);
+
+/*
+ * The server's reason for a refusal, for the report: the first line of
+ * the body in `buf` (`len` bytes), or without one the status line's reason
+ * phrase ("Service Unavailable").  Cut to UPGRADE_REASON_MAX bytes, each
+ * byte that is not printable ASCII replaced by '?': the text came from the
+ * network and goes to a terminal and into JSON.  "" when `buf` has no
+ * complete status line.
+ */
+void upgrade_refusal_reason(const char *buf, size_t len,
+    char out[UPGRADE_REASON_MAX + 1]);
 
 #endif

@@ -93,6 +93,16 @@ check_json "without it: fewer messages counted than were due; errors; no pass" \
 	"$tmp/whole.json" 'j["split_lines"] is False and r["sent"] > 0
 	and r["received"] < r["expected"] and j["errors"]["payload"] > 0
 	and r["pass"] is False'
+check_json "without it: every payload error is a joined frame, and counted as one" \
+	"$tmp/whole.json" 'j["frames_joined"] > 0
+	and j["frames_joined"] == j["errors"]["payload"]'
+if grep -Eq '^errors .*payload [0-9]+ \([0-9]+ text frames? longer than -b, starting with one of our messages: the server joins messages into one frame; try --split-lines\)' \
+	"$tmp/whole.txt"; then
+	ok "without it: the table suggests --split-lines"
+else
+	not_ok "without it: the table suggests --split-lines"
+	cat "$tmp/whole.txt" >&2
+fi
 
 load trailing "ws://127.0.0.1:$peer_port/nl" --split-lines
 check_json "--split-lines: a trailing '\\n' on every frame adds nothing" \
