@@ -636,6 +636,25 @@ async def scenario(t, state, wshub, chromium, artefacts):
                        wait_log_entry(p, unicode))
     await a.screenshot(os.path.join(artefacts, "open.png"))
 
+    # 2a. A display name: page A sends "NAME: TEXT", a plain text frame any
+    # client can read; both pages show it with the name in bold and the
+    # time it arrived, and A's browser keeps the name.
+    await a.fill("Your name", "Ada")
+    await say(a, "hi from Ada", "button")
+    for n, p in pages:
+        await t.expect("page %s shows 'Ada: hi from Ada' (the frame as sent)" % n,
+                       wait_log_entry(p, "Ada: hi from Ada"))
+        await t.expect("page %s shows the name in bold and the time it arrived" % n, p.wait_for(
+            "the name in bold and a time",
+            "[...document.querySelectorAll('#log li')].some((li) =>"
+            " li.textContent === 'Ada: hi from Ada' && li.querySelector('b') !== null"
+            " && li.querySelector('b').textContent === 'Ada'"
+            " && /^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$/.test(li.dataset.time))"))
+    kept = await a.evaluate("localStorage.getItem('wshub-name')")
+    t.check("page A's browser keeps the name", kept == "Ada", repr(kept))
+    await a.evaluate("(() => { const n = document.getElementById('name'); n.value = '';"
+                     " n.dispatchEvent(new Event('input')); })()")
+
     # 2b. Rooms: page C in room "blue" hears nothing from the lobby, and
     # the lobby nothing from it.  Each "not heard" is checked after a later
     # message from the same hub has arrived, so it would have come first.
