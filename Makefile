@@ -27,10 +27,11 @@ SANITIZE ?=
 # every += below: objects built without -fsanitize=thread, linked against
 # TSan's runtime, make its interceptors report races that are not there.)
 override CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
-            $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+            $(shell pkg-config --cflags libbsd-overlay 2>/dev/null) \
+            $(shell pkg-config --cflags gnutls 2>/dev/null)
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
-override LDLIBS += -lwslay -lhiredis -lmd -lresolv \
+override LDLIBS += -lwslay -lhiredis -lmd -lresolv -lgnutls \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
