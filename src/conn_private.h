@@ -14,6 +14,7 @@
 #include <wslay/wslay.h>
 
 #include "wshub/conn.h"
+#include "wshub/tls.h"
 
 #define PEER_MAX 64
 #define REASON_MAX 123        /* a close reason fits in a control frame */
@@ -21,6 +22,11 @@
 struct conn {
 	atomic_int refs;
 	int fd;
+	/* With TLS: the session on fd, from conn_adopt_tls (before the
+	 * threads start); then the read thread receives on it and the write
+	 * thread sends (tls.h); freed with the socket by the last conn_unref.
+	 * NULL for plain TCP. */
+	tls_session_t *tls;
 	uint64_t id;
 	char peer[PEER_MAX];
 	struct conn_env env;

@@ -94,7 +94,8 @@ reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	}
 	r->io_failed = true;
 	c->cause = n == 0 ? "connection closed without a close frame" :
-	    errno == ECONNRESET ? "connection reset" : "read error";
+	    errno == ECONNRESET ? "connection reset" :
+	    errno == EPROTO ? "TLS error" : "read error";
 	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 	return -1;
 }
@@ -559,6 +560,8 @@ reader_main(void *arg)
 	threads_enter(&self, ROLE_READER, c->id, c->peer, c->client.room,
 	    NULL);
 	c->rd = &r;
+	if (c->tls != NULL) /* from now on only this thread receives */
+		tls_session_claim(c->tls, TLS_RECEIVER);
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
 	reader_count_errors(c);

@@ -21,6 +21,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -29,6 +31,7 @@
 #include "wshub/log.h"
 #include "wshub/threads.h"
 #include "wshub/writer.h"
+#include "wshub/xmalloc.h"
 
 /* Frames per sendmsg(2).  16 rather than more: the batch and its iovecs
  * (24 bytes a frame) are on the writer's stack, and with glibc's static TLS
@@ -62,13 +65,83 @@ writer_wait_writable(conn_t *c, const struct timespec *deadline)
 	return ready;
 }
 
+/* write_all's verdict when the write deadline passed. */
+#define WRITE_TIMED_OUT 1
+
+/*
+ * Sends buf[0..len) through the TLS session before the deadline, one
+ * record (at most TLS_RECORD_MAX bytes) per call: 0, -1, or
+ * WRITE_TIMED_OUT.  After EAGAIN GnuTLS holds the record encrypted and
+ * wants the same call again once the socket has room.
+ */
+static int
+tls_write_buf(conn_t *c, const uint8_t *buf, size_t len,
+    const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n = tls_session_send(c->tls, buf, len);
+		int ready;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			if ((ready = writer_wait_writable(c, deadline)) <= 0)
+				return ready == 0 ? WRITE_TIMED_OUT : -1;
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * write_all over TLS.  Each record costs a header, a tag and a system
+ * call, so runs of small frames are copied into one record (at most
+ * TLS_RECORD_MAX bytes, allocated per batch so an idle connection holds
+ * none); a frame that does not fit goes out on its own, from where it is.
+ * Each recipient's writer encrypts its own copy of a broadcast: that is
+ * the cost of TLS per delivery, paid here, not in the hub.
+ */
+static int
+write_all_tls(conn_t *c, struct iovec *iov, int cnt,
+    const struct timespec *deadline)
+{
+	uint8_t *run = NULL;
+	int i = 0, rc = 0;
+
+	while (i < cnt && rc == 0) {
+		size_t fill = 0;
+
+		if (i + 1 == cnt || iov[i].iov_len + iov[i + 1].iov_len >
+		    TLS_RECORD_MAX) { /* alone: no copy */
+			rc = tls_write_buf(c, iov[i].iov_base, iov[i].iov_len,
+			    deadline);
+			i++;
+			continue;
+		}
+		if (run == NULL)
+			run = xmalloc(TLS_RECORD_MAX);
+		for (; i < cnt && fill + iov[i].iov_len <= TLS_RECORD_MAX; i++) {
+			memcpy(run + fill, iov[i].iov_base, iov[i].iov_len);
+			fill += iov[i].iov_len;
+		}
+		rc = tls_write_buf(c, run, fill, deadline);
+	}
+	free(run);
+	return rc;
+}
+
 /* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
  * WRITE_TIMED_OUT if the deadline passed. */
-#define WRITE_TIMED_OUT 1
 static int
 write_all(conn_t *c, struct iovec *iov, int cnt,
     const struct timespec *deadline)
 {
+	if (c->tls != NULL)
+		return write_all_tls(c, iov, cnt, deadline);
 	while (cnt > 0) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
 		/* writev(2) that cannot raise SIGPIPE: a peer that vanished is
@@ -214,6 +287,23 @@ writer_say_goodbye(struct writer *w)
 		c->writer_code_sent = code;
 }
 
+/*
+ * With TLS, our close_notify goes before the FIN (GnuTLS: the sender ends
+ * with gnutls_bye(GNUTLS_SHUT_WR) while the receiver reads on until the
+ * peer's).  Best effort, within --write-timeout, like the close frame.
+ */
+static void
+writer_tls_bye(conn_t *c)
+{
+	struct timespec deadline =
+	    deadline_after_ms(c->env.cfg->write_timeout_ms);
+
+	while (tls_session_bye(c->tls) != 0 &&
+	    (errno == EINTR || (errno == EAGAIN &&
+	    writer_wait_writable(c, &deadline) > 0)))
+		;
+}
+
 /* After our close frame: FIN, then wait a while for the reader to finish. */
 static void
 writer_await_reader(conn_t *c)
@@ -221,6 +311,8 @@ writer_await_reader(conn_t *c)
 	struct timespec deadline =
 	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
 
+	if (c->tls != NULL)
+		writer_tls_bye(c);
 	shutdown(c->fd, SHUT_WR);
 	threads_block(TS_COND, "the reader's end");
 	pthread_mutex_lock(&c->mu);
@@ -259,6 +351,8 @@ writer_main(void *arg)
 	threads_enter(&self, ROLE_WRITER, c->id, c->peer, c->client.room,
 	    c->send);
 	writer_yield_to_waker();
+	if (c->tls != NULL) /* from now on only this thread sends */
+		tls_session_claim(c->tls, TLS_SENDER);
 	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
 	writer_loop(&w);
 	if (!w.failed && !w.close_sent)
