@@ -42,6 +42,7 @@ struct pending {
 	TAILQ_ENTRY(pending) entry;
 	int fd;
 	tls_session_t *tls; /* with --tls-cert: every byte goes through it */
+	bool tls_begun;     /* the handshake has read from the socket */
 	enum pending_state state;
 	struct timespec deadline;
 	char peer[ADDR_MAX];
@@ -503,11 +504,35 @@ pending_read(frontdoor_t *f, struct pending *p)
 	}
 }
 
+/*
+ * Plain HTTP on the TLS port (someone typed http://): a TLS record starts
+ * with a byte from 20 to 23, an HTTP request with a capital letter.  It
+ * gets a 400 in plain text a browser can show, not a TLS alert.  Looks at
+ * the first byte only, before the handshake reads anything.
+ */
+static bool
+pending_plain_http(frontdoor_t *f, struct pending *p)
+{
+	unsigned char b;
+
+	if (recv(p->fd, &b, 1, MSG_PEEK) != 1 || b < 'A' || b > 'Z')
+		return false;
+	log_info("TLS handshake failed %s: plain HTTP", p->peer);
+	stats_add(&f->env.stats->tls_handshake_failures, 1);
+	tls_session_free(p->tls);
+	p->tls = NULL;
+	respond_error(f, p, 400, "this port speaks TLS: use https:// or wss://");
+	return true;
+}
+
 /* One step of the TLS handshake, in the loop like any other wait; once it
  * is done the request is read through the session. */
 static void
 pending_handshake(frontdoor_t *f, struct pending *p)
 {
+	if (!p->tls_begun && pending_plain_http(f, p))
+		return;
+	p->tls_begun = true;
 	switch (tls_session_handshake(p->tls)) {
 	case TLS_WANT_READ:
 		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLIN, p);
@@ -515,11 +540,13 @@ pending_handshake(frontdoor_t *f, struct pending *p)
 	case TLS_WANT_WRITE:
 		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLOUT, p);
 		return;
-	case TLS_FAILED:
+	case TLS_FAILED: /* its alert is sent: linger, so it is not reset */
 		log_info("TLS handshake failed %s: %s", p->peer,
 		    tls_session_error(p->tls));
 		stats_add(&f->env.stats->tls_handshake_failures, 1);
-		pending_free(f, p);
+		tls_session_free(p->tls);
+		p->tls = NULL;
+		pending_written(f, p);
 		return;
 	case TLS_DONE:
 		stats_add(&f->env.stats->tls_handshakes, 1);

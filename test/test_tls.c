@@ -288,7 +288,22 @@ expect_refused_handshake(const void *bytes, size_t len, long failures)
 	    stats_get(&st()->tls_handshake_failures), failures);
 }
 
-Test(tls, plain_http_random_bytes_and_an_alert_are_closed_and_counted,
+Test(tls, plain_http_gets_a_400_in_plain_text, .init = start, .fini = stop,
+    .timeout = 30)
+{
+	char resp[1024] = "";
+	int status, fd = ws_upgrade_path(ts.port, "/ws", &status, resp,
+	    sizeof(resp));
+
+	cr_assert_eq(fd, -1);
+	cr_assert_eq(status, 400, "%s", resp);
+	cr_assert_not_null(strstr(resp, "use https:// or wss://"), "%s", resp);
+	cr_assert(test_wait_counter(&st()->tls_handshake_failures, 1,
+	    WS_TIMEOUT_MS));
+	expect_server_goes_on();
+}
+
+Test(tls, random_bytes_and_an_alert_are_closed_and_counted,
     .init = start, .fini = stop, .timeout = 30)
 {
 	static const char http[] = "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n";
