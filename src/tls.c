@@ -71,41 +71,50 @@ creds_unref(struct tls_creds *cr)
 	free(cr);
 }
 
+/* Why a file cannot be a PEM file of ours ("" if it can be). */
+static const char *
+file_refused(int fd, struct stat *st)
+{
+	if (fstat(fd, st) != 0)
+		return strerror(errno);
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_size > TLS_FILE_MAX)
+		return "larger than 1 MiB: not a PEM file";
+	return "";
+}
+
 /* Reads a whole PEM file of at most TLS_FILE_MAX bytes into `out`
  * (xmalloc'd); 0, or -1 with the reason in err. */
 static int
 read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *why = fd < 0 ? strerror(errno) : "";
 	struct stat st;
 	size_t got = 0;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot read it: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TLS_FILE_MAX) {
-		snprintf(err, errlen, S_ISREG(st.st_mode) ? "larger than %d "
-		    "bytes: not a PEM file" : "not a regular file", TLS_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	out->data = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, out->data + got, (size_t)st.st_size - got);
+	if (fd >= 0)
+		why = file_refused(fd, &st);
+	while (why[0] == '\0' && got < (size_t)st.st_size) {
+		ssize_t n;
 
-		if (n <= 0) {
-			snprintf(err, errlen, "cannot read it: %s",
-			    n == 0 ? "it got shorter" : strerror(errno));
-			free(out->data);
-			out->data = NULL;
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
+		if (out->data == NULL)
+			out->data = xmalloc((size_t)st.st_size);
+		n = read(fd, out->data + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			why = n == 0 ? "it got shorter" : strerror(errno);
+		else
+			got += (size_t)n;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (why[0] != '\0') {
+		snprintf(err, errlen, "cannot read it: %s", why);
+		free(out->data);
+		out->data = NULL;
+		return -1;
+	}
 	out->size = (unsigned)got;
 	return 0;
 }
