@@ -16,7 +16,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -24,22 +23,9 @@ import urllib.request
 import websockets
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from wshub_process import WshubProcess, describe_status  # noqa: E402
+from wshub_process import WshubProcess, describe_status, make_tls_pair  # noqa: E402
 
 WAIT_S = 10.0
-
-
-def make_pair(directory):
-    """A self-signed P-256 certificate for localhost and 127.0.0.1, and
-    its key, made by openssl for this run; returns (cert, key)."""
-    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=WAIT_S)
-    return cert, key
 
 
 def https_get(port, path, ctx):
@@ -106,7 +92,7 @@ def main():
         passed, failed = passed + ok, failed + (not ok)
 
     with tempfile.TemporaryDirectory(prefix="wshub-tls-") as d:
-        cert, key = make_pair(d)
+        cert, key = make_tls_pair(d)
         ctx = ssl.create_default_context(cafile=cert)
         server = WshubProcess(os.environ.get("WSHUB", "build/wshub"),
                               flags=["--tls-cert", cert, "--tls-key", key])
