@@ -46,9 +46,13 @@ struct conn {
 	 * starts cleanup, taken by the writer after the queue is drained. */
 	_Atomic(msg_t *) final_close;
 
-	pthread_mutex_t mu;     /* guards reader_done */
-	pthread_cond_t reader_done_cond;
+	pthread_mutex_t mu;     /* guards reader_done, reader_past_frames */
+	pthread_cond_t reader_done_cond; /* signalled when either is set */
 	bool reader_done;
+	/* The reader reads no more frames (the peer's close came, or an
+	 * error, EOF or timeout ended reading): what a TLS writer waits for
+	 * before its close_notify (writer.c, writer_await_reader). */
+	bool reader_past_frames;
 
 	/* The reader's wslay context: made by conn_new (reader_prepare), then
 	 * read thread only; the reader frees it when it ends, the last

@@ -532,11 +532,13 @@ reader_count_errors(conn_t *c)
 	}
 }
 
+/* Tells the writer, which may wait for it, that `flag` is now true:
+ * reader_past_frames or reader_done. */
 static void
-reader_done(conn_t *c)
+reader_tell_writer(conn_t *c, bool *flag)
 {
 	pthread_mutex_lock(&c->mu);
-	c->reader_done = true;
+	*flag = true;
 	pthread_cond_signal(&c->reader_done_cond);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -564,6 +566,7 @@ reader_main(void *arg)
 		tls_session_claim(c->tls, TLS_RECEIVER);
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
+	reader_tell_writer(c, &c->reader_past_frames);
 	reader_count_errors(c);
 	conn_unregister_once(c);
 	if (!r.io_failed)
@@ -572,7 +575,7 @@ reader_main(void *arg)
 	c->ws = NULL;
 	c->rd = NULL;
 	free(r.out);
-	reader_done(c);
+	reader_tell_writer(c, &c->reader_done);
 	threads_leave();
 	return NULL;
 }

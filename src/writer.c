@@ -9,9 +9,11 @@
  * events) and of the connection (reaper) while those channels are full.
  * ends when: a write fails or times out, or the send channel is closed and
  * drained (then it writes the reader's close frame, or its own).  After a
- * close frame it half-closes (FIN), waits for the reader up to
+ * close frame it half-closes (FIN; with TLS a close_notify first, once the
+ * peer's close frame is in), waits for the reader up to
  * --shutdown-timeout, shuts the socket down, joins the reader and hands
- * the connection to the reaper.
+ * the connection to the reaper.  With TLS it is the only thread that
+ * sends on the session (tls.h).
  * scheduled as: SCHED_BATCH (writer_yield_to_waker), so that waking it
  * does not preempt the hub in the middle of a broadcast.
  */
@@ -304,23 +306,41 @@ writer_tls_bye(conn_t *c)
 		;
 }
 
-/* After our close frame: FIN, then wait a while for the reader to finish. */
+/* Waits until the reader sets `flag` (c->mu) or the deadline passes. */
+static void
+writer_wait_reader(conn_t *c, bool *flag, const struct timespec *deadline,
+    const char *what)
+{
+	threads_block(TS_COND, what);
+	pthread_mutex_lock(&c->mu);
+	while (!*flag && pthread_cond_timedwait(&c->reader_done_cond, &c->mu,
+	    deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&c->mu);
+	threads_run();
+}
+
+/*
+ * After our close frame: FIN, then wait a while for the reader to finish.
+ * With TLS the FIN goes after a close_notify, which many clients take as
+ * the end of the whole connection (Python's asyncio, Node): sent at once,
+ * it would cut off the close frame they are about to send back.  So a TLS
+ * writer first waits for the reader to have the peer's close frame (or to
+ * stop reading for any reason), within the same deadline.
+ */
 static void
 writer_await_reader(conn_t *c)
 {
 	struct timespec deadline =
 	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
 
-	if (c->tls != NULL)
+	if (c->tls != NULL) {
+		writer_wait_reader(c, &c->reader_past_frames, &deadline,
+		    "the peer's close");
 		writer_tls_bye(c);
+	}
 	shutdown(c->fd, SHUT_WR);
-	threads_block(TS_COND, "the reader's end");
-	pthread_mutex_lock(&c->mu);
-	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
-	    &c->mu, &deadline) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&c->mu);
-	threads_run();
+	writer_wait_reader(c, &c->reader_done, &deadline, "the reader's end");
 }
 
 /*

@@ -309,8 +309,15 @@ pump_main(void *arg)
 			break;
 		if (pfd[2].revents & POLLIN)
 			pump_control(c);
-		if (pending || pfd[0].revents)
+		if (pending || pfd[0].revents) {
 			from_server = pump_from_server(c, buf);
+			if (!from_server && to_server &&
+			    c->opts.close_notify_ends_all) {
+				gnutls_bye(c->session, GNUTLS_SHUT_WR);
+				shutdown(c->tcp, SHUT_WR);
+				to_server = false;
+			}
+		}
 		if (to_server && pfd[1].revents)
 			to_server = pump_to_server(c, buf);
 	}

@@ -55,6 +55,9 @@ struct tlsc_opts {
 	const char *ca;         /* verify the server against this file (and
 	                           the name localhost); NULL: no check */
 	bool no_close_notify;   /* the test's EOF is a bare FIN */
+	/* The server's close_notify ends both directions, as in Python's
+	 * asyncio and Node: whatever the test sends after it is lost. */
+	bool close_notify_ends_all;
 };
 
 struct tlsc {
