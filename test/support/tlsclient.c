@@ -469,7 +469,8 @@ tlsc_get(uint16_t port, const char *path)
 
 	if (c == NULL)
 		return NULL;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+	    path);
 	buf = malloc(cap);
 	if (buf == NULL || ws_write_all(c->fd, req, strlen(req)) != 0) {
 		free(buf);
