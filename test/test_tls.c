@@ -25,7 +25,18 @@
 #include "wshub/tls.h"
 
 static struct test_server ts;
-static struct tls_test_pair pair;
+static struct tls_test_pair pair, other, third;
+
+/* Removes every pair a test made, even when an assertion ended it. */
+static void
+remove_pairs(void)
+{
+	struct tls_test_pair *all[] = { &pair, &other, &third };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i]->dir[0] != '\0')
+			tlst_remove_pair(all[i]);
+}
 
 /* A server with TLS on, `handshake_ms` its --handshake-timeout. */
 static void
@@ -53,7 +64,7 @@ stop(void)
 {
 	test_server_stop(&ts);
 	tls_context_free(ts.cfg.tls);
-	tlst_remove_pair(&pair);
+	remove_pairs();
 }
 
 static struct stats *
@@ -178,7 +189,8 @@ Test(tls, two_clients_chat_in_a_room_and_others_do_not_hear,
 /* The clients' TLS ends everything at the server's close_notify (as
  * Python's asyncio and Node do): the server sends it only once the reply
  * to its 1001 is in, else the replies would be lost (1006). */
-Test(tls, stop_closes_tls_clients_with_1001, .timeout = 30)
+Test(tls, stop_closes_tls_clients_with_1001, .fini = remove_pairs,
+    .timeout = 30)
 {
 	struct tlsc_opts opts = { .close_notify_ends_all = true };
 	struct tlsc *c[2];
@@ -201,7 +213,6 @@ Test(tls, stop_closes_tls_clients_with_1001, .timeout = 30)
 	cr_assert_eq(stats_get(&st()->closes[1]), 2, "the replies came in");
 	server_free(ts.server);
 	tls_context_free(ts.cfg.tls);
-	tlst_remove_pair(&pair);
 }
 
 Test(tls, the_chat_page_over_https_picks_wss, .init = start, .fini = stop,
@@ -567,9 +578,9 @@ expect_bad_flag(const char *flags, const char *flag, const char *why)
 	    out);
 }
 
-Test(tls, bad_tls_flags_exit_2_before_listening, .timeout = 60)
+Test(tls, bad_tls_flags_exit_2_before_listening, .fini = remove_pairs,
+    .timeout = 60)
 {
-	struct tls_test_pair other;
 	char flags[512];
 
 	cr_assert_eq(tlst_make_pair(&pair, "one"), 0);
@@ -591,8 +602,6 @@ Test(tls, bad_tls_flags_exit_2_before_listening, .timeout = 60)
 	snprintf(flags, sizeof(flags), "--tls-cert %s --tls-key %s "
 	    "--tls-priority NORMAL", pair.cert, pair.key);
 	expect_bad_flag(flags, "--tls-priority", "TLS1.1");
-	tlst_remove_pair(&other);
-	tlst_remove_pair(&pair);
 }
 
 /* A wshub process and its stderr. */
@@ -671,43 +680,43 @@ copy_file(const char *from, const char *to)
 }
 
 Test(tls, sighup_reloads_the_pair_and_keeps_it_when_the_new_one_is_broken,
-    .timeout = 60)
+    .fini = remove_pairs, .timeout = 60)
 {
-	struct tls_test_pair renewed, stranger;
+	struct tls_test_pair *renewed = &other, *stranger = &third;
 	struct proc p;
 	struct tlsc *old, *c;
 	size_t mark;
 	int status;
 
 	cr_assert_eq(tlst_make_pair(&pair, "first"), 0);
-	cr_assert_eq(tlst_make_pair(&renewed, "renewed"), 0);
-	cr_assert_eq(tlst_make_pair(&stranger, "stranger"), 0);
+	cr_assert_eq(tlst_make_pair(renewed, "renewed"), 0);
+	cr_assert_eq(tlst_make_pair(stranger, "stranger"), 0);
 	spawn_tls(&p, &pair);
 	old = tlsc_ws_open(p.port, "/ws", NULL);
 	cr_assert_not_null(old);
 	cr_assert_str_eq(old->fingerprint, pair.fingerprint);
 
 	/* Renewed in place, then SIGHUP: new handshakes get the new pair. */
-	copy_file(renewed.cert, pair.cert);
-	copy_file(renewed.key, pair.key);
+	copy_file(renewed->cert, pair.cert);
+	copy_file(renewed->key, pair.key);
 	mark = p.log_len;
 	kill(p.pid, SIGHUP);
 	cr_assert(wait_log(&p, mark, "SIGHUP: reloaded the certificate"), "%s",
 	    p.log + mark);
 	cr_assert_not_null(c = tlsc_open(p.port, NULL));
-	cr_assert_str_eq(c->fingerprint, renewed.fingerprint);
+	cr_assert_str_eq(c->fingerprint, renewed->fingerprint);
 	tlsc_close(c);
 	expect_echo(old->fd, "the old connection goes on");
 
 	/* A broken pair (a key that is not the certificate's): logged, and
 	 * the renewed pair stays. */
-	copy_file(stranger.key, pair.key);
+	copy_file(stranger->key, pair.key);
 	mark = p.log_len;
 	kill(p.pid, SIGHUP);
 	cr_assert(wait_log(&p, mark, "SIGHUP: kept the old certificate"), "%s",
 	    p.log + mark);
 	cr_assert_not_null(c = tlsc_open(p.port, NULL));
-	cr_assert_str_eq(c->fingerprint, renewed.fingerprint);
+	cr_assert_str_eq(c->fingerprint, renewed->fingerprint);
 	tlsc_close(c);
 
 	tlsc_close(old);
@@ -715,7 +724,4 @@ Test(tls, sighup_reloads_the_pair_and_keeps_it_when_the_new_one_is_broken,
 	cr_assert_eq(waitpid(p.pid, &status, 0), p.pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", p.log);
 	close(p.err);
-	tlst_remove_pair(&stranger);
-	tlst_remove_pair(&renewed);
-	tlst_remove_pair(&pair);
 }
