@@ -28,13 +28,14 @@ SANITIZE ?=
 # every += below: objects built without -fsanitize=thread, linked against
 # TSan's runtime, make its interceptors report races that are not there.)
 override CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
-            $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+            $(shell pkg-config --cflags libbsd-overlay 2>/dev/null) \
+            $(shell pkg-config --cflags gnutls 2>/dev/null)
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
-override LDLIBS += -lwslay -lhiredis -lmd -lresolv \
+# GnuTLS: the server's --tls-cert (src/tls.c) and wshub-load's wss://
+# (src/load/tls.c).
+override LDLIBS += -lwslay -lhiredis -lmd -lresolv -lgnutls \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
-# wshub-load's wss:// (src/load/tls.c)
-GNUTLS_LIBS      = $(shell pkg-config --libs gnutls 2>/dev/null)
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 
@@ -114,11 +115,11 @@ $(WSHUB): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(WSHUB_LOAD): $(LOAD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(GNUTLS_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS) $(GNUTLS_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 $(CHAN_PINGPONG): test/bench/chan_pingpong.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

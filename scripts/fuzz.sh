@@ -38,8 +38,8 @@ fi
 # what they call; its socket and hub are simulated through conn_io).
 cflags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -std=c11 -Wall -Wextra -pthread -D_GNU_SOURCE
-	-Iinclude $(pkg-config --cflags libbsd-overlay) ${FUZZ_CFLAGS:-})
-libs=(-lwslay -lhiredis -lmd -lresolv $(pkg-config --libs libbsd-overlay) -pthread)
+	-Iinclude $(pkg-config --cflags libbsd-overlay gnutls) ${FUZZ_CFLAGS:-})
+libs=(-lwslay -lhiredis -lmd -lresolv -lgnutls $(pkg-config --libs libbsd-overlay) -pthread)
 
 build() {
 	local src obj objs=()

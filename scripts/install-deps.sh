@@ -13,6 +13,8 @@ packages=(
 	libgnutls28-dev openssl   # wshub-load's wss://; test certificates
 	redis-server              # the bridge's tests run a real one
 	libbsd-dev libmd-dev      # strtonum, arc4random_buf, sys/queue.h; SHA-1
+	libgnutls28-dev           # TLS (--tls-cert): GnuTLS, also the tests' client
+	openssl                   # the integration tests' throwaway certificates
 	libcriterion-dev          # unit tests
 	python3 python3-websockets # integration tests drive the server with it
 	nodejs node-ws            # interop test: Node's ws client (no npm)

@@ -46,15 +46,22 @@ static const struct hub_client_ops conn_client_ops = {
 
 /* ---- the read thread's edges in the server: the socket and the hub ---- */
 
+/* read(2), or the TLS session's decrypted bytes (the same contract). */
 static ssize_t
 socket_read(conn_t *c, void *buf, size_t len)
 {
+	if (c->tls != NULL)
+		return tls_session_recv(c->tls, buf, len);
 	return read(c->fd, buf, len);
 }
 
+/* With TLS, bytes GnuTLS already decrypted count as input: the socket
+ * may have nothing more to say about them. */
 static int
 socket_wait_readable(conn_t *c, const struct timespec *deadline)
 {
+	if (c->tls != NULL && tls_session_pending(c->tls) > 0)
+		return 1;
 	return conn_wait_fd(c->fd, POLLIN, deadline);
 }
 
@@ -148,11 +155,18 @@ conn_unref(conn_t *c)
 	msg_unref(atomic_load(&c->final_close)); /* if the writer never took it */
 	chan_free(c->send);
 	wslay_event_context_free(c->ws); /* the reader never ran: NULL if it did */
+	tls_session_free(c->tls); /* both threads are done with it */
 	close(c->fd); /* the one close(2) of this socket */
 	pthread_cond_destroy(&c->reader_done_cond);
 	pthread_mutex_destroy(&c->mu);
 	free(c->early);
 	free(c);
+}
+
+void
+conn_adopt_tls(conn_t *c, tls_session_t *tls)
+{
+	c->tls = tls;
 }
 
 uint64_t
@@ -291,10 +305,30 @@ conn_start(conn_t *c)
 	return 0;
 }
 
+/* With TLS: counts how the peer's side ended (a TLS error, or no
+ * close_notify); returns GnuTLS's words for an error, or NULL. */
+static const char *
+conn_count_tls(conn_t *c)
+{
+	if (c->tls == NULL)
+		return NULL;
+	switch (tls_session_outcome(c->tls)) {
+	case TLS_BROKEN:
+		stats_add(&c->env.stats->tls_errors, 1);
+		return tls_session_error(c->tls);
+	case TLS_TRUNCATED:
+		stats_add(&c->env.stats->tls_truncations, 1);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
 void
 conn_reap(conn_t *c)
 {
 	uint16_t sent = c->writer_code_sent; /* 0: no close frame went out */
+	const char *tls_why;
 
 	if (c->writer_started) {
 		threads_block(TS_JOIN, NULL);
@@ -303,13 +337,14 @@ conn_reap(conn_t *c)
 	}
 	stats_count_close(c->env.stats,
 	    c->code_received ? c->code_received : CLOSE_ABNORMAL);
+	tls_why = conn_count_tls(c);
 	if (c->code_received)
 		log_info("disconnect id=%llu peer=%s code=%u reason=\"%s\" "
 		    "sent=%u", (unsigned long long)c->id, c->peer,
 		    c->code_received, c->reason, sent);
 	else
-		log_info("disconnect id=%llu peer=%s code=%u (%s) sent=%u",
+		log_info("disconnect id=%llu peer=%s code=%u (%s%s%s) sent=%u",
 		    (unsigned long long)c->id, c->peer, CLOSE_ABNORMAL, c->cause,
-		    sent);
+		    tls_why ? ": " : "", tls_why ? tls_why : "", sent);
 	conn_unref(c);
 }

@@ -14,6 +14,7 @@
 #include <wslay/wslay.h>
 
 #include "wshub/conn.h"
+#include "wshub/tls.h"
 
 #define PEER_MAX 64
 #define REASON_MAX 123        /* a close reason fits in a control frame */
@@ -21,6 +22,11 @@
 struct conn {
 	atomic_int refs;
 	int fd;
+	/* With TLS: the session on fd, from conn_adopt_tls (before the
+	 * threads start); then the read thread receives on it and the write
+	 * thread sends (tls.h); freed with the socket by the last conn_unref.
+	 * NULL for plain TCP. */
+	tls_session_t *tls;
 	uint64_t id;
 	char peer[PEER_MAX];
 	struct conn_env env;
@@ -40,9 +46,13 @@ struct conn {
 	 * starts cleanup, taken by the writer after the queue is drained. */
 	_Atomic(msg_t *) final_close;
 
-	pthread_mutex_t mu;     /* guards reader_done */
-	pthread_cond_t reader_done_cond;
+	pthread_mutex_t mu;     /* guards reader_done, reader_past_frames */
+	pthread_cond_t reader_done_cond; /* signalled when either is set */
 	bool reader_done;
+	/* The reader reads no more frames (the peer's close came, or an
+	 * error, EOF or timeout ended reading): what a TLS writer waits for
+	 * before its close_notify (writer.c, writer_await_reader). */
+	bool reader_past_frames;
 
 	/* The reader's wslay context: made by conn_new (reader_prepare), then
 	 * read thread only; the reader frees it when it ends, the last

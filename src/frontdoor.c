@@ -20,6 +20,7 @@
 #include "wshub/log.h"
 #include "wshub/response.h"
 #include "wshub/threads.h"
+#include "wshub/tls.h"
 #include "wshub/xmalloc.h"
 
 #define LISTEN_BACKLOG 4096
@@ -29,17 +30,19 @@
 #define ACCEPT_BACKOFF_MS 100 /* pause after EMFILE / ENFILE */
 #define RESPONSE_MAX 1024 /* an error response: head and one-line reason */
 #define ADDR_MAX 80
-#define METRICS_MAX 4096
+#define METRICS_MAX 8192     /* /metrics is under 4 KiB: room to grow */
 
 /* The chat page, embedded by the build (xxd -i src/chat.html). */
 extern unsigned char chat_html[];
 extern unsigned int chat_html_len;
 
-enum pending_state { READING, WRITING, LINGER };
+enum pending_state { TLS_HANDSHAKE, READING, WRITING, LINGER };
 
 struct pending {
 	TAILQ_ENTRY(pending) entry;
 	int fd;
+	tls_session_t *tls; /* with --tls-cert: every byte goes through it */
+	bool tls_begun;     /* the handshake has read from the socket */
 	enum pending_state state;
 	struct timespec deadline;
 	char peer[ADDR_MAX];
@@ -257,10 +260,45 @@ static void
 pending_free(frontdoor_t *f, struct pending *p)
 {
 	TAILQ_REMOVE(&f->pending, p, entry);
+	tls_session_free(p->tls); /* NULL once a connection took it */
 	if (p->fd >= 0)
 		close(p->fd); /* closing also removes it from epoll */
 	free(p->out);
 	free(p);
+}
+
+/* Reads request bytes: read(2), or with TLS the decrypted bytes (the
+ * same contract: n, 0 at the end, -1 with errno). */
+static ssize_t
+pending_recv(struct pending *p, void *buf, size_t len)
+{
+	if (p->tls != NULL)
+		return tls_session_recv(p->tls, buf, len);
+	return read(p->fd, buf, len);
+}
+
+/* Sends response bytes: send(2), or a TLS record.  After EAGAIN the next
+ * call must pass the same bytes (GnuTLS holds them encrypted), which
+ * pending_write does: it moves on only by what was sent. */
+static ssize_t
+pending_send(struct pending *p, const void *buf, size_t len)
+{
+	if (p->tls != NULL)
+		return tls_session_send(p->tls, buf, len);
+	return send(p->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Counts how a TLS request ended before its response, if TLS ended it. */
+static void
+pending_tls_ended(frontdoor_t *f, struct pending *p)
+{
+	if (p->tls == NULL)
+		return;
+	if (tls_session_outcome(p->tls) == TLS_BROKEN) {
+		log_info("TLS error %s: %s", p->peer, tls_session_error(p->tls));
+		stats_add(&f->env.stats->tls_errors, 1);
+	} else if (tls_session_outcome(p->tls) == TLS_TRUNCATED)
+		stats_add(&f->env.stats->tls_truncations, 1);
 }
 
 /* Writes what is left of the response; 1 done, 0 later, -1 failed. */
@@ -268,8 +306,8 @@ static int
 pending_write(struct pending *p)
 {
 	while (p->out_off < p->out_len) {
-		ssize_t n = send(p->fd, p->out + p->out_off,
-		    p->out_len - p->out_off, MSG_NOSIGNAL);
+		ssize_t n = pending_send(p, p->out + p->out_off,
+		    p->out_len - p->out_off);
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
@@ -293,6 +331,8 @@ pending_upgrade(frontdoor_t *f, struct pending *p, const char *room,
 	epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
 	c = conn_new(p->fd, p->peer, p->in + p->head_len,
 	    p->in_len - p->head_len, response, f->env.conn_env);
+	conn_adopt_tls(c, p->tls); /* NULL: plain TCP */
+	p->tls = NULL;
 	p->fd = -1; /* the connection owns it now */
 	pending_free(f, p);
 	if (hub_register(f->env.hub, conn_client(c), room) != 0) {
@@ -310,6 +350,8 @@ pending_upgrade(frontdoor_t *f, struct pending *p, const char *room,
 static void
 pending_written(frontdoor_t *f, struct pending *p)
 {
+	if (p->tls != NULL) /* close_notify, if the socket takes it now */
+		tls_session_bye(p->tls);
 	shutdown(p->fd, SHUT_WR);
 	p->state = LINGER;
 	p->deadline = deadline_after_ms(LINGER_MS);
@@ -449,7 +491,8 @@ pending_read(frontdoor_t *f, struct pending *p)
 	int rc;
 
 	while (p->in_len < sizeof(p->in)) {
-		ssize_t n = read(p->fd, p->in + p->in_len, sizeof(p->in) - p->in_len);
+		ssize_t n = pending_recv(p, p->in + p->in_len,
+		    sizeof(p->in) - p->in_len);
 
 		if (n > 0) {
 			p->in_len += (size_t)n;
@@ -457,6 +500,7 @@ pending_read(frontdoor_t *f, struct pending *p)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
+		pending_tls_ended(f, p);
 		pending_free(f, p); /* gone before finishing its request */
 		return;
 	}
@@ -470,6 +514,59 @@ pending_read(frontdoor_t *f, struct pending *p)
 	else {
 		p->head_len = (size_t)rc;
 		pending_route(f, p, &req);
+	}
+}
+
+/*
+ * Plain HTTP on the TLS port (someone typed http://): a TLS record starts
+ * with a byte from 20 to 23, an HTTP request with a capital letter.  It
+ * gets a 400 in plain text a browser can show, not a TLS alert.  Looks at
+ * the first byte only, before the handshake reads anything.
+ */
+static bool
+pending_plain_http(frontdoor_t *f, struct pending *p)
+{
+	unsigned char b;
+
+	if (recv(p->fd, &b, 1, MSG_PEEK) != 1 || b < 'A' || b > 'Z')
+		return false;
+	log_info("TLS handshake failed %s: plain HTTP", p->peer);
+	stats_add(&f->env.stats->tls_handshake_failures, 1);
+	tls_session_free(p->tls);
+	p->tls = NULL;
+	respond_error(f, p, 400, "this port speaks TLS: use https:// or wss://");
+	return true;
+}
+
+/* One step of the TLS handshake, in the loop like any other wait; once it
+ * is done the request is read through the session. */
+static void
+pending_handshake(frontdoor_t *f, struct pending *p)
+{
+	if (!p->tls_begun && pending_plain_http(f, p))
+		return;
+	p->tls_begun = true;
+	switch (tls_session_handshake(p->tls)) {
+	case TLS_WANT_READ:
+		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLIN, p);
+		return;
+	case TLS_WANT_WRITE:
+		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLOUT, p);
+		return;
+	case TLS_FAILED: /* its alert is sent: linger, so it is not reset */
+		log_info("TLS handshake failed %s: %s", p->peer,
+		    tls_session_error(p->tls));
+		stats_add(&f->env.stats->tls_handshake_failures, 1);
+		tls_session_free(p->tls);
+		p->tls = NULL;
+		pending_written(f, p);
+		return;
+	case TLS_DONE:
+		stats_add(&f->env.stats->tls_handshakes, 1);
+		p->state = READING;
+		watch(f, EPOLL_CTL_MOD, p->fd, EPOLLIN, p);
+		pending_read(f, p); /* it may have come with the handshake */
+		return;
 	}
 }
 
@@ -492,6 +589,9 @@ pending_event(frontdoor_t *f, struct pending *p)
 	int rc;
 
 	switch (p->state) {
+	case TLS_HANDSHAKE:
+		pending_handshake(f, p);
+		break;
 	case READING:
 		pending_read(f, p);
 		break;
@@ -521,6 +621,10 @@ sweep_expired(frontdoor_t *f)
 			continue;
 		if (p->state == READING)
 			log_info("handshake timeout %s", p->peer);
+		if (p->state == TLS_HANDSHAKE) {
+			log_info("TLS handshake timeout %s", p->peer);
+			stats_add(&f->env.stats->tls_handshake_failures, 1);
+		}
 		pending_free(f, p);
 	}
 }
@@ -573,6 +677,10 @@ accept_all(frontdoor_t *f)
 		p = xcalloc(1, sizeof(*p));
 		p->fd = fd;
 		p->state = READING;
+		if (f->env.cfg->tls != NULL) { /* the request comes through TLS */
+			p->tls = tls_session_new(f->env.cfg->tls, fd);
+			p->state = TLS_HANDSHAKE;
+		}
 		p->deadline = deadline_after_ms(f->env.cfg->handshake_timeout_ms);
 		format_addr(&ss, p->peer, sizeof(p->peer));
 		TAILQ_INSERT_TAIL(&f->pending, p, entry);

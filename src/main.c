@@ -5,7 +5,9 @@
  * and SIGUSR1 before any thread exists (new threads inherit the mask), and
  * one signal thread takes them with sigwait(3).  The first SIGINT/SIGTERM
  * asks the server to shut down gracefully; a second one exits at once.
- * SIGQUIT prints every thread on stderr and the server goes on.  SIGUSR1 is
+ * SIGQUIT prints every thread on stderr and the server goes on.  With TLS,
+ * SIGHUP reloads the certificate and key (without TLS it keeps its default
+ * action, so closing the terminal still ends a server run from it).  SIGUSR1 is
  * how main tells the signal thread to finish (after setting signals_done,
  * so a SIGUSR1 from outside is ignored).  SIGPIPE is ignored, process-wide:
  * wshub's own writes use MSG_NOSIGNAL, but hiredis writes to Redis with
@@ -31,6 +33,7 @@
 #include "wshub/log.h"
 #include "wshub/server.h"
 #include "wshub/threads.h"
+#include "wshub/tls.h"
 #include "wshub/version.h"
 #include "wshub/xmalloc.h"
 
@@ -48,6 +51,7 @@ enum long_only_flag {
 	OPT_REDIS_PREFIX, OPT_SEND_QUEUE_BYTES, OPT_LOG_TIME,
 	OPT_REDIS_PASSWORD_FILE, OPT_REDIS_RETRY, OPT_ALLOW_HOST,
 	OPT_FUTEX_HASH_SLOTS,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PRIORITY,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +66,9 @@ static const struct option long_options[] = {
 	{ "redis-retry", no_argument, NULL, OPT_REDIS_RETRY },
 	{ "redis-password-file", required_argument, NULL,
 	    OPT_REDIS_PASSWORD_FILE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-priority", required_argument, NULL, OPT_TLS_PRIORITY },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -89,7 +96,8 @@ usage(FILE *out)
 "usage: wshub [options]\n"
 "A WebSocket chat hub: every message a client sends goes to every client\n"
 "in its room.  Chat page at http://ADDR:PORT/, WebSocket at /ws (room %s)\n"
-"or /ws/ROOM, counters at /stats (JSON) and /metrics (Prometheus text).\n"
+"or /ws/ROOM, counters at /stats (JSON) and /metrics (Prometheus text);\n"
+"https:// and wss:// with --tls-cert and --tls-key.\n"
 "\n"
 "  --addr HOST            listen address: a host name, or an IPv4 or IPv6\n"
 "                         address, brackets optional ([::1]); no port\n"
@@ -116,11 +124,20 @@ usage(FILE *out)
 "                         and keep trying (default: exit 2 at start; a\n"
 "                         Redis that is merely down is retried either way)\n"
 "  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
+"  --tls-cert FILE        serve every route over TLS (https://, wss://):\n"
+"                         the certificate chain, PEM, the server's first;\n"
+"                         needs --tls-key.  SIGHUP reloads both files\n"
+"                         (default: none, plain TCP)\n"
+"  --tls-key FILE         the certificate's private key, PEM, unencrypted\n"
+"  --tls-priority STRING  GnuTLS priority string: versions and ciphers,\n"
+"                         TLS 1.2 and 1.3 only (default\n"
+"                         %s)\n"
 "  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
 "                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
 "                         always on; only for a Host of localhost or an\n"
 "                         address.  SIGQUIT prints the dump on stderr\n",
-	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX);
+	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX,
+	    TLS_DEFAULT_PRIORITY);
 	fprintf(out,
 "  --max-clients N        refuse upgrades beyond N live clients with 503\n"
 "                         (default 0: no limit but the machine's)\n"
@@ -446,6 +463,54 @@ futex_slots_flag(const char *value)
 	return (long)n;
 }
 
+/*
+ * --tls-cert, --tls-key, --tls-priority: loads the pair and the priority
+ * string into cfg->tls, or exits 2 naming the flag at fault, before
+ * anything listens.
+ */
+static void
+tls_flags(struct config *cfg)
+{
+	char why[512];
+	const char *flag, *value, *accepts;
+
+	if (cfg->tls_cert == NULL && cfg->tls_key == NULL) {
+		if (cfg->tls_priority != NULL)
+			bad_flag("--tls-priority", cfg->tls_priority,
+			    "TLS is off", "it with --tls-cert and --tls-key");
+		return;
+	}
+	if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
+		bad_flag(cfg->tls_cert ? "--tls-cert" : "--tls-key",
+		    cfg->tls_cert ? cfg->tls_cert : cfg->tls_key,
+		    "given alone", cfg->tls_cert ? "--tls-key FILE too" :
+		    "--tls-cert FILE too");
+	switch (tls_context_new(&cfg->tls, cfg->tls_cert, cfg->tls_key,
+	    cfg->tls_priority, why, sizeof(why))) {
+	case TLS_OK:
+		return;
+	case TLS_ERR_CERT:
+		flag = "--tls-cert", value = cfg->tls_cert;
+		accepts = "a readable PEM certificate chain, the server's first";
+		break;
+	case TLS_ERR_KEY:
+		flag = "--tls-key", value = cfg->tls_key;
+		accepts = "a readable, unencrypted PEM private key";
+		break;
+	case TLS_ERR_MISMATCH:
+		flag = "--tls-key", value = cfg->tls_key;
+		accepts = "the private key of --tls-cert's certificate";
+		break;
+	default:
+		flag = "--tls-priority", value = cfg->tls_priority;
+		accepts = "a GnuTLS priority string with TLS 1.2 or 1.3 only, "
+		    "such as the default " TLS_DEFAULT_PRIORITY;
+		break;
+	}
+	bad_flag(flag, value != NULL ? value : TLS_DEFAULT_PRIORITY, why,
+	    accepts);
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
@@ -476,6 +541,9 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
 		case OPT_REDIS_PASSWORD_FILE: password_file = optarg; break;
 		case OPT_REDIS_RETRY: redis_retry = true; break;
+		case OPT_TLS_CERT: cfg->tls_cert = optarg; break;
+		case OPT_TLS_KEY: cfg->tls_key = optarg; break;
+		case OPT_TLS_PRIORITY: cfg->tls_priority = optarg; break;
 		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
 		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
 		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, MAX_MESSAGE_LIMIT); break;
@@ -513,19 +581,42 @@ parse_flags(int argc, char **argv, struct config *cfg)
 		    "than --pong-timeout (%.3f s)\n", cfg->pong_timeout_ms / 1000.0);
 		exit(EXIT_USAGE);
 	}
+	tls_flags(cfg);
 }
 
 static atomic_bool signals_done; /* main: the signal thread may finish */
 
-/* The signals the signal thread takes: blocked everywhere else. */
+/* The signals the signal thread takes: blocked everywhere else.  SIGHUP
+ * only with TLS (a reload); without, it keeps its default action. */
 static void
-handled_signals(sigset_t *set)
+handled_signals(sigset_t *set, bool tls)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGQUIT); /* the thread dump */
 	sigaddset(set, SIGUSR1); /* main's "you may finish" */
+	if (tls)
+		sigaddset(set, SIGHUP); /* reload the certificate and key */
+}
+
+/*
+ * SIGHUP: the certificate and key again, from the same files, for new
+ * handshakes; connections keep the pair they have.  A pair that does not
+ * load is logged and the old one kept.
+ */
+static void
+reload_tls(server_t *s)
+{
+	struct tls_context *tls = server_config(s)->tls;
+	char err[512], what[512];
+
+	if (tls_context_reload(tls, err, sizeof(err)) != 0) {
+		log_error("SIGHUP: kept the old certificate: %s", err);
+		return;
+	}
+	tls_context_describe(tls, what, sizeof(what));
+	log_info("SIGHUP: reloaded the certificate: %s", what);
 }
 
 /*
@@ -553,7 +644,7 @@ signal_main(void *arg)
 	sigset_t set;
 	int sig, stops = 0;
 
-	handled_signals(&set);
+	handled_signals(&set, server_config(s)->tls != NULL);
 	threads_enter(&self, ROLE_SIGNAL, 0, NULL, NULL, NULL);
 	for (;;) {
 		threads_block(TS_SIGWAIT, NULL);
@@ -562,6 +653,10 @@ signal_main(void *arg)
 		threads_run();
 		if (sig == SIGQUIT) {
 			print_threads(s);
+			continue;
+		}
+		if (sig == SIGHUP) {
+			reload_tls(s);
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -585,7 +680,7 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	char err[256];
+	char err[256], err_tls[512];
 	pthread_t signal_thread;
 	sigset_t set;
 	server_t *s;
@@ -599,17 +694,23 @@ main(int argc, char **argv)
 	                                                  * check_redis's lookup starts one */
 	check_redis(&cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
-	handled_signals(&set);
+	handled_signals(&set, cfg.tls != NULL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
 		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,
 		    cfg.port, err);
+		tls_context_free(cfg.tls);
 		return 1;
 	}
 	log_always("listening on %s", server_address(s));
+	if (cfg.tls != NULL) {
+		tls_context_describe(cfg.tls, err_tls, sizeof(err_tls));
+		log_info("TLS (https://, wss://): %s", err_tls);
+	}
 	if ((err_no = pthread_create(&signal_thread, NULL, signal_main, s)) != 0) {
 		log_error("cannot start the signal thread: %s", strerror(err_no));
 		server_free(s);
+		tls_context_free(cfg.tls);
 		return 1;
 	}
 	server_run(s);
@@ -617,6 +718,7 @@ main(int argc, char **argv)
 	pthread_kill(signal_thread, SIGUSR1);
 	pthread_join(signal_thread, NULL);
 	server_free(s);
+	tls_context_free(cfg.tls); /* after every session */
 	free(cfg.origins);
 	explicit_bzero(password_buf, sizeof(password_buf));
 	free(cfg.allow_hosts);

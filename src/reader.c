@@ -95,7 +95,8 @@ reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	}
 	r->io_failed = true;
 	c->cause = n == 0 ? "connection closed without a close frame" :
-	    errno == ECONNRESET ? "connection reset" : "read error";
+	    errno == ECONNRESET ? "connection reset" :
+	    errno == EPROTO ? "TLS error" : "read error";
 	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 	return -1;
 }
@@ -514,11 +515,13 @@ reader_count_errors(conn_t *c)
 	}
 }
 
+/* Tells the writer, which may wait for it, that `flag` is now true:
+ * reader_past_frames or reader_done. */
 static void
-reader_done(conn_t *c)
+reader_tell_writer(conn_t *c, bool *flag)
 {
 	pthread_mutex_lock(&c->mu);
-	c->reader_done = true;
+	*flag = true;
 	pthread_cond_signal(&c->reader_done_cond);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -542,8 +545,11 @@ reader_main(void *arg)
 	threads_enter(&self, ROLE_READER, c->id, c->peer, c->client.room,
 	    NULL);
 	c->rd = &r;
+	if (c->tls != NULL) /* from now on only this thread receives */
+		tls_session_claim(c->tls, TLS_RECEIVER);
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
+	reader_tell_writer(c, &c->reader_past_frames);
 	reader_count_errors(c);
 	conn_unregister_once(c);
 	if (!r.io_failed)
@@ -552,7 +558,7 @@ reader_main(void *arg)
 	c->ws = NULL;
 	c->rd = NULL;
 	free(r.out);
-	reader_done(c);
+	reader_tell_writer(c, &c->reader_done);
 	threads_leave();
 	return NULL;
 }

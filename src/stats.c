@@ -83,6 +83,8 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"slow_client_drops\":%ld,\"messages_unheard\":%ld,"
 	    "\"protocol_errors\":%ld,"
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
+	    "\"tls_handshakes\":%ld,\"tls_handshake_failures\":%ld,"
+	    "\"tls_errors\":%ld,\"tls_truncations\":%ld,"
 	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
 	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
 	    "\"redis_reconnects\":%ld,\"redis_rejected\":%ld,"
@@ -95,6 +97,9 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->slow_client_drops), stats_get(&st->messages_unheard),
 	    stats_get(&st->protocol_errors),
 	    stats_get(&st->handshake_rejects), stats_thread_count(),
+	    stats_get(&st->tls_handshakes),
+	    stats_get(&st->tls_handshake_failures),
+	    stats_get(&st->tls_errors), stats_get(&st->tls_truncations),
 	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
 	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
 	    stats_get(&st->redis.reconnects), stats_get(&st->redis.rejected),
@@ -172,6 +177,18 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->protocol_errors));
 	metric(buf, size, &len, "handshake_rejects_total", "counter",
 	    "Upgrade requests refused.", stats_get(&st->handshake_rejects));
+	metric(buf, size, &len, "tls_handshakes_total", "counter",
+	    "TLS handshakes completed (--tls-cert).",
+	    stats_get(&st->tls_handshakes));
+	metric(buf, size, &len, "tls_handshake_failures_total", "counter",
+	    "TLS handshakes failed: bad input, an alert, a timeout, a peer "
+	    "gone.", stats_get(&st->tls_handshake_failures));
+	metric(buf, size, &len, "tls_errors_total", "counter",
+	    "TLS connections ended by a TLS error: a bad or oversize record, "
+	    "a fatal alert.", stats_get(&st->tls_errors));
+	metric(buf, size, &len, "tls_truncations_total", "counter",
+	    "TLS connections the peer closed without a close_notify.",
+	    stats_get(&st->tls_truncations));
 	metric(buf, size, &len, "redis_connected", "gauge",
 	    "1 while the Redis bridge is connected (--redis).",
 	    stats_get(&st->redis.connected));

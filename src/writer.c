@@ -9,9 +9,11 @@
  * events) and of the connection (reaper) while those channels are full.
  * ends when: a write fails or times out, or the send channel is closed and
  * drained (then it writes the reader's close frame, or its own).  After a
- * close frame it half-closes (FIN), waits for the reader up to
+ * close frame it half-closes (FIN; with TLS a close_notify first, once the
+ * peer's close frame is in), waits for the reader up to
  * --shutdown-timeout, shuts the socket down, joins the reader and hands
- * the connection to the reaper.
+ * the connection to the reaper.  With TLS it is the only thread that
+ * sends on the session (tls.h).
  * scheduled as: SCHED_BATCH (writer_yield_to_waker), so that waking it
  * does not preempt the hub in the middle of a broadcast.
  */
@@ -21,6 +23,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -29,6 +33,7 @@
 #include "wshub/log.h"
 #include "wshub/threads.h"
 #include "wshub/writer.h"
+#include "wshub/xmalloc.h"
 
 /* Frames per sendmsg(2).  16 rather than more: the batch and its iovecs
  * (24 bytes a frame) are on the writer's stack, and with glibc's static TLS
@@ -62,13 +67,83 @@ writer_wait_writable(conn_t *c, const struct timespec *deadline)
 	return ready;
 }
 
+/* write_all's verdict when the write deadline passed. */
+#define WRITE_TIMED_OUT 1
+
+/*
+ * Sends buf[0..len) through the TLS session before the deadline, one
+ * record (at most TLS_RECORD_MAX bytes) per call: 0, -1, or
+ * WRITE_TIMED_OUT.  After EAGAIN GnuTLS holds the record encrypted and
+ * wants the same call again once the socket has room.
+ */
+static int
+tls_write_buf(conn_t *c, const uint8_t *buf, size_t len,
+    const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n = tls_session_send(c->tls, buf, len);
+		int ready;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			if ((ready = writer_wait_writable(c, deadline)) <= 0)
+				return ready == 0 ? WRITE_TIMED_OUT : -1;
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * write_all over TLS.  Each record costs a header, a tag and a system
+ * call, so runs of small frames are copied into one record (at most
+ * TLS_RECORD_MAX bytes, allocated per batch so an idle connection holds
+ * none); a frame that does not fit goes out on its own, from where it is.
+ * Each recipient's writer encrypts its own copy of a broadcast: that is
+ * the cost of TLS per delivery, paid here, not in the hub.
+ */
+static int
+write_all_tls(conn_t *c, struct iovec *iov, int cnt,
+    const struct timespec *deadline)
+{
+	uint8_t *run = NULL;
+	int i = 0, rc = 0;
+
+	while (i < cnt && rc == 0) {
+		size_t fill = 0;
+
+		if (i + 1 == cnt || iov[i].iov_len + iov[i + 1].iov_len >
+		    TLS_RECORD_MAX) { /* alone: no copy */
+			rc = tls_write_buf(c, iov[i].iov_base, iov[i].iov_len,
+			    deadline);
+			i++;
+			continue;
+		}
+		if (run == NULL)
+			run = xmalloc(TLS_RECORD_MAX);
+		for (; i < cnt && fill + iov[i].iov_len <= TLS_RECORD_MAX; i++) {
+			memcpy(run + fill, iov[i].iov_base, iov[i].iov_len);
+			fill += iov[i].iov_len;
+		}
+		rc = tls_write_buf(c, run, fill, deadline);
+	}
+	free(run);
+	return rc;
+}
+
 /* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
  * WRITE_TIMED_OUT if the deadline passed. */
-#define WRITE_TIMED_OUT 1
 static int
 write_all(conn_t *c, struct iovec *iov, int cnt,
     const struct timespec *deadline)
 {
+	if (c->tls != NULL)
+		return write_all_tls(c, iov, cnt, deadline);
 	while (cnt > 0) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
 		/* writev(2) that cannot raise SIGPIPE: a peer that vanished is
@@ -214,21 +289,58 @@ writer_say_goodbye(struct writer *w)
 		c->writer_code_sent = code;
 }
 
-/* After our close frame: FIN, then wait a while for the reader to finish. */
+/*
+ * With TLS, our close_notify goes before the FIN (GnuTLS: the sender ends
+ * with gnutls_bye(GNUTLS_SHUT_WR) while the receiver reads on until the
+ * peer's).  Best effort, within --write-timeout, like the close frame.
+ */
+static void
+writer_tls_bye(conn_t *c)
+{
+	struct timespec deadline =
+	    deadline_after_ms(c->env.cfg->write_timeout_ms);
+
+	while (tls_session_bye(c->tls) != 0 &&
+	    (errno == EINTR || (errno == EAGAIN &&
+	    writer_wait_writable(c, &deadline) > 0)))
+		;
+}
+
+/* Waits until the reader sets `flag` (c->mu) or the deadline passes. */
+static void
+writer_wait_reader(conn_t *c, bool *flag, const struct timespec *deadline,
+    const char *what)
+{
+	threads_block(TS_COND, what);
+	pthread_mutex_lock(&c->mu);
+	while (!*flag && pthread_cond_timedwait(&c->reader_done_cond, &c->mu,
+	    deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&c->mu);
+	threads_run();
+}
+
+/*
+ * After our close frame: FIN, then wait a while for the reader to finish.
+ * With TLS the FIN goes after a close_notify, which many clients take as
+ * the end of the whole connection (Python's asyncio, Node): sent at once,
+ * it would cut off the close frame they are about to send back.  So a TLS
+ * writer first waits for the reader to have the peer's close frame (or to
+ * stop reading for any reason), within the same deadline.
+ */
 static void
 writer_await_reader(conn_t *c)
 {
 	struct timespec deadline =
 	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
 
+	if (c->tls != NULL) {
+		writer_wait_reader(c, &c->reader_past_frames, &deadline,
+		    "the peer's close");
+		writer_tls_bye(c);
+	}
 	shutdown(c->fd, SHUT_WR);
-	threads_block(TS_COND, "the reader's end");
-	pthread_mutex_lock(&c->mu);
-	while (!c->reader_done && pthread_cond_timedwait(&c->reader_done_cond,
-	    &c->mu, &deadline) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&c->mu);
-	threads_run();
+	writer_wait_reader(c, &c->reader_done, &deadline, "the reader's end");
 }
 
 /*
@@ -259,6 +371,8 @@ writer_main(void *arg)
 	threads_enter(&self, ROLE_WRITER, c->id, c->peer, c->client.room,
 	    c->send);
 	writer_yield_to_waker();
+	if (c->tls != NULL) /* from now on only this thread sends */
+		tls_session_claim(c->tls, TLS_SENDER);
 	w.next_ping = deadline_after_ms(c->env.cfg->ping_interval_ms);
 	writer_loop(&w);
 	if (!w.failed && !w.close_sent)

@@ -88,6 +88,8 @@
 /* Largest HTTP request head; bigger ones get 431. */
 #define MAX_REQUEST_HEAD 8192
 
+struct tls_context;
+
 struct config {
 	const char *addr;
 	uint16_t port;
@@ -113,6 +115,13 @@ struct config {
 	int64_t handshake_timeout_ms;
 	int64_t shutdown_timeout_ms;
 	size_t thread_stack_kib;
+	const char *tls_cert;      /* --tls-cert: NULL for plain TCP */
+	const char *tls_key;       /* --tls-key */
+	const char *tls_priority;  /* --tls-priority: NULL for the default */
+	/* The pair and priority above, loaded by main (tls_context_new):
+	 * every route over TLS; NULL for plain TCP.  The context has its own
+	 * lock (a SIGHUP reload); the pointer is read-only. */
+	struct tls_context *tls;
 };
 
 /* Fills `cfg` with the defaults above. */

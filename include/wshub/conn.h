@@ -52,6 +52,7 @@
 #include "wshub/hub.h"
 #include "wshub/msg.h"
 #include "wshub/stats.h"
+#include "wshub/tls.h"
 
 typedef struct conn conn_t;
 
@@ -94,6 +95,15 @@ struct conn_env {
  */
 conn_t *conn_new(int fd, const char *peer, const void *early,
     size_t early_len, msg_t *greeting, const struct conn_env *env);
+
+/*
+ * Takes over `tls`, the TLS session on the connection's socket (its
+ * handshake done): the read thread will receive through it and the write
+ * thread send through it, and the last conn_unref frees it, just before
+ * it closes the socket.  Call between conn_new and conn_start.  Front door
+ * thread.
+ */
+void conn_adopt_tls(conn_t *c, tls_session_t *tls);
 
 /*
  * Starts the read and write threads with the configured stack size; from

@@ -33,6 +33,14 @@ struct stats {
 	                                   has (or never had): not delivered */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
 	atomic_long handshake_rejects;  /* upgrade requests refused */
+	/* With --tls-cert: TLS handshakes completed and failed (bad input, an
+	 * alert, a timeout, a peer gone mid-handshake); connections and
+	 * requests that ended on a TLS error (a bad or oversize record, a
+	 * fatal alert) or without the peer's close_notify. */
+	atomic_long tls_handshakes;
+	atomic_long tls_handshake_failures;
+	atomic_long tls_errors;
+	atomic_long tls_truncations;
 	/* Connections ended, by the close code the peer sent (1006: none). */
 	atomic_long closes[STATS_CLOSE_CODES + 1]; /* last: any other code */
 	struct bridge_stats redis;      /* zero without --redis */
@@ -67,7 +75,7 @@ size_t stats_format_json(struct stats *st, char *buf, size_t size);
 
 /*
  * Writes the counters in the Prometheus text exposition format (version
- * 0.0.4, with HELP and TYPE lines); returns its length.  `size` of 4 KiB
+ * 0.0.4, with HELP and TYPE lines); returns its length.  `size` of 8 KiB
  * is enough.
  */
 size_t stats_format_prometheus(struct stats *st, char *buf, size_t size);

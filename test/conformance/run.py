@@ -4,13 +4,15 @@ case groups (the cases are our own).
 
 Usage:
     /usr/bin/python3 test/conformance/run.py [--url ws://127.0.0.1:PORT/ws]
-                                             [--only TEXT] [--list] [-v]
+                                             [--tls] [--only TEXT] [--list] [-v]
 
 With no --url, the runner starts `$WSHUB --port 0 --max-message 65536`
 (WSHUB defaults to build/wshub), reads the port from the server's
 "wshub: listening on 127.0.0.1:PORT" line on stderr, runs the cases, then
 stops the server with SIGTERM and checks that it exits 0. A server that
-dies during a case fails that case and is started again.
+dies during a case fails that case and is started again. With --tls the
+server gets a throwaway certificate (--tls-cert, --tls-key) and every
+case runs over TLS (wss://): the same bytes, inside TLS records.
 
 Each case opens its own connections, sends raw frames (every client frame
 masked with a random key) and passes only on the exact expected behaviour.
@@ -25,7 +27,9 @@ status 0 when nothing failed, 1 otherwise, 2 for bad arguments.
 import argparse
 import os
 import re
+import ssl
 import sys
+import tempfile
 import time
 import traceback
 
@@ -40,7 +44,7 @@ from wsframes import Fail, Target
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "support"))
-from wshub_process import WshubProcess, describe_status, wshub_path  # noqa: E402
+from wshub_process import WshubProcess, describe_status, make_tls_pair, wshub_path  # noqa: E402
 
 GROUPS = [cases_handshake, cases_framing, cases_pings, cases_reserved,
           cases_fragmentation, cases_utf8, cases_close]
@@ -48,9 +52,17 @@ MAX_MESSAGE = 65536      # bytes; the --max-message the cases are written for
 CRASH_GRACE_S = 0.3      # after a failed case, time for a crash to show
 
 
-def new_server(path):
+def new_server(path, flags=()):
     """The server the cases run against, on a free port."""
-    return WshubProcess(path, ["--max-message", str(MAX_MESSAGE)])
+    return WshubProcess(path, ["--max-message", str(MAX_MESSAGE)] + list(flags))
+
+
+def tls_setup(directory):
+    """--tls: the server's flags and the clients' context (trusting the
+    throwaway certificate, for the name localhost)."""
+    cert, key = make_tls_pair(directory)
+    ctx = ssl.create_default_context(cafile=cert)
+    return ["--tls-cert", cert, "--tls-key", key], ctx
 
 
 def parse_url(url):
@@ -135,6 +147,8 @@ def main():
                     help="seconds any one socket operation may take (default 5)")
     ap.add_argument("--only", action="append", default=[],
                     help="run only cases whose group/name contains TEXT (repeatable)")
+    ap.add_argument("--tls", action="store_true",
+                    help="serve with a throwaway certificate and run every case over TLS")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
     args = ap.parse_args()
@@ -147,17 +161,19 @@ def main():
         return 0
 
     server = None
+    tmp = tempfile.TemporaryDirectory(prefix="wshub-conformance-") if args.tls else None
+    flags, ctx = tls_setup(tmp.name) if tmp else ([], None)
     if args.url:
         host, port, path = parse_url(args.url)
     else:
-        server = new_server(wshub_path())
+        server = new_server(wshub_path(), flags)
         try:
             (host, port), path = server.start(), "/ws"
         except RuntimeError as e:
             print("conformance: %s" % e, file=sys.stderr)
             print("conformance: 0 passed, %d failed" % (len(cases) + 1))
             return 1
-    target = Target(host, port, path, args.timeout, MAX_MESSAGE)
+    target = Target(host, port, path, args.timeout, MAX_MESSAGE, ctx)
     try:
         results = run_all(cases, target, server, args.verbose)
     except BaseException:  # Ctrl-C: leave no server behind

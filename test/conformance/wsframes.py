@@ -24,6 +24,7 @@ import hashlib
 import os
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -450,10 +451,12 @@ class Target:
     """The server under test: where it listens and how long to wait. Opens
     connections for one case and closes them all when the case ends."""
 
-    def __init__(self, host, port, path="/ws", timeout=5.0, max_message=65536):
+    def __init__(self, host, port, path="/ws", timeout=5.0, max_message=65536,
+                 tls=None):
         self.host, self.port, self.path = host, port, path
         self.timeout = timeout
         self.max_message = max_message
+        self.tls = tls  # an ssl.SSLContext: every connection over TLS
         self.conns = []
 
     @property
@@ -468,6 +471,12 @@ class Target:
             raise Fail("cannot connect to %s: %s" % (self.hostport, e))
         sock.settimeout(self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_hostname="localhost")
+            except (OSError, ssl.SSLError) as e:
+                sock.close()
+                raise Fail("TLS handshake with %s failed: %s" % (self.hostport, e))
         conn = Conn(sock, self.timeout)
         self.conns.append(conn)
         return conn

@@ -3,10 +3,11 @@
  * The Node side of the interop test: clients built on the `ws` library
  * (Debian's node-ws), driven by test/interop/run.py.
  *
- * Usage: /usr/bin/node peer.js ws://127.0.0.1:PORT/ws /usr/share/nodejs/ws
+ * Usage: /usr/bin/node peer.js ws://127.0.0.1:PORT/ws /usr/share/nodejs/ws [CA]
  * The second argument is the ws module by its full path (run.py passes
- * Debian's node-ws), so neither NODE_PATH nor npm plays any part.  Runs on
- * Node 18, Debian 12's nodejs.
+ * Debian's node-ws), so neither NODE_PATH nor npm plays any part.  With a
+ * wss:// URL, CA is the certificate to trust (PEM).  Runs on Node 18,
+ * Debian 12's nodejs.
  *
  * Protocol: one JSON command per line on stdin, one JSON reply per line on
  * stdout, in order.  Every command carries an "id" that its reply repeats,
@@ -37,6 +38,7 @@ const readline = require('readline');
 const url = process.argv[2];
 const WS_MODULE = process.argv[3];
 const WebSocket = require(WS_MODULE);
+const CA = process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined;
 const clients = []; // {ws, label, port, msgs, closed: {code, reason}, error}
 const SHORT_TEXT = 64;
 
@@ -81,7 +83,7 @@ function wake() {
 
 function connect(index) {
 	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { maxPayload: 64 << 20 });
+		const ws = new WebSocket(url, { maxPayload: 64 << 20, ca: CA });
 		const c = { ws, label: 'node' + index, port: null, msgs: [],
 		    closed: null, error: null };
 

@@ -3,7 +3,7 @@
 wrote: Debian's python3-websockets (asyncio) and Node's `ws` (node-ws).
 
 Usage:
-    /usr/bin/python3 test/interop/run.py [-v]
+    /usr/bin/python3 test/interop/run.py [--tls] [-v]
 
 Starts one `$WSHUB --port 0 --max-message 2097152` (WSHUB defaults to
 build/wshub; test/support/wshub_process.py starts it), connects several
@@ -21,6 +21,9 @@ test/interop/peer.js, driven over a pipe), and checks:
 - SIGTERM: every remaining client of both libraries sees 1001, and the
   server exits 0.
 
+With --tls the server gets a throwaway certificate (--tls-cert, --tls-key)
+and everything above runs over wss://, both libraries verifying it.
+
 Prints a line per check and last `interop: N passed, M failed`; exit
 status 0 when nothing failed.  Every wait has a timeout and the whole run
 is bounded (RUN_TIMEOUT_S), so a hang fails instead of blocking the suite.
@@ -33,7 +36,9 @@ import json
 import os
 import random
 import re
+import ssl
 import sys
+import tempfile
 import time
 
 import websockets
@@ -42,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from wshub_process import WshubProcess, wshub_path  # noqa: E402
+from wshub_process import WshubProcess, make_tls_pair, wshub_path  # noqa: E402
 
 MAX_MESSAGE = 2 * 1024 * 1024
 SIZES = [0, 1, 125, 126, 65535, 65536, 1024 * 1024]
@@ -97,14 +102,18 @@ def split_text(text, parts, rng):
 
 # -------------------------------------------------------------- the server
 
+# --tls: the certificate the clients trust, and Python's context for it.
+TLS = {"ca": None, "ctx": None}
+
+
 class Server(WshubProcess):
     """wshub as a child process (wshub_process: its stderr lines are kept
     for the log checks and for the report when something fails), with
     the waits this asyncio runner needs; the blocking ones run on a worker
     thread so the clients' tasks keep running."""
 
-    def __init__(self, path):
-        super().__init__(path, ["--max-message", str(MAX_MESSAGE)])
+    def __init__(self, path, flags=()):
+        super().__init__(path, ["--max-message", str(MAX_MESSAGE)] + list(flags))
 
     def tail(self, n=15):
         """The last n stderr lines, after how the server ended if it has."""
@@ -112,8 +121,9 @@ class Server(WshubProcess):
         return ("\n    the server %s" % ended if ended else "") + super().tail(n)
 
     async def stats(self):
-        """GET /stats over a plain socket; the JSON as a dict."""
-        reader, writer = await asyncio.open_connection(*self.addr)
+        """GET /stats (over TLS with --tls); the JSON as a dict."""
+        reader, writer = await asyncio.open_connection(
+            *self.addr, ssl=TLS["ctx"], server_hostname="localhost" if TLS["ctx"] else None)
         writer.write(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         data = await asyncio.wait_for(reader.read(), WAIT_S)
         writer.close()
@@ -160,7 +170,7 @@ class PyClient:
     async def connect(cls, url, label):
         ws = await asyncio.wait_for(
             websockets.connect(url, max_size=4 * MAX_MESSAGE, ping_interval=None,
-                               close_timeout=WAIT_S), WAIT_S)
+                               close_timeout=WAIT_S, ssl=TLS["ctx"]), WAIT_S)
         return cls(label, ws)
 
     async def _recv(self):
@@ -214,7 +224,8 @@ class NodePeer:
             raise RuntimeError("%s cannot load %s: install Debian's node-ws "
                                "(scripts/install-deps.sh)" % (NODE, WS_MODULE))
         proc = await asyncio.create_subprocess_exec(
-            NODE, os.path.join(HERE, "peer.js"), url, WS_MODULE, env=env,
+            NODE, os.path.join(HERE, "peer.js"), url, WS_MODULE,
+            *([TLS["ca"]] if TLS["ca"] else []), env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=16 * 1024 * 1024)
         return cls(proc)
@@ -504,13 +515,13 @@ async def run_checks(run, url):
                         run.sigterm_replies())
 
 
-async def main_async(args):
-    server = Server(wshub_path())
+async def main_async(args, flags):
+    server = Server(wshub_path(), flags)
     node = None
     run = None
     try:
         host, port = await asyncio.to_thread(server.start)
-        url = "ws://%s:%d/ws" % (host, port)
+        url = "%s://%s:%d/ws" % ("wss" if flags else "ws", host, port)
         node = await NodePeer.start(url)
         run = Run(server, node, args.verbose)
         await asyncio.wait_for(run_checks(run, url), RUN_TIMEOUT_S)
@@ -531,9 +542,17 @@ async def main_async(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tls", action="store_true",
+                   help="serve with a throwaway certificate; clients use wss://")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
-    passed, failed = asyncio.run(main_async(args))
+    flags = []
+    tmp = tempfile.TemporaryDirectory(prefix="wshub-interop-") if args.tls else None
+    if tmp:
+        cert, key = make_tls_pair(tmp.name)
+        TLS.update(ca=cert, ctx=ssl.create_default_context(cafile=cert))
+        flags = ["--tls-cert", cert, "--tls-key", key]
+    passed, failed = asyncio.run(main_async(args, flags))
     print("interop: %d passed, %d failed" % (passed, failed), flush=True)
     sys.exit(1 if failed else 0)
 

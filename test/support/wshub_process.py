@@ -34,6 +34,20 @@ def wshub_path():
     return os.path.join(ROOT, os.environ.get("WSHUB") or "build/wshub")
 
 
+def make_tls_pair(directory):
+    """A throwaway TLS certificate for `wshub --tls-cert --tls-key`: a
+    self-signed P-256 certificate for localhost and 127.0.0.1, valid a day,
+    and its key, made by openssl in directory; returns (cert, key)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=START_TIMEOUT_S)
+    return cert, key
+
+
 def describe_status(code, timeout=STOP_TIMEOUT_S):
     """How a process ended: its exit status, None meaning it did not exit
     within timeout seconds of SIGTERM."""
