@@ -47,6 +47,7 @@ struct pending {
 	struct timespec deadline;
 	char peer[ADDR_MAX];
 	size_t head_len;   /* bytes of in[] that were the request head */
+	bool head;         /* a HEAD request: the response without its body */
 	char *out;         /* response being written (owned) */
 	size_t out_len, out_off;
 	size_t in_len;
@@ -362,8 +363,11 @@ pending_written(frontdoor_t *f, struct pending *p)
 static void
 pending_respond(frontdoor_t *f, struct pending *p, char *out, size_t len)
 {
+	const char *end;
 	int rc;
 
+	if (p->head && (end = memmem(out, len, "\r\n\r\n", 4)) != NULL)
+		len = (size_t)(end + 4 - out); /* HEAD: the head, as GET's */
 	p->out = out;
 	p->out_len = len;
 	p->state = WRITING;
@@ -388,6 +392,16 @@ respond_error(frontdoor_t *f, struct pending *p, int status,
 	if (status != 404 && status != 405)
 		stats_add(&f->env.stats->handshake_rejects, 1);
 	pending_respond(f, p, out, len);
+}
+
+/* The 404's reason: every page there is (the dump where it is served). */
+static const char *
+not_found(const frontdoor_t *f)
+{
+	return f->debug_ok ? "no such page; there are / (the chat page), /ws "
+	    "and /ws/ROOM (WebSocket), /stats, /metrics and /debug/threads" :
+	    "no such page; there are / (the chat page), /ws and /ws/ROOM "
+	    "(WebSocket), /stats and /metrics";
 }
 
 /* Answers 200 with `body` of `type`. */
@@ -424,8 +438,10 @@ pending_route(frontdoor_t *f, struct pending *p,
 	char room[ROOM_NAME_MAX + 1], host_why[HOST_WHY_MAX];
 	enum handshake_route route = handshake_route(req);
 	const char *why;
+	bool json;
 	int status;
 
+	p->head = http_method_is(req, "HEAD");
 	/* Every route, before anything is served: DNS rebinding. */
 	if ((status = handshake_check_host(req, &f->hosts,
 	    route == ROUTE_DEBUG_THREADS && f->debug_ok, host_why)) != 0) {
@@ -446,26 +462,35 @@ pending_route(frontdoor_t *f, struct pending *p,
 		    stats_format_prometheus(f->env.stats, text, sizeof(text)));
 		return;
 	case ROUTE_DEBUG_THREADS: /* off the loopback: --debug-endpoints */
-		if (f->debug_ok)
-			respond_threads(f, p, handshake_query_has(req,
-			    "format=json"));
+		if (!f->debug_ok)
+			respond_error(f, p, 404, not_found(f));
+		else if ((why = handshake_format(req, &json)) != NULL)
+			respond_error(f, p, 400, why);
 		else
-			respond_error(f, p, 404, "no such page; the hub is at /ws");
+			respond_threads(f, p, json);
 		return;
 	case ROUTE_NOT_FOUND:
-		respond_error(f, p, 404, "no such page; the hub is at /ws");
+		respond_error(f, p, 404, not_found(f));
 		return;
 	case ROUTE_BAD_METHOD:
-		respond_error(f, p, 405, "only GET is supported");
+		respond_error(f, p, 405, "only GET and HEAD are supported");
 		return;
 	case ROUTE_WEBSOCKET:
 		break;
+	}
+	if (p->head) {
+		respond_error(f, p, 405, "a WebSocket upgrade is a GET");
+		return;
 	}
 	if (handshake_room(req, room, &why) != 0) {
 		respond_error(f, p, 400, why);
 		return;
 	}
 	status = handshake_check_upgrade(req, &f->origins, accept, &why);
+	if (status == 403) { /* name the Origin, the Host and the flag */
+		handshake_origin_refusal(req, host_why, sizeof(host_why));
+		why = host_why;
+	}
 	if (status != 101) {
 		respond_error(f, p, status, why);
 		return;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#define LIBBSD_OPENBSD_VIS /* strvisx only; the historical API */
+#include <vis.h>
 
 #include "wshub/handshake.h"
 
@@ -64,26 +66,44 @@ handshake_route(const struct http_request *req)
 		route = ROUTE_WEBSOCKET;
 	else
 		return ROUTE_NOT_FOUND;
-	return http_method_is(req, "GET") ? route : ROUTE_BAD_METHOD;
+	return http_method_is(req, "GET") || http_method_is(req, "HEAD") ?
+	    route : ROUTE_BAD_METHOD;
 }
 
-bool
-handshake_query_has(const struct http_request *req, const char *param)
+/* The value of the query parameter `name` ("format" for "?format=json"),
+ * its length in *len, or NULL if the query has none. */
+static const char *
+query_value(const struct http_request *req, const char *name, size_t *len)
 {
-	size_t start = path_len(req), plen = strlen(param);
+	size_t start = path_len(req), nlen = strlen(name);
 
 	while (start < req->target_len) {
 		const char *part = req->target + start + 1; /* after '?' or '&' */
 		const char *amp = memchr(part, '&',
 		    req->target_len - (size_t)(part - req->target));
-		size_t len = amp ? (size_t)(amp - part) :
+		size_t plen = amp ? (size_t)(amp - part) :
 		    req->target_len - (size_t)(part - req->target);
 
-		if (len == plen && memcmp(part, param, plen) == 0)
-			return true;
-		start = (size_t)(part - req->target) + len;
+		if (plen > nlen && memcmp(part, name, nlen) == 0 &&
+		    part[nlen] == '=') {
+			*len = plen - nlen - 1;
+			return part + nlen + 1;
+		}
+		start = (size_t)(part - req->target) + plen;
 	}
-	return false;
+	return NULL;
+}
+
+const char *
+handshake_format(const struct http_request *req, bool *json)
+{
+	size_t len;
+	const char *v = query_value(req, "format", &len);
+
+	*json = v != NULL && len == 4 && memcmp(v, "json", 4) == 0;
+	if (v == NULL || *json || (len == 4 && memcmp(v, "text", 4) == 0))
+		return NULL;
+	return "format= takes json or text";
 }
 
 int
@@ -381,6 +401,38 @@ origin_allowed(const struct http_request *req,
 		if (fnmatch(policy->patterns[i], oh, FNM_CASEFOLD) == 0)
 			return true;
 	return false;
+}
+
+/* Copies at most `max` bytes of header `h` into out (size > max * 4 + 4),
+ * made visible (C-style escapes), "..." if cut; "(none)" if absent. */
+static void
+shown(char *out, size_t size, const struct http_header *h, size_t max)
+{
+	char vis[ORIGIN_SHOWN_MAX * 4 + 1];
+	size_t len;
+
+	if (h == NULL) {
+		snprintf(out, size, "(none)");
+		return;
+	}
+	len = h->value_len < max ? h->value_len : max;
+	strvisx(vis, h->value, len, VIS_CSTYLE | VIS_DQ);
+	snprintf(out, size, "%s%s", vis, h->value_len > max ? "..." : "");
+}
+
+void
+handshake_origin_refusal(const struct http_request *req, char *out,
+    size_t size)
+{
+	char origin[ORIGIN_SHOWN_MAX * 4 + 8], host[ORIGIN_SHOWN_MAX * 4 + 8];
+
+	shown(origin, sizeof(origin), http_find_header(req, "Origin"),
+	    ORIGIN_SHOWN_MAX);
+	shown(host, sizeof(host), http_find_header(req, "Host"),
+	    ORIGIN_SHOWN_MAX);
+	snprintf(out, size, "Origin '%s' is not allowed: it must match Host "
+	    "'%s' or an --origin pattern (--any-origin allows every Origin)",
+	    origin, host);
 }
 
 /*

@@ -68,7 +68,7 @@ response_format_error(char *buf, size_t size, int status, const char *reason)
 	    "\r\n"
 	    "%s\n", status, response_status_text(status), strlen(reason) + 1,
 	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" :
-	    status == 405 ? "Allow: GET\r\n" :
+	    status == 405 ? "Allow: GET, HEAD\r\n" :
 	    status == 503 ? "Retry-After: " RESPONSE_RETRY_AFTER_S "\r\n" : "",
 	    reason), size);
 }

@@ -614,3 +614,76 @@ Test(frontdoor, thread_failure_answers_503, .timeout = 60)
 	    "the read thread should have started:\n%s", ch.log);
 	cr_assert_eq(wshub_child_stop(&ch, 10000), 0, "%s", ch.log);
 }
+
+/* The value of header `name` in a response head ("" if absent). */
+static const char *
+header_of(const char *resp, const char *name)
+{
+	static char value[256];
+	char key[64];
+	const char *at, *end;
+
+	snprintf(key, sizeof(key), "\r\n%s: ", name);
+	value[0] = '\0';
+	if ((at = strstr(resp, key)) != NULL && (end = strstr(at + 2,
+	    "\r\n")) != NULL)
+		snprintf(value, sizeof(value), "%.*s", (int)(end - at -
+		    strlen(key)), at + strlen(key));
+	return value;
+}
+
+/*
+ * HTTP a person meets (issue 20): HEAD on every GET route answers GET's
+ * head without a body; a 404 lists the pages; an unknown ?format= is a
+ * 400, not text served to a client that asked for something else; a 403
+ * for a foreign Origin names the Origin, the Host and the flags.
+ */
+Test(frontdoor, head_404_format_and_origin_answers_say_what_to_do,
+    .init = start, .fini = stop, .timeout = 30)
+{
+	const char *paths[] = { "/", "/stats", "/metrics", "/debug/threads" };
+	char resp[65536];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		cr_assert_eq(exchange(ts.port, get_for("HEAD", paths[i],
+		    "localhost"), resp, sizeof(resp)), 200, "HEAD %s: %.200s",
+		    paths[i], resp);
+		cr_assert_gt(atoi(header_of(resp, "Content-Length")), 0,
+		    "HEAD %s says GET's length: %.300s", paths[i], resp);
+		cr_assert_str_eq(body_of(resp), "", "HEAD %s sent a body",
+		    paths[i]);
+	}
+	cr_assert_eq(exchange(ts.port, get_for("HEAD", "/nope", "localhost"),
+	    resp, sizeof(resp)), 404);
+	cr_assert_str_eq(body_of(resp), "");
+	cr_assert_eq(exchange(ts.port, get_for("HEAD", "/ws", "localhost"),
+	    resp, sizeof(resp)), 405, "%.200s", resp);
+	cr_assert_eq(exchange(ts.port, get_for("POST", "/stats", "localhost"),
+	    resp, sizeof(resp)), 405);
+	cr_assert_str_eq(header_of(resp, "Allow"), "GET, HEAD");
+
+	cr_assert_eq(exchange(ts.port, get_for("GET", "/nope", "localhost"),
+	    resp, sizeof(resp)), 404);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		cr_assert_not_null(strstr(body_of(resp), i == 0 ? "/ws/ROOM" :
+		    paths[i]), "the 404 names %s: %s", paths[i], body_of(resp));
+
+	cr_assert_eq(exchange(ts.port, get_for("GET",
+	    "/debug/threads?format=xml", "localhost"), resp, sizeof(resp)),
+	    400);
+	cr_assert_str_eq(body_of(resp), "format= takes json or text\n");
+	cr_assert_eq(exchange(ts.port, get_for("GET",
+	    "/debug/threads?x=1&format=json", "localhost"), resp,
+	    sizeof(resp)), 200);
+	cr_assert_eq(body_of(resp)[0], '{', "JSON: %.80s", body_of(resp));
+	cr_assert_eq(exchange(ts.port, get_for("GET",
+	    "/debug/threads?format=text", "localhost"), resp, sizeof(resp)),
+	    200);
+	cr_assert_neq(body_of(resp)[0], '{', "text: %.80s", body_of(resp));
+
+	cr_assert_eq(exchange(ts.port, WS_REQUEST(WS_KEY
+	    "Origin: http://evil.example\r\n"), resp, sizeof(resp)), 403);
+	cr_assert_str_eq(body_of(resp), "Origin 'http://evil.example' is not "
+	    "allowed: it must match Host 'localhost:1' or an --origin pattern "
+	    "(--any-origin allows every Origin)\n");
+}

@@ -27,7 +27,8 @@ enum handshake_route {
 	ROUTE_WEBSOCKET,  /* GET /ws, GET /ws/ROOM  the upgrade */
 	ROUTE_DEBUG_THREADS, /* GET /debug/threads[?format=json]  the dump */
 	ROUTE_NOT_FOUND,  /* 404 */
-	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET */
+	ROUTE_BAD_METHOD, /* 405: a known path with a method other than GET
+	                     or HEAD */
 };
 
 /* Which Origins may open a WebSocket (RFC 6455 §10.2). */
@@ -85,12 +86,31 @@ struct host_policy {
 int handshake_check_host(const struct http_request *req,
     const struct host_policy *policy, bool debug, char why[HOST_WHY_MAX]);
 
-/* Maps method and path (the query string is ignored) to a route. */
+/* Maps method and path (the query string is ignored) to a route: GET
+ * and HEAD (the same answer without its body) route; any other method
+ * on a known path is ROUTE_BAD_METHOD. */
 enum handshake_route handshake_route(const struct http_request *req);
 
-/* True if the request's query string holds exactly `param` ("format=json")
- * as one of its &-separated parts. */
-bool handshake_query_has(const struct http_request *req, const char *param);
+/*
+ * The format a /debug/threads request asks for: *json true for
+ * ?format=json, false for ?format=text or none.  Returns NULL, or a
+ * one-line reason for a 400 when format= has another value (a format
+ * silently ignored would answer text to a client that expects JSON).
+ */
+const char *handshake_format(const struct http_request *req, bool *json);
+
+/* Bytes of an Origin or a Host that a 403's reason shows, at most. */
+#define ORIGIN_SHOWN_MAX 96
+
+/*
+ * The reason of a 403 for an upgrade whose Origin the policy refuses
+ * (handshake_check_upgrade's 403): it names the Origin, the Host it was
+ * compared with (each at most ORIGIN_SHOWN_MAX bytes, made visible) and
+ * the flags that would allow it.  Writes at most `size` bytes into out
+ * (HOST_WHY_MAX is enough).
+ */
+void handshake_origin_refusal(const struct http_request *req, char *out,
+    size_t size);
 
 /*
  * The room a ROUTE_WEBSOCKET request asks for: /ws is DEFAULT_ROOM, and

@@ -31,7 +31,7 @@ size_t response_format_ok_head(char *buf, size_t size, const char *type,
 /*
  * A complete response with `status`, the text/plain body `reason` plus a
  * newline, and "Connection: close" (plus "Sec-WebSocket-Version: 13" for
- * 426, "Allow: GET" for 405, "Retry-After: 5" for 503).  Returns its
+ * 426, "Allow: GET, HEAD" for 405, "Retry-After: 5" for 503).  Returns its
  * length (truncated to size-1).
  */
 size_t response_format_error(char *buf, size_t size, int status,
