@@ -410,6 +410,33 @@ check_redis(const struct config *cfg)
 	exit(EXIT_USAGE);
 }
 
+/*
+ * What the process's limits allow, said once at start: each client is a
+ * descriptor, two threads and four mappings, so the smallest of the
+ * limits (futex_hash_client_ceiling) caps the clients long before memory
+ * does.  A --max-clients above it is a warning that names the limit to
+ * raise: past it, upgrades fail (a 503, or no descriptor to accept).
+ */
+static void
+say_ceiling(const struct config *cfg)
+{
+	struct process_limits l;
+	const char *limit;
+	long ceiling;
+
+	futex_hash_read_limits(&l);
+	if ((ceiling = futex_hash_client_ceiling(&l, &limit)) < 0)
+		return;
+	if (cfg->max_clients > ceiling)
+		log_warn("--max-clients %d is more than this process's limits "
+		    "allow, about %ld clients: raise %s (each client costs a "
+		    "descriptor, two threads and four mappings)",
+		    cfg->max_clients, ceiling, limit);
+	else
+		log_info("the limits allow about %ld clients (%s binds first)",
+		    ceiling, limit);
+}
+
 /* A flag that is on or off. */
 static bool
 on_off_flag(const char *flag, const char *value)
@@ -703,6 +730,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_always("listening on %s", server_address(s));
+	say_ceiling(&cfg);
 	if (cfg.tls != NULL) {
 		tls_context_describe(cfg.tls, err_tls, sizeof(err_tls));
 		log_info("TLS (https://, wss://): %s", err_tls);

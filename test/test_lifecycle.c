@@ -318,6 +318,42 @@ Test(lifecycle, log_lines_carry_their_time_except_for_the_journal,
 	}
 }
 
+/* At start wshub says how many clients the limits allow and which binds;
+ * a --max-clients above it is a warning naming the limit to raise. */
+Test(lifecycle, start_up_says_the_ceiling_the_limits_allow, .timeout = 30)
+{
+	const char *flags[] = { NULL, "--max-clients=1000" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct spawn sp = { .addr = "127.0.0.1", .flag = flags[i],
+		    .max_fds = 500, .keep_log = true };
+		uint16_t port;
+		pid_t pid = spawn_wshub_with(&sp, &port);
+		const char *at;
+		char *log;
+		long n;
+
+		kill(pid, SIGTERM);
+		log = read_log(sp.log);
+		waitpid(pid, NULL, 0);
+		if (i == 0) {
+			at = strstr(log, "the limits allow about ");
+			cr_assert_not_null(at, "%s", log);
+			n = strtol(at + 23, NULL, 10);
+			cr_assert(n > 400 && n < 500, "ulimit -n 500: %ld "
+			    "clients: %s", n, log);
+			cr_assert_not_null(strstr(at, "clients (RLIMIT_NOFILE "
+			    "(ulimit -n) binds first)"), "%s", log);
+		} else
+			cr_assert_not_null(strstr(log, "warning: --max-clients "
+			    "1000 is more than this process's limits allow, "
+			    "about "), "%s", log);
+		if (i == 1)
+			cr_assert_not_null(strstr(log, "raise RLIMIT_NOFILE "
+			    "(ulimit -n)"), "%s", log);
+	}
+}
+
 Test(lifecycle, verbose_logs_each_data_message, .timeout = 30)
 {
 	struct spawn sp = { .addr = "127.0.0.1", .flag = "-v",
