@@ -5,9 +5,11 @@
  * and SIGUSR1 before any thread exists (new threads inherit the mask), and
  * one signal thread takes them with sigwait(3).  The first SIGINT/SIGTERM
  * asks the server to shut down gracefully; a second one exits at once.
- * SIGQUIT prints every thread on stderr and the server goes on.  With TLS,
- * SIGHUP reloads the certificate and key (without TLS it keeps its default
- * action, so closing the terminal still ends a server run from it).  SIGUSR1 is
+ * SIGQUIT prints every thread on stderr and the server goes on.  SIGHUP
+ * is a reload, what a service manager sends for one: the certificate and
+ * key with TLS, nothing (a log line) without; it never ends the server,
+ * so a wshub run in a terminal that closes goes on, as under nohup(1)
+ * (stop it with SIGINT or SIGTERM).  SIGUSR1 is
  * how main tells the signal thread to finish (after setting signals_done,
  * so a SIGUSR1 from outside is ignored).  SIGPIPE is ignored, process-wide:
  * wshub's own writes use MSG_NOSIGNAL, but hiredis writes to Redis with
@@ -613,24 +615,25 @@ parse_flags(int argc, char **argv, struct config *cfg)
 
 static atomic_bool signals_done; /* main: the signal thread may finish */
 
-/* The signals the signal thread takes: blocked everywhere else.  SIGHUP
- * only with TLS (a reload); without, it keeps its default action. */
+/* The signals the signal thread takes: blocked everywhere else. */
 static void
-handled_signals(sigset_t *set, bool tls)
+handled_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGQUIT); /* the thread dump */
 	sigaddset(set, SIGUSR1); /* main's "you may finish" */
-	if (tls)
-		sigaddset(set, SIGHUP); /* reload the certificate and key */
+	sigaddset(set, SIGHUP);  /* reload: the certificate and key */
 }
 
 /*
- * SIGHUP: the certificate and key again, from the same files, for new
- * handshakes; connections keep the pair they have.  A pair that does not
- * load is logged and the old one kept.
+ * SIGHUP, what a service manager's reload sends: the certificate and key
+ * again, from the same files, for new handshakes; connections keep the
+ * pair they have.  A pair that does not load is logged and the old one
+ * kept.  Nothing else is reloaded: wshub reads no configuration file, and
+ * its log is stderr, which it never reopens.  Without TLS it says so and
+ * goes on (the default action would end the server).
  */
 static void
 reload_tls(server_t *s)
@@ -638,6 +641,11 @@ reload_tls(server_t *s)
 	struct tls_context *tls = server_config(s)->tls;
 	char err[512], what[512];
 
+	if (tls == NULL) {
+		log_info("SIGHUP: nothing to reload (no --tls-cert; no "
+		    "configuration file, and the log is stderr)");
+		return;
+	}
 	if (tls_context_reload(tls, err, sizeof(err)) != 0) {
 		log_error("SIGHUP: kept the old certificate: %s", err);
 		return;
@@ -671,7 +679,7 @@ signal_main(void *arg)
 	sigset_t set;
 	int sig, stops = 0;
 
-	handled_signals(&set, server_config(s)->tls != NULL);
+	handled_signals(&set);
 	threads_enter(&self, ROLE_SIGNAL, 0, NULL, NULL, NULL);
 	for (;;) {
 		threads_block(TS_SIGWAIT, NULL);
@@ -721,7 +729,7 @@ main(int argc, char **argv)
 	                                                  * check_redis's lookup starts one */
 	check_redis(&cfg);
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
-	handled_signals(&set, cfg.tls != NULL);
+	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
 		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,

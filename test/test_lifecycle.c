@@ -233,8 +233,9 @@ Test(lifecycle, sigterm_closes_clients_with_1001_and_exits_0, .timeout = 60)
 }
 
 /* hiredis writes to Redis with write(2): a SIGPIPE (a Redis that resets
- * mid-write, or kill -PIPE) must not end the server. */
-Test(lifecycle, sigpipe_does_not_end_the_server, .timeout = 30)
+ * mid-write, or kill -PIPE) must not end the server; nor a SIGHUP, a
+ * service manager's reload, without TLS (nothing to reload). */
+Test(lifecycle, sigpipe_and_sighup_do_not_end_the_server, .timeout = 30)
 {
 	uint16_t port;
 	pid_t pid = spawn_wshub(&port);
@@ -242,6 +243,7 @@ Test(lifecycle, sigpipe_does_not_end_the_server, .timeout = 30)
 	char *stats;
 
 	cr_assert_eq(kill(pid, SIGPIPE), 0);
+	cr_assert_eq(kill(pid, SIGHUP), 0); /* a reload: nothing, without TLS */
 	cr_assert_geq(fd = ws_open(port), 0, "no upgrade after SIGPIPE");
 	cr_assert_eq(ws_send(fd, 0x1, "still here", 10), 0);
 	cr_assert_not_null(stats = ws_get(port, "/stats"));
