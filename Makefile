@@ -32,10 +32,14 @@ override CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
             $(shell pkg-config --cflags gnutls 2>/dev/null)
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror -pthread
-# GnuTLS: the server's --tls-cert (src/tls.c) and wshub-load's wss://
-# (src/load/tls.c).
-override LDLIBS += -lwslay -lhiredis -lmd -lresolv -lgnutls \
+override LDLIBS += -lwslay -lhiredis -lmd -lresolv \
             $(shell pkg-config --libs libbsd-overlay 2>/dev/null) -pthread
+# GnuTLS is linked only into what calls it directly: wshub-load's wss://
+# (src/load/tls.c) and the tests' TLS client (test/support/tlsclient.c).
+# The server opens it with dlopen(3) when --tls-cert is given (src/tls.c),
+# so a plain server carries none of its thread-local storage; dlopen is in
+# libc since glibc 2.34, so there is no -ldl.
+GNUTLS_LIBS = -lgnutls
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 
@@ -115,11 +119,11 @@ $(WSHUB): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(WSHUB_LOAD): $(LOAD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(GNUTLS_LIBS) $(LDLIBS) -lm
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(GNUTLS_LIBS) $(LDLIBS)
 
 $(CHAN_PINGPONG): test/bench/chan_pingpong.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -129,7 +133,7 @@ $(HUB_ROOMS): test/bench/hub_rooms.c $(LIB)
 
 $(BUILD)/test/tsan-%: test/tsan/%.c $(wildcard test/support/*.c) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itest $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itest $(CFLAGS) $(LDFLAGS) -o $@ $^ $(GNUTLS_LIBS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)

@@ -518,6 +518,9 @@ tls_flags(struct config *cfg)
 	    cfg->tls_priority, why, sizeof(why))) {
 	case TLS_OK:
 		return;
+	case TLS_ERR_LIBRARY: /* no value of the flag's is wrong */
+		fprintf(stderr, "wshub: --tls-cert: %s\n", why);
+		exit(EXIT_USAGE);
 	case TLS_ERR_CERT:
 		flag = "--tls-cert", value = cfg->tls_cert;
 		accepts = "a readable PEM certificate chain, the server's first";

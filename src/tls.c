@@ -1,4 +1,5 @@
 /* tls — GnuTLS credentials and sessions (see tls.h for the design). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
@@ -15,6 +16,172 @@
 
 #include "wshub/tls.h"
 #include "wshub/xmalloc.h"
+
+/* ---- GnuTLS, opened at run time ------------------------------------------
+ *
+ * wshub does not link GnuTLS: it opens it with dlopen(3) the first time
+ * tls_context_new runs, so a server without --tls-cert never maps it.
+ * Linked, libgnutls and libp11-kit would put 529 bytes of thread-local
+ * storage into the static TLS block of every thread, TLS or not, and an
+ * idle connection's two threads would each touch a second stack page.
+ * Opened with dlopen, their thread-local variables are allocated per
+ * thread, only in threads that touch them (neither library is marked
+ * STATIC_TLS).  The library is never closed: credentials and sessions
+ * live until the process ends.
+ *
+ * Every GnuTLS function this file calls is listed once, in GNUTLS_FUNCS.
+ * `gt` holds a pointer to each, typed by GnuTLS's own declaration; the
+ * #defines below send each call through it, so a call still reads
+ * gnutls_record_send(...).  A function called but not listed is a
+ * reference to the real symbol: the link of build/wshub, which has no
+ * -lgnutls, fails on it.  `gt` is written once (pthread_once), by the
+ * first tls_context_new (main, before any other thread), and only read
+ * after that.
+ */
+#define GNUTLS_SONAME "libgnutls.so.30"
+
+#define GNUTLS_FUNCS(X) \
+	X(gnutls_alert_send_appropriate) \
+	X(gnutls_alpn_set_protocols) \
+	X(gnutls_bye) \
+	X(gnutls_certificate_allocate_credentials) \
+	X(gnutls_certificate_free_credentials) \
+	X(gnutls_certificate_get_crt_raw) \
+	X(gnutls_certificate_set_x509_key) \
+	X(gnutls_credentials_set) \
+	X(gnutls_deinit) \
+	X(gnutls_error_is_fatal) \
+	X(gnutls_fingerprint) \
+	X(gnutls_handshake) \
+	X(gnutls_handshake_set_timeout) \
+	X(gnutls_init) \
+	X(gnutls_priority_deinit) \
+	X(gnutls_priority_init) \
+	X(gnutls_priority_protocol_list) \
+	X(gnutls_priority_set) \
+	X(gnutls_protocol_get_name) \
+	X(gnutls_protocol_get_version) \
+	X(gnutls_record_check_pending) \
+	X(gnutls_record_get_direction) \
+	X(gnutls_record_recv) \
+	X(gnutls_record_send) \
+	X(gnutls_strerror) \
+	X(gnutls_transport_set_ptr) \
+	X(gnutls_transport_set_pull_function) \
+	X(gnutls_transport_set_vec_push_function) \
+	X(gnutls_x509_crt_deinit) \
+	X(gnutls_x509_crt_get_dn3) \
+	X(gnutls_x509_crt_get_expiration_time) \
+	X(gnutls_x509_crt_import) \
+	X(gnutls_x509_crt_init) \
+	X(gnutls_x509_crt_list_import2) \
+	X(gnutls_x509_privkey_deinit) \
+	X(gnutls_x509_privkey_import2) \
+	X(gnutls_x509_privkey_init)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	GNUTLS_FUNCS(X)
+#undef X
+	/* gnutls_free is a variable holding GnuTLS's free: dlsym gives its
+	 * address. */
+	gnutls_free_function *free_fn;
+} gt;
+
+/* POSIX lets a dlsym result be stored in a function pointer. */
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)),
+    "dlsym's void * cannot hold a function pointer here");
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static char library_error[512];         /* "" once loaded; library_once */
+
+/* Stores the address of `name` into the pointer at `slot`: 0, or -1. */
+static int
+library_sym(void *lib, const char *name, void *slot)
+{
+	void *p = dlsym(lib, name);
+
+	if (p == NULL)
+		return -1;
+	memcpy(slot, &p, sizeof(p));
+	return 0;
+}
+
+/* Opens GnuTLS and fills gt; on failure, says why in library_error. */
+static void
+library_open(void)
+{
+	void *lib = dlopen(GNUTLS_SONAME, RTLD_NOW | RTLD_LOCAL);
+	int missing = lib == NULL;
+
+#define X(f) missing = missing || library_sym(lib, #f, &gt.f) != 0;
+	GNUTLS_FUNCS(X)
+#undef X
+	missing = missing || library_sym(lib, "gnutls_free", &gt.free_fn) != 0;
+	if (missing)
+		snprintf(library_error, sizeof(library_error),
+		    "cannot load GnuTLS (" GNUTLS_SONAME "): %s", dlerror());
+}
+
+/* Opens GnuTLS once per process: 0, or -1 with the reason in err. */
+static int
+library_load(char *err, size_t errlen)
+{
+	pthread_once(&library_once, library_open);
+	if (library_error[0] == '\0')
+		return 0;
+	snprintf(err, errlen, "%s", library_error);
+	return -1;
+}
+
+/* From here on, each GnuTLS call goes through gt. */
+#define gnutls_alert_send_appropriate gt.gnutls_alert_send_appropriate
+#define gnutls_alpn_set_protocols gt.gnutls_alpn_set_protocols
+#define gnutls_bye gt.gnutls_bye
+#define gnutls_certificate_allocate_credentials gt.gnutls_certificate_allocate_credentials
+#define gnutls_certificate_free_credentials gt.gnutls_certificate_free_credentials
+#define gnutls_certificate_get_crt_raw gt.gnutls_certificate_get_crt_raw
+#define gnutls_certificate_set_x509_key gt.gnutls_certificate_set_x509_key
+#define gnutls_credentials_set gt.gnutls_credentials_set
+#define gnutls_deinit gt.gnutls_deinit
+#define gnutls_error_is_fatal gt.gnutls_error_is_fatal
+#define gnutls_fingerprint gt.gnutls_fingerprint
+#define gnutls_handshake gt.gnutls_handshake
+#define gnutls_handshake_set_timeout gt.gnutls_handshake_set_timeout
+#define gnutls_init gt.gnutls_init
+#define gnutls_priority_deinit gt.gnutls_priority_deinit
+#define gnutls_priority_init gt.gnutls_priority_init
+#define gnutls_priority_protocol_list gt.gnutls_priority_protocol_list
+#define gnutls_priority_set gt.gnutls_priority_set
+#define gnutls_protocol_get_name gt.gnutls_protocol_get_name
+#define gnutls_protocol_get_version gt.gnutls_protocol_get_version
+#define gnutls_record_check_pending gt.gnutls_record_check_pending
+#define gnutls_record_get_direction gt.gnutls_record_get_direction
+#define gnutls_record_recv gt.gnutls_record_recv
+#define gnutls_record_send gt.gnutls_record_send
+#define gnutls_strerror gt.gnutls_strerror
+#define gnutls_transport_set_ptr gt.gnutls_transport_set_ptr
+#define gnutls_transport_set_pull_function gt.gnutls_transport_set_pull_function
+#define gnutls_transport_set_vec_push_function gt.gnutls_transport_set_vec_push_function
+#define gnutls_x509_crt_deinit gt.gnutls_x509_crt_deinit
+#define gnutls_x509_crt_get_dn3 gt.gnutls_x509_crt_get_dn3
+#define gnutls_x509_crt_get_expiration_time gt.gnutls_x509_crt_get_expiration_time
+#define gnutls_x509_crt_import gt.gnutls_x509_crt_import
+#define gnutls_x509_crt_init gt.gnutls_x509_crt_init
+#define gnutls_x509_crt_list_import2 gt.gnutls_x509_crt_list_import2
+#define gnutls_x509_privkey_deinit gt.gnutls_x509_privkey_deinit
+#define gnutls_x509_privkey_import2 gt.gnutls_x509_privkey_import2
+#define gnutls_x509_privkey_init gt.gnutls_x509_privkey_init
+#undef gnutls_free
+#define gnutls_free(a) ((*gt.free_fn)((void *)(a)), (a) = NULL)
+
+/* Each listed function has its #define (else the call would reach for the
+ * symbol itself): the name must expand to something longer than itself. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define X(f) _Static_assert(sizeof(STR(f)) > sizeof(#f), #f " has no #define");
+GNUTLS_FUNCS(X)
+#undef X
 
 /* A certificate chain and its key, shared by every session made while it
  * was current (GnuTLS credentials are read-only once set up, so sessions
@@ -256,9 +423,12 @@ int
 tls_context_new(tls_context_t **out, const char *cert_path,
     const char *key_path, const char *priority, char *err, size_t errlen)
 {
-	tls_context_t *ctx = xcalloc(1, sizeof(*ctx));
+	tls_context_t *ctx;
 	int ret;
 
+	if (library_load(err, errlen) != 0)
+		return TLS_ERR_LIBRARY;
+	ctx = xcalloc(1, sizeof(*ctx));
 	pthread_mutex_init(&ctx->mu, NULL);
 	ctx->cert_path = strdup(cert_path);
 	ctx->key_path = strdup(key_path);

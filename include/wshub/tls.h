@@ -44,6 +44,11 @@
  * made with, so a SIGHUP reload (tls_context_reload) swaps the pair for
  * new handshakes while older sessions keep theirs until they end.
  *
+ * GnuTLS is opened with dlopen(3) by the first tls_context_new, not
+ * linked: linked, its thread-local storage would sit in every thread's
+ * static TLS block, TLS server or not (tls.c, "GnuTLS, opened at run
+ * time").
+ *
  * Deliberately not supported: renegotiation (a TLS 1.2 client that asks
  * is disconnected), session resumption (no tickets), client certificates,
  * TLS before 1.2, kernel TLS.
@@ -76,6 +81,7 @@ enum tls_error {
 	TLS_ERR_KEY = -2,      /* the key file */
 	TLS_ERR_MISMATCH = -3, /* the key is not the certificate's */
 	TLS_ERR_PRIORITY = -4, /* the priority string */
+	TLS_ERR_LIBRARY = -5,  /* GnuTLS itself cannot be loaded */
 };
 
 /*
@@ -85,8 +91,14 @@ enum tls_error {
  * same files.  Returns TLS_OK with *out set, or a tls_error with a reason
  * in `err` that does not repeat the path ("cannot read it: No such file or
  * directory", "not at '...' (...)").  A priority string that enables a TLS
- * version before 1.2, or neither 1.2 nor 1.3, is refused.  Does not
- * print; main thread, before any session exists.
+ * version before 1.2, or neither 1.2 nor 1.3, is refused.
+ *
+ * The first call opens GnuTLS (dlopen of libgnutls.so.30: wshub does not
+ * link it, so a server without TLS never maps it; see tls.c).  If that
+ * fails, TLS_ERR_LIBRARY, with "cannot load GnuTLS (libgnutls.so.30): "
+ * and dlerror(3)'s words in `err`, and every later call fails the same
+ * way.  Does not print; main thread, before any other thread exists (the
+ * library's constructors run then).
  */
 int tls_context_new(tls_context_t **out, const char *cert_path,
     const char *key_path, const char *priority, char *err, size_t errlen);
