@@ -38,8 +38,11 @@
  *   completes) reaches no room and no relay; it is counted
  *   (messages_unheard).
  * - Only the hub closes a client's send channel: when it removes the client
- *   (unregister, slow-client drop); and on shutdown, for every client,
- *   without removing it: it stays until its own unregister.
+ *   (unregister, slow-client drop); on shutdown, for every client, without
+ *   removing it: it stays until its own unregister; and in
+ *   hub_on_register, for a client that comes too late: one whose new room
+ *   would pass --max-rooms (1013, never linked) and one that registers
+ *   after the shutdown (1001, linked until its unregister).
  * - Unregistering a client the hub no longer has is a no-op.
  * - Events from one thread keep their order, so a reader's last broadcast
  *   is queued for every client (the sender included) before the reader's
