@@ -182,7 +182,7 @@ usage(FILE *out)
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
 "2 for a bad flag (one line on stderr says what is wrong).\n",
 	    MAX_ROOMS, MAX_MESSAGE_BYTES, SEND_QUEUE_FACTOR, SEND_QUEUE_MIN,
-	    SEND_QUEUE_LEN, SEND_QUEUE_BYTES,
+	    SEND_QUEUE_SOFT, SEND_QUEUE_BYTES,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);

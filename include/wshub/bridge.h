@@ -158,7 +158,7 @@ enum bridge_probe {
  * Connects once to the URL of `cfg` (the publish connection's steps:
  * connect, AUTH, SELECT, PING) and closes again, to tell a mistake in the
  * flags from an outage before the server starts.  Returns an enum
- * bridge_probe, with the reason in err unless OK.  Main thread, before
+ * bridge_probe, with the reason in err unless OK.  From main, before
  * any bridge starts; blocks for the lookup, CONNECT_TIMEOUT_MS and each
  * reply's REPLY_TIMEOUT_MS at most.
  */

@@ -33,7 +33,7 @@
 #define MAX_MESSAGE_BYTES 65536
 #define MAX_MESSAGE_LIMIT (64 << 20)
 /*
- * --send-queue's default: the soft threshold, not the queue's length --
+ * --send-queue's default, the soft threshold (not the queue's length) --
  * messages queued for one client before it may count as slow (Go's send
  * channel holds 256).  The stall rule: a client is slow when more than
  * --send-queue messages wait for it AND its writer has been blocked on the
@@ -41,7 +41,7 @@
  * merely long because its writer has not been scheduled yet is not slow:
  * it may grow to SEND_QUEUE_LIMIT(--send-queue) while the writer catches up.
  */
-#define SEND_QUEUE_LEN 256
+#define SEND_QUEUE_SOFT 256
 /* The hard cap on one client's queue, its real length: SEND_QUEUE_FACTOR
  * times --send-queue, at least SEND_QUEUE_MIN messages (8 bytes a slot:
  * messages are shared by every recipient).  A client whose queue reaches

@@ -1,6 +1,7 @@
 /*
  * frontdoor — the listening socket and every connection that has not
- * finished its HTTP request yet, on one thread (the server's main thread).
+ * finished its HTTP request yet, on one thread: the front door (main's
+ * thread, from server_run on).
  *
  * DESIGN
  * One epoll loop watches the listener, a wake-up eventfd and every pending

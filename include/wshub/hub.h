@@ -16,9 +16,10 @@
  * and takes other hubs' messages for a room like a local broadcast
  * (hub_deliver_remote).
  *
- *   acceptor ──register──┐
- *   reader   ──broadcast─┼──▶ events ──▶ hub thread ──try_send──▶ conn send channels
- *   reader/writer ─unregister┘
+ *   front door ──────register──┐
+ *   reader ─────────broadcast──┤
+ *   reader, writer ─unregister─┼──▶ events ──▶ hub thread ──try_send──▶ send channels
+ *   bridge subscriber ─remote──┘      (hub_deliver_remote: other hubs' messages)
  *
  * - Events from one thread are handled in the order sent (FIFO), so a
  *   connection's register is always seen before its unregister.
@@ -146,7 +147,7 @@ int hub_start(hub_t *h);
  * since hub_room_admits said yes), the hub closes the client's channel
  * with the verdict 1013 instead.  Blocks while the event channel is full.
  * Returns 0, or -1 if the hub has stopped (then nothing was taken).
- * Called by the acceptor, before the connection's threads start.
+ * Called by the front door, before the connection's threads start.
  */
 int hub_register(hub_t *h, struct hub_client *cl, const char *room);
 
@@ -207,7 +208,7 @@ void hub_set_relay(hub_t *h, const struct hub_relay *relay);
  * Starts the shutdown described above and returns; hub_join waits for the
  * end.  Blocks only while the event channel is full; does nothing if the
  * hub has already stopped.  Call once, from the thread that runs the
- * server (server_run), after the acceptor has stopped registering.
+ * server (server_run), after the front door has stopped registering.
  */
 void hub_shutdown(hub_t *h);
 

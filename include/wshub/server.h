@@ -3,8 +3,8 @@
  * Redis bridge.
  *
  * DESIGN
- * The thread that calls server_run is the acceptor (the "front door",
- * frontdoor.h).  It runs one epoll loop over the listening socket and every connection that
+ * The thread that calls server_run (main's) becomes the front door
+ * (frontdoor.h).  It runs one epoll loop over the listening socket and every connection that
  * has not finished its HTTP request yet, so a client that sends its request
  * one byte a second (slowloris) costs a descriptor and 8 KiB, never a
  * thread, and never delays anyone else.  Requests are answered here: the
@@ -14,7 +14,7 @@
  * client that has read its 101 misses no broadcast.  The front door then
  * forgets it.
  *
- * Threads: the acceptor, the hub, the reaper (joins finished connection
+ * Threads: the front door, the hub, the reaper (joins finished connection
  * threads: a goroutine just ends, a pthread must be joined), two per
  * connection, and with --redis the bridge's two (bridge.h).  Signals are not handled here: main blocks them and calls
  * server_stop from its signal thread.

@@ -57,7 +57,8 @@
 #include "wshub/chan.h"
 
 enum thread_role {
-	ROLE_FRONTDOOR, /* the main thread: listener and unfinished requests */
+	ROLE_FRONTDOOR, /* main's thread once it runs the server: listener
+	                 * and unfinished requests */
 	ROLE_SIGNAL,    /* sigwait for SIGINT, SIGTERM, SIGQUIT */
 	ROLE_HUB,       /* owns the clients and rooms */
 	ROLE_REAPER,    /* joins finished connections */

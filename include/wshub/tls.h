@@ -86,7 +86,7 @@ enum tls_error {
  * in `err` that does not repeat the path ("cannot read it: No such file or
  * directory", "not at '...' (...)").  A priority string that enables a TLS
  * version before 1.2, or neither 1.2 nor 1.3, is refused.  Does not
- * print; main thread, before any session exists.
+ * print; from main, before any session exists.
  */
 int tls_context_new(tls_context_t **out, const char *cert_path,
     const char *key_path, const char *priority, char *err, size_t errlen);
