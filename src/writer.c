@@ -378,10 +378,11 @@ writer_main(void *arg)
 	if (!w.failed && !w.close_sent)
 		writer_say_goodbye(&w);
 	if (w.timed_out && hub_client_mark_slow(&c->client)) { /* first */
-		log_info("slow client id=%llu peer=%s: no write accepted for "
-		    "--write-timeout, dropped", (unsigned long long)c->id,
-		    c->peer);
-		stats_add(&c->env.stats->slow_client_drops, 1);
+		log_info("slow client id=%llu peer=%s: write timeout: no write "
+		    "accepted for --write-timeout, dropped",
+		    (unsigned long long)c->id, c->peer);
+		stats_count_slow(c->env.stats,
+		    &c->env.stats->slow_drops_write_timeout);
 	}
 	conn_unregister_once(c);
 	if (w.close_sent && !w.failed)
