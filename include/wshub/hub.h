@@ -170,8 +170,8 @@ void hub_unregister(hub_t *h, struct hub_client *cl);
  * hub still has `from` when it takes the event (else it is counted in
  * messages_unheard and freed).  Takes over the caller's reference to `m`
  * in every case (and holds `from` while queued).  Blocks while the event
- * channel is full -- its event count, or 8 MiB of messages waiting
- * (HUB_QUEUE_BYTES): backpressure on the reading thread.  Returns 0, or
+ * channel is full -- its event count, or 8 MiB (HUB_QUEUE_BYTES) of
+ * messages waiting: backpressure on the reading thread.  Returns 0, or
  * -1 if the hub has stopped.  Read threads.
  */
 int hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m);

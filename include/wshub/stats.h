@@ -95,7 +95,7 @@ size_t stats_format_json(struct stats *st, char *buf, size_t size);
 /*
  * Writes the counters in the Prometheus text exposition format (version
  * 0.0.4, with HELP and TYPE lines); returns its length.  `size` of 8 KiB
- * is enough.
+ * (METRICS_MAX) is enough.
  */
 size_t stats_format_prometheus(struct stats *st, char *buf, size_t size);
 
