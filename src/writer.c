@@ -36,10 +36,9 @@
 #include "wshub/xmalloc.h"
 
 /* Frames per sendmsg(2).  16 rather than more: the batch and its iovecs
- * (24 bytes a frame) are on the writer's stack, and with glibc's static TLS
- * surplus turned off (README, "Memory per connection") an idle writer's
- * whole stack then fits in one page; a full batch costs one system call per
- * 16 frames instead of per 32. */
+ * (24 bytes a frame) are on the writer's stack, and an idle writer's stack
+ * must stay within its pages (BENCHMARKS.md, "S4's memory"); a full batch
+ * costs one system call per 16 frames instead of per 32. */
 #define WRITE_BATCH_MAX 16
 
 struct writer {
