@@ -8,8 +8,10 @@
  *   not_empty — signalled when an item arrives; receivers wait on it.
  *   not_full  — signalled when a data slot frees; blocked senders wait on it.
  * chan_close sets `closed` and broadcasts both, so every waiter re-checks
- * its condition and sees the channel closed.  All fields are guarded by mu;
- * nothing is read outside the lock.
+ * its condition and sees the channel closed.  Every field that changes is
+ * guarded by mu; the capacities, the byte bound and the name are set before
+ * the channel is shared (chan_new, chan_set_byte_cap, chan_set_name) and
+ * read without it (chan_cap, chan_name).
  *
  * The data lane may be bounded in bytes too (chan_set_byte_cap): `bytes`
  * is the sum of the weights of its items, kept under mu by every push and
@@ -19,7 +21,9 @@
  * so it is done sparingly: each side counts its sleepers and the wake-ups
  * already sent to them, a sender signals only when a sleeping receiver has
  * no wake-up coming yet, and every signal is sent after the mutex is
- * released, so the woken thread does not wake up only to block on it.
+ * released, so the woken thread does not wake up only to block on it.  The
+ * exception is chan_close, which broadcasts under the mutex: it happens
+ * once per channel.
  */
 #include <assert.h>
 #include <errno.h>

@@ -12,7 +12,7 @@ config_defaults(struct config *cfg)
 		.max_rooms = MAX_ROOMS,
 		.redis_prefix = REDIS_PREFIX,
 		.max_message = MAX_MESSAGE_BYTES,
-		.send_queue = SEND_QUEUE_LEN,
+		.send_queue = SEND_QUEUE_SOFT,
 		.send_queue_bytes = SEND_QUEUE_BYTES,
 		.ping_interval_ms = PING_INTERVAL_MS,
 		.pong_timeout_ms = PONG_TIMEOUT_MS,

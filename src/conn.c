@@ -28,20 +28,20 @@ static atomic_uint_least64_t next_conn_id = 1;
 
 /* The hub holds a connection by its reference count. */
 static void
-client_hold(struct hub_client *cl)
+conn_client_hold(struct hub_client *cl)
 {
 	conn_ref((conn_t *)((char *)cl - offsetof(conn_t, client)));
 }
 
 static void
-client_release(struct hub_client *cl)
+conn_client_release(struct hub_client *cl)
 {
 	conn_unref((conn_t *)((char *)cl - offsetof(conn_t, client)));
 }
 
 static const struct hub_client_ops conn_client_ops = {
-	.hold = client_hold,
-	.release = client_release,
+	.hold = conn_client_hold,
+	.release = conn_client_release,
 };
 
 /* ---- the read thread's edges in the server: the socket and the hub ---- */
@@ -66,13 +66,13 @@ socket_wait_readable(conn_t *c, const struct timespec *deadline)
 }
 
 static int
-hub_publish(conn_t *c, msg_t *m)
+conn_to_hub(conn_t *c, msg_t *m)
 {
 	return hub_broadcast(c->env.hub, &c->client, m);
 }
 
 static void
-hub_leave(conn_t *c)
+conn_leave_hub(conn_t *c)
 {
 	hub_unregister(c->env.hub, &c->client);
 }
@@ -80,8 +80,8 @@ hub_leave(conn_t *c)
 static const struct conn_io socket_io = {
 	.read = socket_read,
 	.wait_readable = socket_wait_readable,
-	.publish = hub_publish,
-	.unregister = hub_leave,
+	.broadcast = conn_to_hub,
+	.unregister = conn_leave_hub,
 };
 
 const struct farewell_frame farewells[] = {

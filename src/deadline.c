@@ -17,8 +17,9 @@ int64_t
 deadline_now_ms(void)
 {
 	struct timespec now = deadline_now();
+	int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / NSEC_PER_MSEC;
 
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
+	return ms != 0 ? ms : 1;
 }
 
 struct timespec

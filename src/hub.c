@@ -436,9 +436,11 @@ hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 			chan_depth(cl->send, &d);
 			log_info("slow client id=%llu peer=%s: %s (%zu messages, "
 			    "%zu bytes queued), dropped", (unsigned long long)cl->id,
-			    cl->peer, rc == CHAN_OK ? "it stopped reading" :
-			    "send queue at its limit", d.data, d.bytes);
-			stats_add(&h->stats->slow_client_drops, 1);
+			    cl->peer, rc == CHAN_OK ? "stalled: it stopped reading" :
+			    "queue full: at its hard cap", d.data, d.bytes);
+			stats_count_slow(h->stats, rc == CHAN_OK ?
+			    &h->stats->slow_drops_stalled :
+			    &h->stats->slow_drops_queue_full);
 		}
 		client_drop_slow(cl);
 		hub_remove(h, cl);

@@ -149,8 +149,9 @@ usage(FILE *out)
 "                         (default %d)\n"
 "  --send-queue N         messages that may wait for a client that stopped\n"
 "                         reading: more than N while its writer is blocked\n"
-"                         for half the write timeout (or 16 N) and it is\n"
-"                         dropped with 1008 (default %d)\n"
+"                         for half the write timeout and it is dropped with\n"
+"                         1008; at %d N (at least %d) it is dropped at once\n"
+"                         (default %d)\n"
 "  --send-queue-bytes BYTES  the most a client's queue may hold: one whose\n"
 "                         waiting messages would pass it is dropped with\n"
 "                         1008 at once (default %d: what a client that\n"
@@ -182,7 +183,8 @@ usage(FILE *out)
 "SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
 "2 for a bad flag (one line on stderr says what is wrong).\n",
-	    MAX_ROOMS, MAX_MESSAGE_BYTES, SEND_QUEUE_LEN, SEND_QUEUE_BYTES,
+	    MAX_ROOMS, MAX_MESSAGE_BYTES, SEND_QUEUE_FACTOR, SEND_QUEUE_MIN,
+	    SEND_QUEUE_SOFT, SEND_QUEUE_BYTES,
 	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
 	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
 	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);

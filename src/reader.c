@@ -306,10 +306,10 @@ reader_record_close(conn_t *c, const struct wslay_event_on_msg_recv_arg *arg)
 
 /* Hands the parsed messages to the hub, in order. */
 static void
-reader_publish(struct reader *r)
+reader_broadcast(struct reader *r)
 {
 	for (size_t i = 0; i < r->outbox_len; i++)
-		r->c->env.io->publish(r->c, r->outbox[i]); /* takes the ref */
+		r->c->env.io->broadcast(r->c, r->outbox[i]); /* takes the ref */
 	r->outbox_len = 0;
 }
 
@@ -335,11 +335,11 @@ reader_message(wslay_event_context_ptr ctx,
 	stats_add(&c->env.stats->messages_in, 1);
 	stats_add(&c->env.stats->bytes_in, (long)arg->msg_length);
 	/* Framed once here, shared by every recipient; sent on after the
-	 * replies to the pings that came with it (reader_publish).  wslay
+	 * replies to the pings that came with it (reader_broadcast).  wslay
 	 * parses all the bytes it has buffered in one call, so the outbox can
 	 * fill up: then the earlier messages go on at once. */
 	if (r->outbox_len == OUTBOX_MAX)
-		reader_publish(r);
+		reader_broadcast(r);
 	r->outbox[r->outbox_len++] =
 	    msg_new_frame(arg->opcode, arg->msg, arg->msg_length);
 }
@@ -466,8 +466,8 @@ reader_loop(struct reader *r)
 		}
 		rv = wslay_event_recv(r->ctx);
 		if (rv == 0)
-			flooded = reader_flush(r) != 0; /* pongs before echoes */
-		reader_publish(r);
+			flooded = reader_flush(r) != 0; /* pongs before the outbox */
+		reader_broadcast(r);
 		if (rv != 0) {
 			if (!r->io_failed) { /* a frame wslay's parser refused */
 				c->cause = "protocol error";

@@ -194,7 +194,7 @@ reaper_main(void *arg)
  * Waits until every connection is reaped.  At the deadline it shuts the
  * remaining sockets down, so that every thread blocked on one (a read, a
  * poll, a write to a client that stopped reading) wakes up and finishes
- * at once, and waits for those.  Server thread, on shutdown.
+ * at once, and waits for those.  Front door, on shutdown.
  */
 static void
 await_connections(server_t *s, struct timespec deadline)

@@ -80,7 +80,9 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    "\"connections_total\":%ld,"
 	    "\"messages_in\":%ld,\"deliveries\":%ld,"
 	    "\"bytes_in\":%ld,\"bytes_out\":%ld,"
-	    "\"slow_client_drops\":%ld,\"messages_unheard\":%ld,"
+	    "\"slow_client_drops\":%ld,\"slow_drops_stalled\":%ld,"
+	    "\"slow_drops_queue_full\":%ld,"
+	    "\"slow_drops_write_timeout\":%ld,\"messages_unheard\":%ld,"
 	    "\"protocol_errors\":%ld,"
 	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
 	    "\"tls_handshakes\":%ld,\"tls_handshake_failures\":%ld,"
@@ -94,7 +96,11 @@ stats_format_json(struct stats *st, char *buf, size_t size)
 	    stats_get(&st->largest_room), stats_get(&st->connections_total),
 	    stats_get(&st->messages_in), stats_get(&st->deliveries),
 	    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
-	    stats_get(&st->slow_client_drops), stats_get(&st->messages_unheard),
+	    stats_get(&st->slow_client_drops),
+	    stats_get(&st->slow_drops_stalled),
+	    stats_get(&st->slow_drops_queue_full),
+	    stats_get(&st->slow_drops_write_timeout),
+	    stats_get(&st->messages_unheard),
 	    stats_get(&st->protocol_errors),
 	    stats_get(&st->handshake_rejects), stats_thread_count(),
 	    stats_get(&st->tls_handshakes),
@@ -167,8 +173,18 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Bytes written to clients, frame headers included.",
 	    stats_get(&st->bytes_out));
 	metric(buf, size, &len, "slow_client_drops_total", "counter",
-	    "Clients dropped for not reading: stalled, queue at its limit, "
-	    "or a write timed out.", stats_get(&st->slow_client_drops));
+	    "Clients dropped for not reading: the three slow_drops_ "
+	    "counters together.", stats_get(&st->slow_client_drops));
+	metric(buf, size, &len, "slow_drops_stalled_total", "counter",
+	    "Clients dropped by the stall rule: more than --send-queue "
+	    "waiting, the writer blocked on the socket.",
+	    stats_get(&st->slow_drops_stalled));
+	metric(buf, size, &len, "slow_drops_queue_full_total", "counter",
+	    "Clients dropped at the hard cap: a queue full in messages or "
+	    "in --send-queue-bytes.", stats_get(&st->slow_drops_queue_full));
+	metric(buf, size, &len, "slow_drops_write_timeout_total", "counter",
+	    "Clients whose socket took nothing for --write-timeout.",
+	    stats_get(&st->slow_drops_write_timeout));
 	metric(buf, size, &len, "messages_unheard_total", "counter",
 	    "Messages from clients the hub no longer has (dropped or "
 	    "refused), not delivered.", stats_get(&st->messages_unheard));
@@ -199,8 +215,8 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	    "Messages from other hubs, delivered here.",
 	    stats_get(&st->redis.received));
 	metric(buf, size, &len, "redis_dropped_total", "counter",
-	    "Messages for other hubs lost: queue full, Redis down or not "
-	    "answering.",
+	    "Messages for other hubs lost: queue full, Redis down, not "
+	    "answering or refusing a PUBLISH, the bridge stopping.",
 	    stats_get(&st->redis.dropped));
 	metric(buf, size, &len, "redis_reconnects_total", "counter",
 	    "Connections to Redis made again after a failure.",

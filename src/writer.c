@@ -36,10 +36,9 @@
 #include "wshub/xmalloc.h"
 
 /* Frames per sendmsg(2).  16 rather than more: the batch and its iovecs
- * (24 bytes a frame) are on the writer's stack, and with glibc's static TLS
- * surplus turned off (README, "Memory per connection") an idle writer's
- * whole stack then fits in one page; a full batch costs one system call per
- * 16 frames instead of per 32. */
+ * (24 bytes a frame) are on the writer's stack, and an idle writer's stack
+ * must stay within its pages (BENCHMARKS.md, "S4's memory"); a full batch
+ * costs one system call per 16 frames instead of per 32. */
 #define WRITE_BATCH_MAX 16
 
 struct writer {
@@ -378,10 +377,11 @@ writer_main(void *arg)
 	if (!w.failed && !w.close_sent)
 		writer_say_goodbye(&w);
 	if (w.timed_out && hub_client_mark_slow(&c->client)) { /* first */
-		log_info("slow client id=%llu peer=%s: no write accepted for "
-		    "--write-timeout, dropped", (unsigned long long)c->id,
-		    c->peer);
-		stats_add(&c->env.stats->slow_client_drops, 1);
+		log_info("slow client id=%llu peer=%s: write timeout: no write "
+		    "accepted for --write-timeout, dropped",
+		    (unsigned long long)c->id, c->peer);
+		stats_count_slow(c->env.stats,
+		    &c->env.stats->slow_drops_write_timeout);
 	}
 	conn_unregister_once(c);
 	if (w.close_sent && !w.failed)

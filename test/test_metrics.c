@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "support/testserver.h"
+#include "wshub/stats.h"
 #include "support/wsclient.h"
 
 static struct test_server ts;
@@ -132,4 +133,29 @@ Test(metrics, samples_are_plain_numbers_uptime_has_three_decimals,
 	cr_assert_geq(samples, 12);
 	free(text);
 	test_server_stop(&ts);
+}
+
+/* The three slow rules are counted apart, and slow_client_drops stays
+ * their sum, in /stats and /metrics alike. */
+Test(metrics, slow_drops_are_counted_by_rule_and_in_their_sum)
+{
+	struct stats st;
+	char json[4096], prom[8192];
+
+	stats_init(&st);
+	stats_count_slow(&st, &st.slow_drops_stalled);
+	stats_count_slow(&st, &st.slow_drops_queue_full);
+	stats_count_slow(&st, &st.slow_drops_queue_full);
+	stats_count_slow(&st, &st.slow_drops_write_timeout);
+	stats_format_json(&st, json, sizeof(json));
+	stats_format_prometheus(&st, prom, sizeof(prom));
+	cr_assert_not_null(strstr(json, "\"slow_client_drops\":4,"
+	    "\"slow_drops_stalled\":1,\"slow_drops_queue_full\":2,"
+	    "\"slow_drops_write_timeout\":1,"), "%s", json);
+	cr_assert_not_null(strstr(prom, "\nwshub_slow_client_drops_total 4\n"));
+	cr_assert_not_null(strstr(prom, "\nwshub_slow_drops_stalled_total 1\n"));
+	cr_assert_not_null(strstr(prom,
+	    "\nwshub_slow_drops_queue_full_total 2\n"));
+	cr_assert_not_null(strstr(prom,
+	    "\nwshub_slow_drops_write_timeout_total 1\n"));
 }

@@ -53,7 +53,7 @@
  *   room name, its envelope is whole, its payload at most --max-message
  *   bytes, and a text payload is valid UTF-8: the limits a client's message
  *   passes.  Anything else is dropped and counted (rejected).
- * - Envelope: 8 bytes of hub id (random per process), 1 byte of opcode (1
+ * - Envelope: 8 (HUB_ID_LEN) bytes of hub id (random per process), 1 byte of opcode (1
  *   text, 2 binary), then the message's payload, byte for byte.
  */
 #ifndef WSHUB_BRIDGE_H
@@ -158,7 +158,7 @@ enum bridge_probe {
  * Connects once to the URL of `cfg` (the publish connection's steps:
  * connect, AUTH, SELECT, PING) and closes again, to tell a mistake in the
  * flags from an outage before the server starts.  Returns an enum
- * bridge_probe, with the reason in err unless OK.  Main thread, before
+ * bridge_probe, with the reason in err unless OK.  From main, before
  * any bridge starts; blocks for the lookup, CONNECT_TIMEOUT_MS and each
  * reply's REPLY_TIMEOUT_MS at most.
  */
@@ -179,10 +179,11 @@ void bridge_unsubscribe(bridge_t *b, const char *room);
 
 /*
  * Stops both threads (any thread) and waits for them; frees everything.
- * The publisher may first send what is queued, for 0.25 s at most; what
+ * The publisher may first send what is queued, for DRAIN_MS (0.25 s) at
+ * most; what
  * is still queued then is dropped and counted.  Bounded whatever Redis
  * does: then every wait of the bridge's threads ends (a name lookup of a
- * --redis host name in progress within 50 ms more).
+ * --redis host name in progress within LOOKUP_POLL_MS (50 ms) more).
  */
 void bridge_free(bridge_t *b);
 

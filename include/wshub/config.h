@@ -33,33 +33,41 @@
 #define MAX_MESSAGE_BYTES 65536
 #define MAX_MESSAGE_LIMIT (64 << 20)
 /*
- * Messages queued for one client before it may count as slow (Go: 256).
- * The rule: a client is slow when more than --send-queue messages wait for
- * it AND its writer has been blocked on the socket for SLOW_STALL_MS (the
- * client stopped reading).  A queue that is merely long because its writer
- * has not been scheduled yet is not slow: it may grow to
- * SEND_QUEUE_LIMIT(--send-queue) while the writer catches up.
+ * --send-queue's default, the soft threshold (not the queue's length) --
+ * messages queued for one client before it may count as slow (Go's send
+ * channel holds 256).  The stall rule: a client is slow when more than
+ * --send-queue messages wait for it AND its writer has been blocked on the
+ * socket for SLOW_STALL_MS (the client stopped reading).  A queue that is
+ * merely long because its writer has not been scheduled yet is not slow:
+ * it may grow to SEND_QUEUE_LIMIT(--send-queue) while the writer catches up.
  */
-#define SEND_QUEUE_LEN 256
-/* The hard bound on one client's queue: 16 times --send-queue, at least
- * 4096 messages (8 bytes a slot: messages are shared by every recipient).
- * A client whose queue reaches it is dropped whatever its writer does. */
-#define SEND_QUEUE_LIMIT(n) ((n) * 16 > 4096 ? (n) * 16 : (size_t)4096)
+#define SEND_QUEUE_SOFT 256
+/* The hard cap on one client's queue, its real length: SEND_QUEUE_FACTOR
+ * times --send-queue, at least SEND_QUEUE_MIN messages (8 bytes a slot:
+ * messages are shared by every recipient).  A client whose queue reaches
+ * it is dropped whatever its writer does. */
+#define SEND_QUEUE_FACTOR 16
+#define SEND_QUEUE_MIN 4096
+#define SEND_QUEUE_LIMIT(n) ((n) * SEND_QUEUE_FACTOR > SEND_QUEUE_MIN ? \
+	(n) * SEND_QUEUE_FACTOR : (size_t)SEND_QUEUE_MIN)
 /*
- * The hard bound on one client's queue in bytes (wire bytes of the
+ * The hard cap on one client's queue in bytes (wire bytes of the
  * messages waiting for it): a client whose queue would pass it is dropped
  * like one at SEND_QUEUE_LIMIT.  The count alone lets a client that stops
- * reading pin 4096 messages of up to --max-message each (256 MiB at
- * 64 KiB); with this bound it pins at most 4 MiB of queue (plus its
- * socket's kernel buffers, which RSS does not show) -- Redis's
- * client-output-buffer-limit, per client.  4 MiB: 64 messages of the
- * default --max-message, or a burst of 4,000 1-KB messages waiting for a
- * writer that has not run yet.  A single message bigger than the bound
- * still goes to an empty queue.
+ * reading pin SEND_QUEUE_MIN messages of up to --max-message each: 256 MiB
+ * (SEND_QUEUE_MIN * MAX_MESSAGE_BYTES) at the default.  With this bound it
+ * pins at most this much queue (plus its socket's kernel buffers, which RSS
+ * does not show) -- Redis's client-output-buffer-limit, per client: 64
+ * (SEND_QUEUE_BYTES / MAX_MESSAGE_BYTES) messages of the default
+ * --max-message, or a burst of 4,000 1-KB messages waiting for a writer
+ * that has not run yet.  A single message bigger than the bound still goes
+ * to an empty queue.
  */
 #define SEND_QUEUE_BYTES (4 << 20)
-/* Control frames (the 101, pongs) queued ahead of data, at most.  A close
- * is not one of them: it goes after the data (conn_set_final_close). */
+/* Items on a send channel's priority lane, ahead of data, at most: the
+ * 101, and batches of pongs (a batch: the pongs for one read's pings, in
+ * one frame list).  A close is not one of them: it goes after the data
+ * (conn_set_final_close). */
 #define CONTROL_QUEUE_LEN 16
 /* A client that has not finished its HTTP request by then is dropped. */
 #define HANDSHAKE_TIMEOUT_MS 10000

@@ -69,7 +69,7 @@ struct conn_io {
 	int (*wait_readable)(conn_t *c, const struct timespec *deadline);
 	/* Hands a data message from `c` to the hub, which takes the
 	 * reference; blocks while the hub's channel is full. */
-	int (*publish)(conn_t *c, msg_t *m);
+	int (*broadcast)(conn_t *c, msg_t *m);
 	/* Asks the hub to remove `c`; called once (conn_unregister_once). */
 	void (*unregister)(conn_t *c);
 };

@@ -22,8 +22,8 @@ struct timespec deadline_after_ms(int64_t ms);
 /* Milliseconds from now until `d`, rounded up; 0 if it has passed. */
 int64_t deadline_remaining_ms(const struct timespec *d);
 
-/* The current CLOCK_MONOTONIC time in milliseconds, plus one: never 0, so
- * 0 can mean "not set". */
+/* The current CLOCK_MONOTONIC time in whole milliseconds; never 0 (a clock
+ * that reads 0 ms gives 1), so 0 can mean "not set". */
 int64_t deadline_now_ms(void);
 
 /* Milliseconds since `start` (may be 0). */

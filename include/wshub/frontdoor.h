@@ -1,11 +1,13 @@
 /*
  * frontdoor — the listening socket and every connection that has not
- * finished its HTTP request yet, on one thread (the server's main thread).
+ * finished its HTTP request yet, on one thread: the front door (main's
+ * thread, from server_run on).
  *
  * DESIGN
  * One epoll loop watches the listener, a wake-up eventfd and every pending
  * request, so a client that sends its request one byte a second
- * (slowloris) costs a descriptor and 8 KiB, never a thread, and never
+ * (slowloris) costs a descriptor and 8 KiB (MAX_REQUEST_HEAD), never a
+ * thread, and never
  * delays anyone else.  Each pending request moves through
  *   READING  the request head arrives (deadline: --handshake-timeout)
  *   WRITING  our response is written (same deadline)
@@ -71,7 +73,8 @@ uint16_t frontdoor_port(const frontdoor_t *f);
  * Runs the loop on the calling thread until frontdoor_stop; then closes
  * the listener and drops every unfinished request, and returns.  Blocks in
  * epoll_wait; also, on an upgrade, in hub_register while the hub's event
- * channel is full (4096 events behind: the front door then waits with
+ * channel is full (4096 (HUB_QUEUE_LEN) events behind: the front door
+ * then waits with
  * every other request, the hub's backpressure), and in conn_start's
  * error path.  Call once.
  */

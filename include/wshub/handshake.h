@@ -142,7 +142,8 @@ int handshake_check_upgrade(const struct http_request *req,
 
 /*
  * Computes Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) into `out`
- * (NUL-terminated).  Returns 0, or -1 if the key is longer than 64 bytes.
+ * (NUL-terminated).  Returns 0, or -1 if the key is longer than 64
+ * (KEY_MAX) bytes.
  */
 int handshake_accept_key(const char *key, size_t key_len,
     char out[HANDSHAKE_ACCEPT_LEN + 1]);

@@ -16,9 +16,10 @@
  * and takes other hubs' messages for a room like a local broadcast
  * (hub_deliver_remote).
  *
- *   acceptor ──register──┐
- *   reader   ──broadcast─┼──▶ events ──▶ hub thread ──try_send──▶ conn send channels
- *   reader/writer ─unregister┘
+ *   front door ──────register──┐
+ *   reader ─────────broadcast──┤
+ *   reader, writer ─unregister─┼──▶ events ──▶ hub thread ──try_send──▶ send channels
+ *   bridge subscriber ─remote──┘      (hub_deliver_remote: other hubs' messages)
  *
  * - Events from one thread are handled in the order sent (FIFO), so a
  *   connection's register is always seen before its unregister.
@@ -38,8 +39,11 @@
  *   completes) reaches no room and no relay; it is counted
  *   (messages_unheard).
  * - Only the hub closes a client's send channel: when it removes the client
- *   (unregister, slow-client drop); and on shutdown, for every client,
- *   without removing it: it stays until its own unregister.
+ *   (unregister, slow-client drop); on shutdown, for every client, without
+ *   removing it: it stays until its own unregister; and in
+ *   hub_on_register, for a client that comes too late: one whose new room
+ *   would pass --max-rooms (1013, never linked) and one that registers
+ *   after the shutdown (1001, linked until its unregister).
  * - Unregistering a client the hub no longer has is a no-op.
  * - Events from one thread keep their order, so a reader's last broadcast
  *   is queued for every client (the sender included) before the reader's
@@ -143,7 +147,7 @@ int hub_start(hub_t *h);
  * since hub_room_admits said yes), the hub closes the client's channel
  * with the verdict 1013 instead.  Blocks while the event channel is full.
  * Returns 0, or -1 if the hub has stopped (then nothing was taken).
- * Called by the acceptor, before the connection's threads start.
+ * Called by the front door, before the connection's threads start.
  */
 int hub_register(hub_t *h, struct hub_client *cl, const char *room);
 
@@ -166,8 +170,8 @@ void hub_unregister(hub_t *h, struct hub_client *cl);
  * hub still has `from` when it takes the event (else it is counted in
  * messages_unheard and freed).  Takes over the caller's reference to `m`
  * in every case (and holds `from` while queued).  Blocks while the event
- * channel is full -- its event count, or 8 MiB of messages waiting
- * (HUB_QUEUE_BYTES): backpressure on the reading thread.  Returns 0, or
+ * channel is full -- its event count, or 8 MiB (HUB_QUEUE_BYTES) of
+ * messages waiting: backpressure on the reading thread.  Returns 0, or
  * -1 if the hub has stopped.  Read threads.
  */
 int hub_broadcast(hub_t *h, struct hub_client *from, msg_t *m);
@@ -204,7 +208,7 @@ void hub_set_relay(hub_t *h, const struct hub_relay *relay);
  * Starts the shutdown described above and returns; hub_join waits for the
  * end.  Blocks only while the event channel is full; does nothing if the
  * hub has already stopped.  Call once, from the thread that runs the
- * server (server_run), after the acceptor has stopped registering.
+ * server (server_run), after the front door has stopped registering.
  */
 void hub_shutdown(hub_t *h);
 

@@ -21,7 +21,7 @@
  * or one that names another process), or -2 with a one-line reason in err
  * if it was handed something it cannot serve (not one socket, not a
  * listening stream socket).  Unsets LISTEN_PID, LISTEN_FDS and
- * LISTEN_FDNAMES either way, as sd_listen_fds(1) does.  Main thread,
+ * LISTEN_FDNAMES either way, as sd_listen_fds(1) does.  From main,
  * before any other thread exists (it changes the environment).
  */
 int listenfds_take(char *err, size_t errlen);

@@ -46,7 +46,7 @@ msg_t *msg_new_frame(uint8_t opcode, const void *payload, size_t len);
 
 /*
  * Builds a close frame (RFC 6455 §5.5.1) carrying `code` and `reason`
- * (truncated to the 123 bytes a control frame allows, at a UTF-8 character
+ * (truncated to the 123 (CLOSE_REASON_MAX) bytes a control frame allows, at a UTF-8 character
  * boundary).  code 0 builds a close frame with an empty payload.  One
  * reference, caller owns it; aborts if memory runs out.
  */

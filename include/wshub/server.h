@@ -3,26 +3,22 @@
  * Redis bridge.
  *
  * DESIGN
- * The thread that calls server_run is the acceptor (the "front door",
- * frontdoor.h).  It runs one epoll loop over the listening socket and every connection that
- * has not finished its HTTP request yet, so a client that sends its request
- * one byte a second (slowloris) costs a descriptor and 8 KiB, never a
- * thread, and never delays anyone else.  Requests are answered here: the
- * chat page, /stats, errors (then a lingering close), and the WebSocket
- * upgrade — once it is checked, the socket is registered with the hub and
- * gets its two threads (conn_start), whose writer sends the 101 first; so a
- * client that has read its 101 misses no broadcast.  The front door then
- * forgets it.
+ * The thread that calls server_run (main's) becomes the front door: one
+ * epoll loop over the listener and every unfinished request, which
+ * answers requests and hands each checked upgrade to the hub and its two
+ * threads (frontdoor.h tells how, and why a slow request costs no thread).
  *
- * Threads: the acceptor, the hub, the reaper (joins finished connection
+ * Threads: the front door, the hub, the reaper (joins finished connection
  * threads: a goroutine just ends, a pthread must be joined), two per
- * connection, and with --redis the bridge's two (bridge.h).  Signals are not handled here: main blocks them and calls
- * server_stop from its signal thread.
+ * connection, and with --redis the bridge's two (bridge.h).  Signals are
+ * not handled here: main blocks them and calls server_stop from its signal
+ * thread.
  *
  * Shutdown (server_stop): stop accepting, drop unfinished requests, let
  * the hub say 1001 to every client and wait --shutdown-timeout for their
- * close replies, wait until the reaper has joined every connection thread,
- * then return from server_run.
+ * close replies, then shut every socket still open; wait until the reaper
+ * has joined every connection thread, stop the bridge, and return from
+ * server_run (the bound: docs/ARCHITECTURE.md, "Shutdown is bounded").
  */
 #ifndef WSHUB_SERVER_H
 #define WSHUB_SERVER_H

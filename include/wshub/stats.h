@@ -28,7 +28,17 @@ struct stats {
 	atomic_long deliveries;         /* data frames written to clients */
 	atomic_long bytes_in;           /* payload bytes received */
 	atomic_long bytes_out;          /* wire bytes written */
-	atomic_long slow_client_drops;  /* clients dropped for not reading */
+	/* Clients dropped as slow, by the rule that dropped them, and their
+	 * sum (stats_count_slow keeps it): */
+	atomic_long slow_client_drops;  /* the three below together */
+	atomic_long slow_drops_stalled; /* the stall rule: more than
+	                                   --send-queue waiting while its
+	                                   writer is blocked on the full
+	                                   socket for SLOW_STALL_MS */
+	atomic_long slow_drops_queue_full; /* the hard cap: SEND_QUEUE_LIMIT
+	                                   messages, or --send-queue-bytes */
+	atomic_long slow_drops_write_timeout; /* its socket took nothing
+	                                   for --write-timeout (the writer) */
 	atomic_long messages_unheard;   /* sent by a client the hub no longer
 	                                   has (or never had): not delivered */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
@@ -64,6 +74,15 @@ stats_get(atomic_long *counter)
 	return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+/* Counts a client dropped as slow under `rule`, one of the slow_drops_
+ * counters of `st`, and in their sum, slow_client_drops. */
+static inline void
+stats_count_slow(struct stats *st, atomic_long *rule)
+{
+	stats_add(rule, 1);
+	stats_add(&st->slow_client_drops, 1);
+}
+
 /* Counts a connection that ended with close code `code`. */
 void stats_count_close(struct stats *st, int code);
 
@@ -76,7 +95,7 @@ size_t stats_format_json(struct stats *st, char *buf, size_t size);
 /*
  * Writes the counters in the Prometheus text exposition format (version
  * 0.0.4, with HELP and TYPE lines); returns its length.  `size` of 8 KiB
- * is enough.
+ * (METRICS_MAX) is enough.
  */
 size_t stats_format_prometheus(struct stats *st, char *buf, size_t size);
 

@@ -13,7 +13,7 @@
  *
  * What a thread is doing is one atomic word in its own entry, which only
  * the thread itself writes: its state in the top byte, and in the other 56
- * bits what it waits on *in words*, a pointer to a static string (a
+ * (THREADS_STATE_SHIFT) bits what it waits on *in words*, a pointer to a static string (a
  * TS_COND text, or a channel's name: every chan_set_name in wshub gives a
  * literal) or NULL.  threads_block captures a channel's name when the
  * thread blocks, while the blocking thread holds the channel and it is
@@ -57,7 +57,8 @@
 #include "wshub/chan.h"
 
 enum thread_role {
-	ROLE_FRONTDOOR, /* the main thread: listener and unfinished requests */
+	ROLE_FRONTDOOR, /* main's thread once it runs the server: listener
+	                 * and unfinished requests */
 	ROLE_SIGNAL,    /* sigwait for SIGINT, SIGTERM, SIGQUIT */
 	ROLE_HUB,       /* owns the clients and rooms */
 	ROLE_REAPER,    /* joins finished connections */

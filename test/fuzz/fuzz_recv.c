@@ -6,7 +6,7 @@
  * objects: reader_main (src/reader.c) with its wslay server context (max
  * message MAX_MESSAGE_BYTES), reader_recv_whole (which holds a close frame
  * back until it is whole) over reader_recv, reader_frame_start,
- * reader_message, reader_record_close, reader_flush, reader_publish,
+ * reader_message, reader_record_close, reader_flush, reader_broadcast,
  * reader_send_close and reader_drain.  Only its edges are replaced, through
  * the connection's conn_io (conn_env.io):
  * - sim_read and sim_wait_readable play the socket: each wait is one
@@ -14,7 +14,7 @@
  *   says EAGAIN; after the last chunk has been read, the next wake-up finds
  *   EOF (or, if the input says so, the read deadline passes: the wait
  *   returns 0);
- * - sim_publish and sim_unregister play the hub: broadcasts are checked
+ * - sim_broadcast and sim_unregister play the hub: broadcasts are checked
  *   and collected instead of fanned out;
  * - the writer thread is the harness: it takes what the reader put on the
  *   send channel's priority lane (pongs) at every wake-up, or only at the
@@ -589,7 +589,7 @@ sim_read(conn_t *c, void *buf, size_t len)
 
 /* The hub takes the reader's reference; here each message is checked. */
 static int
-sim_publish(conn_t *from, msg_t *m)
+sim_broadcast(conn_t *from, msg_t *m)
 {
 	struct frame f;
 
@@ -728,7 +728,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static const struct conn_io sim_io = {
 		.read = sim_read,
 		.wait_readable = sim_wait_readable,
-		.publish = sim_publish,
+		.broadcast = sim_broadcast,
 		.unregister = sim_unregister,
 	};
 	static struct config cfg;
