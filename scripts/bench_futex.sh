@@ -6,6 +6,9 @@
 # connect).  Prints, per run, the hash the server reports, the last
 # delivery and the server's CPU time for the whole run.
 #   usage: scripts/bench_futex.sh RUNS CLIENTS...
+# With GORILLA=PATH (Gorilla's chat example built as BENCHMARKS.md's
+# "Benchmarking another server side by side" says), each run also measures
+# it, the same way, after the two wshubs.
 # Needs: ulimit -n above CLIENTS (the hard limit is raised to, if it
 # allows), 2 threads per client under kernel.pid_max.  Bounded: each run is
 # wshub-load's own -d 10 plus its connect time.
@@ -19,17 +22,25 @@ out=build/bench/futex
 mkdir -p "$out"
 for c in "$@"; do
 	for run in $(seq "$runs"); do
-		for slots in 0 auto; do
-			build/bench/wshub -q --port 0 --futex-hash-slots "$slots" \
-			    2>"$out/server.log" &
-			pid=$!
-			port=""
-			for _ in $(seq 100); do
-				port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/server.log")
-				[ -n "$port" ] && break
-				sleep 0.05
-			done
-			hdr=$(curl -s "http://127.0.0.1:$port/debug/threads" | head -1)
+		for slots in 0 auto ${GORILLA:+gorilla}; do
+			if [ "$slots" = gorilla ]; then
+				port=9199
+				"$GORILLA" -addr "127.0.0.1:$port" 2>"$out/server.log" &
+				pid=$!
+				sleep 0.5
+				hdr="Gorilla's chat example"
+			else
+				build/bench/wshub -q --port 0 --futex-hash-slots "$slots" \
+				    2>"$out/server.log" &
+				pid=$!
+				port=""
+				for _ in $(seq 100); do
+					port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/server.log")
+					[ -n "$port" ] && break
+					sleep 0.05
+				done
+				hdr=$(curl -s "http://127.0.0.1:$port/debug/threads" | head -1)
+			fi
 			build/bench/wshub-load connect -c "$c" -d 10 --inflight 128 \
 			    --json --server-pid "$pid" "ws://127.0.0.1:$port/ws" \
 			    >"$out/$slots-$c-$run.json" 2>/dev/null

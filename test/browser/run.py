@@ -62,7 +62,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "support"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from wshub_process import (STOP_TIMEOUT_S, WshubProcess, describe_status,  # noqa: E402
-                           wshub_path)
+                           make_tls_pair, wshub_path)
 
 RUN_TIMEOUT_S = 120.0    # the whole test
 LAUNCH_TIMEOUT_S = 30.0  # Chromium writes DevToolsActivePort
@@ -86,6 +86,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
+    "--ignore-certificate-errors",  # the TLS scenario's throwaway certificate
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
@@ -738,6 +739,9 @@ async def scenario(t, state, wshub, chromium, artefacts):
     # 5. Two wshub processes joined through a real redis-server: pages on
     # different hubs chat in one room; a page in another room hears nothing.
     await redis_scenario(t, state, wshub, cdp, problems, artefacts)
+
+    # 6. The same page over https: wshub --tls-cert (issue 18).
+    await tls_scenario(t, state, wshub, cdp, problems, artefacts)
     t.check("no page errors or console errors", not problems, "; ".join(problems))
     for note in sorted(t.notes):
         print("# note: " + note, flush=True)
@@ -825,6 +829,40 @@ async def redis_scenario(t, state, wshub, cdp, problems, artefacts):
         await p.close()
     for i, hub in enumerate(state.hubs):
         t.check("hub %d exits 0 on SIGTERM" % (i + 1), *stopped_ok(await stop_server(hub), hub))
+
+
+async def tls_scenario(t, state, wshub, cdp, problems, artefacts):
+    """The chat page over https: it picks wss:// by itself, two pages chat,
+    the thread panel (over https too) shows a reader and a writer per
+    connection, and SIGTERM gives both 1001."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = await asyncio.to_thread(make_tls_pair, tmp)
+        state.server = WshubProcess(wshub, WSHUB_FLAGS + ["--tls-cert", cert, "--tls-key", key],
+                                    prefix=DIE_WITH_RUNNER)
+        await asyncio.to_thread(state.server.start)
+    url = "https://127.0.0.1:%d/" % state.server.addr[1]
+    g = await Page.open(cdp, "page G", url, problems, t.notes)
+    h = await Page.open(cdp, "page H", url, problems, t.notes)
+    for n, p in (("G", g), ("H", h)):
+        await t.expect("https page %s shows open" % n, wait_status(p, "open", "^open$"))
+    await t.expect("the https page picked wss:// by itself", g.wait_for(
+        "a 'connected to wss://' line", "[...document.querySelectorAll('#log li')]"
+        ".some((li) => li.textContent.startsWith('connected to wss://127.0.0.1:'))"))
+    await say(g, "hello over wss", "enter")
+    for n, p in (("G", g), ("H", h)):
+        await t.expect("https page %s shows G's message" % n, wait_log_entry(p, "hello over wss"))
+    await g.evaluate("document.getElementById('threads-panel').open = true")
+    await t.expect("over TLS, each connection still has a reader and a writer",
+                   g.wait_for("4 connection rows",
+                              "document.querySelectorAll('#threads tr.conn').length === 4"))
+    await g.screenshot(os.path.join(artefacts, "tls.png"))
+    t.check("the TLS wshub exits 0 on SIGTERM",
+            *stopped_ok(await stop_server(state.server), state.server))
+    for n, p in (("G", g), ("H", h)):
+        await t.expect("https page %s log keeps 'closed: 1001 server shutting down'" % n,
+                       wait_log_entry(p, "closed: 1001 server shutting down"))
+    for p in (g, h):
+        await p.close()
 
 
 async def expect_enabled(page, want):
