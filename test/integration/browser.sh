@@ -2,8 +2,9 @@
 # The chat page in Debian's headless Chromium (test/browser/run.py, over the
 # DevTools protocol with python3-websockets): two pages chat, see the 1001
 # close when the server gets SIGTERM, and reconnect when it comes back on
-# the same port, and the same over https (wshub --tls-cert).  Run by scripts/run-tests.sh with WSHUB set (build/wshub or
-# build/asan/wshub).  Debian packages only, nothing downloaded: chromium
+# the same port; then two hubs through Redis, and the page over https
+# (wshub --tls-cert).  Run by scripts/run-tests.sh with WSHUB set
+# (build/wshub or build/asan/wshub).  Debian packages only, nothing downloaded: chromium
 # (or $CHROMIUM) and python3-websockets, from scripts/install-deps.sh.
 # Screenshots go to build/browser/.  The last line is
 # "browser: N passed, M failed".
