@@ -313,7 +313,7 @@ writer_wait_reader(conn_t *c, bool *flag, const struct timespec *deadline,
 {
 	threads_block(TS_COND, what);
 	pthread_mutex_lock(&c->mu);
-	while (!*flag && pthread_cond_timedwait(&c->reader_done_cond, &c->mu,
+	while (!*flag && deadline_cond_timedwait(&c->reader_done_cond, &c->mu,
 	    deadline) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&c->mu);
