@@ -170,6 +170,9 @@ await_queued(size_t n)
 	while (chan_len(r.c->send) != n) {
 		struct timespec now = deadline_real_now();
 
+		cr_assert(n == 0 || atomic_load(&r.c->client.verdict) ==
+		    HUB_VERDICT_NONE, "dropped early, with %zu queued",
+		    chan_len(r.c->send));
 		cr_assert(now.tv_sec < bound.tv_sec ||
 		    (now.tv_sec == bound.tv_sec && now.tv_nsec < bound.tv_nsec),
 		    "%zu queued, not %zu", chan_len(r.c->send), n);
