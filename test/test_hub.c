@@ -71,7 +71,7 @@ Test(hub, a_burst_of_messages_in_one_write_all_arrive_in_order,
  * slow client has seconds to start reading after the drop; each rule at
  * its boundary is proved without sockets in test_conn_rules.c.
  */
-Test(hub, slow_client_is_dropped_by_the_hub_fast_client_gets_everything,
+Test(hub, slow_client_is_dropped_fast_client_gets_everything,
     .timeout = 90)
 {
 	enum { SIZE = 16384 };
