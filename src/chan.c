@@ -28,12 +28,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "wshub/chan.h"
 #include "wshub/deadline.h"
-#include "wshub/threads.h"
 #include "wshub/xmalloc.h"
 
 /*
@@ -156,18 +156,31 @@ sleepers_claim_locked(struct sleepers *sl)
 	return true;
 }
 
+/* Who hears of a thread's sleep on a channel (chan_set_sleep_hook). */
+static _Atomic(const struct chan_sleep_hook *) sleep_hook;
+
+void
+chan_set_sleep_hook(const struct chan_sleep_hook *hook)
+{
+	atomic_store_explicit(&sleep_hook, hook, memory_order_relaxed);
+}
+
 /* Sleeps on `cond` (until `deadline` if not NULL); mu held. */
 static int
 sleepers_wait_locked(chan_t *ch, struct sleepers *sl, pthread_cond_t *cond,
     const struct timespec *deadline)
 {
+	const struct chan_sleep_hook *hook =
+	    atomic_load_explicit(&sleep_hook, memory_order_relaxed);
 	int rc;
 
 	sl->waiting++;
-	threads_block(sl == &ch->receivers ? TS_CHAN_RECV : TS_CHAN_SEND, ch);
-	rc = deadline ? pthread_cond_timedwait(cond, &ch->mu, deadline) :
+	if (hook != NULL)
+		hook->block(sl == &ch->senders, ch->name);
+	rc = deadline ? deadline_cond_timedwait(cond, &ch->mu, deadline) :
 	    pthread_cond_wait(cond, &ch->mu);
-	threads_run();
+	if (hook != NULL)
+		hook->run();
 	sl->waiting--;
 	if (sl->woken > 0)
 		sl->woken--;
@@ -468,4 +481,15 @@ const char *
 chan_name(const chan_t *ch)
 {
 	return ch->name;
+}
+
+size_t
+chan_sleepers(chan_t *ch, bool sending)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ch->mu);
+	n = sending ? ch->senders.waiting : ch->receivers.waiting;
+	pthread_mutex_unlock(&ch->mu);
+	return n;
 }

@@ -65,6 +65,91 @@ socket_wait_readable(conn_t *c, const struct timespec *deadline)
 	return conn_wait_fd(c->fd, POLLIN, deadline);
 }
 
+/* sendmsg(2), which unlike writev(2) cannot raise SIGPIPE: a peer that
+ * vanished is an EPIPE here, whatever the process does with signals. */
+static ssize_t
+socket_send_plain(conn_t *c, const struct iovec *iov, int cnt)
+{
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
+	    .msg_iovlen = (size_t)cnt };
+
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+}
+
+/*
+ * The same over TLS.  Each record costs a header, a tag and a system
+ * call, so runs of small frames are copied into one record (at most
+ * TLS_RECORD_MAX bytes, allocated per call so an idle connection holds
+ * none); a frame that does not fit goes out on its own, from where it is.
+ * The runs depend only on iov[], so a call after EAGAIN offers GnuTLS the
+ * same record again, as it requires.  Each recipient's writer encrypts its
+ * own copy of a broadcast: the cost of TLS per delivery, paid here.
+ */
+static ssize_t
+socket_send_tls(conn_t *c, const struct iovec *iov, int cnt)
+{
+	uint8_t *run = NULL;
+	size_t done = 0;
+	ssize_t n = 0;
+	int i = 0, err;
+
+	while (i < cnt) {
+		const uint8_t *buf = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+		int next = i + 1;
+
+		if (next < cnt && len + iov[next].iov_len <= TLS_RECORD_MAX) {
+			if (run == NULL)
+				run = xmalloc(TLS_RECORD_MAX);
+			for (len = 0, next = i; next < cnt &&
+			    len + iov[next].iov_len <= TLS_RECORD_MAX; next++) {
+				memcpy(run + len, iov[next].iov_base,
+				    iov[next].iov_len);
+				len += iov[next].iov_len;
+			}
+			buf = run;
+		}
+		if ((n = tls_session_send(c->tls, buf, len)) < 0)
+			break;
+		done += (size_t)n;
+		if ((size_t)n < len)
+			break; /* the caller comes back for the rest */
+		i = next;
+	}
+	err = errno;
+	free(run);
+	errno = err;
+	return done > 0 || n >= 0 ? (ssize_t)done : -1;
+}
+
+static ssize_t
+socket_send(conn_t *c, const struct iovec *iov, int cnt)
+{
+	if (c->tls != NULL)
+		return socket_send_tls(c, iov, cnt);
+	return socket_send_plain(c, iov, cnt);
+}
+
+static int
+socket_wait_writable(conn_t *c, const struct timespec *deadline)
+{
+	return conn_wait_fd(c->fd, POLLOUT, deadline);
+}
+
+/* With TLS, our close_notify goes before the FIN (GnuTLS: the sender ends
+ * with gnutls_bye(GNUTLS_SHUT_WR) while the receiver reads on until the
+ * peer's); best effort, until the deadline. */
+static void
+socket_shutdown(conn_t *c, int how, const struct timespec *deadline)
+{
+	if (how == SHUT_WR && c->tls != NULL)
+		while (tls_session_bye(c->tls) != 0 && (errno == EINTR ||
+		    (errno == EAGAIN &&
+		    conn_wait_fd(c->fd, POLLOUT, deadline) > 0)))
+			;
+	shutdown(c->fd, how);
+}
+
 static int
 conn_to_hub(conn_t *c, msg_t *m)
 {
@@ -80,6 +165,9 @@ conn_leave_hub(conn_t *c)
 static const struct conn_io socket_io = {
 	.read = socket_read,
 	.wait_readable = socket_wait_readable,
+	.send = socket_send,
+	.wait_writable = socket_wait_writable,
+	.shutdown = socket_shutdown,
 	.broadcast = conn_to_hub,
 	.unregister = conn_leave_hub,
 };
@@ -222,7 +310,13 @@ conn_set_final_close(conn_t *c, msg_t *m)
 void
 conn_shutdown(conn_t *c)
 {
-	shutdown(c->fd, SHUT_RDWR);
+	c->env.io->shutdown(c, SHUT_RDWR, NULL);
+}
+
+void *
+conn_io_arg(const conn_t *c)
+{
+	return c->env.io_arg;
 }
 
 void

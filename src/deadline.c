@@ -1,16 +1,48 @@
 /* deadline — absolute CLOCK_MONOTONIC deadlines (see deadline.h). */
+#include <stdatomic.h>
+
 #include "wshub/deadline.h"
 
 #define NSEC_PER_MSEC 1000000LL
 #define NSEC_PER_SEC 1000000000LL
 
 struct timespec
-deadline_now(void)
+deadline_real_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts;
+}
+
+static const struct deadline_clock monotonic = {
+	.now = deadline_real_now,
+	.cond_timedwait = pthread_cond_timedwait,
+};
+
+/* The clock in use: one relaxed load per reading (an indirect call). */
+static _Atomic(const struct deadline_clock *) clock_in_use = &monotonic;
+
+void
+deadline_use_clock(const struct deadline_clock *clock)
+{
+	atomic_store_explicit(&clock_in_use, clock ? clock : &monotonic,
+	    memory_order_relaxed);
+}
+
+struct timespec
+deadline_now(void)
+{
+	return atomic_load_explicit(&clock_in_use,
+	    memory_order_relaxed)->now();
+}
+
+int
+deadline_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mu,
+    const struct timespec *deadline)
+{
+	return atomic_load_explicit(&clock_in_use,
+	    memory_order_relaxed)->cond_timedwait(cond, mu, deadline);
 }
 
 int64_t

@@ -50,6 +50,19 @@ doing_word(enum thread_state state, const char *on)
 	return (uint64_t)state << THREADS_STATE_SHIFT | p;
 }
 
+/* How the channels tell the registry that a thread sleeps on one
+ * (chan_set_sleep_hook): chan knows nothing of this module. */
+static void
+chan_block(bool sending, const char *name)
+{
+	threads_block(sending ? TS_CHAN_SEND : TS_CHAN_RECV, name);
+}
+
+static const struct chan_sleep_hook chan_hook = {
+	.block = chan_block,
+	.run = threads_run,
+};
+
 void
 threads_enter(struct thread_entry *t, enum thread_role role,
     uint64_t conn_id, const char *peer, const char *room, chan_t *queue)
@@ -61,6 +74,7 @@ threads_enter(struct thread_entry *t, enum thread_role role,
 	t->room = room;
 	t->queue = queue;
 	atomic_init(&t->doing, doing_word(TS_RUNNING, NULL));
+	chan_set_sleep_hook(&chan_hook); /* the same hook, every time */
 	pthread_mutex_lock(&list_mu);
 	TAILQ_INSERT_TAIL(&list, t, link);
 	list_len++;
@@ -81,16 +95,13 @@ threads_leave(void)
 }
 
 void
-threads_block(enum thread_state state, const void *on)
+threads_block(enum thread_state state, const char *on)
 {
 	struct thread_entry *t = self;
-	const char *words = on;
 
 	if (t == NULL)
 		return;
-	if (on != NULL && (state == TS_CHAN_RECV || state == TS_CHAN_SEND))
-		words = chan_name(on); /* alive: we are about to wait on it */
-	atomic_store_explicit(&t->doing, doing_word(state, words),
+	atomic_store_explicit(&t->doing, doing_word(state, on),
 	    memory_order_relaxed);
 }
 

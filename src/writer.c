@@ -3,7 +3,8 @@
  *
  * owns: every write to the socket, the ping timer, the write deadline.
  * blocks on: chan_recv_many until the next ping is due (Go's select on the
- * send channel and a time.Ticker); poll(POLLOUT) until the write deadline;
+ * send channel and a time.Ticker); the connection's wait_writable (poll
+ * POLLOUT on the socket) until the write deadline;
  * at the end, the reader's done condition (up to --shutdown-timeout),
  * pthread_join of the reader, and chan_send of the unregister (hub
  * events) and of the connection (reaper) while those channels are full.
@@ -18,13 +19,11 @@
  * does not preempt the hub in the middle of a broadcast.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -33,7 +32,6 @@
 #include "wshub/log.h"
 #include "wshub/threads.h"
 #include "wshub/writer.h"
-#include "wshub/xmalloc.h"
 
 /* Frames per sendmsg(2).  16 rather than more: the batch and its iovecs
  * (24 bytes a frame) are on the writer's stack, and an idle writer's stack
@@ -61,7 +59,7 @@ writer_wait_writable(conn_t *c, const struct timespec *deadline)
 
 	atomic_store_explicit(&c->client.stalled_since_ms, deadline_now_ms(),
 	    memory_order_relaxed);
-	ready = conn_wait_fd(c->fd, POLLOUT, deadline);
+	ready = c->env.io->wait_writable(c, deadline);
 	atomic_store_explicit(&c->client.stalled_since_ms, 0, memory_order_relaxed);
 	return ready;
 }
@@ -69,85 +67,15 @@ writer_wait_writable(conn_t *c, const struct timespec *deadline)
 /* write_all's verdict when the write deadline passed. */
 #define WRITE_TIMED_OUT 1
 
-/*
- * Sends buf[0..len) through the TLS session before the deadline, one
- * record (at most TLS_RECORD_MAX bytes) per call: 0, -1, or
- * WRITE_TIMED_OUT.  After EAGAIN GnuTLS holds the record encrypted and
- * wants the same call again once the socket has room.
- */
-static int
-tls_write_buf(conn_t *c, const uint8_t *buf, size_t len,
-    const struct timespec *deadline)
-{
-	while (len > 0) {
-		ssize_t n = tls_session_send(c->tls, buf, len);
-		int ready;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -1;
-			if ((ready = writer_wait_writable(c, deadline)) <= 0)
-				return ready == 0 ? WRITE_TIMED_OUT : -1;
-			continue;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * write_all over TLS.  Each record costs a header, a tag and a system
- * call, so runs of small frames are copied into one record (at most
- * TLS_RECORD_MAX bytes, allocated per batch so an idle connection holds
- * none); a frame that does not fit goes out on its own, from where it is.
- * Each recipient's writer encrypts its own copy of a broadcast: that is
- * the cost of TLS per delivery, paid here, not in the hub.
- */
-static int
-write_all_tls(conn_t *c, struct iovec *iov, int cnt,
-    const struct timespec *deadline)
-{
-	uint8_t *run = NULL;
-	int i = 0, rc = 0;
-
-	while (i < cnt && rc == 0) {
-		size_t fill = 0;
-
-		if (i + 1 == cnt || iov[i].iov_len + iov[i + 1].iov_len >
-		    TLS_RECORD_MAX) { /* alone: no copy */
-			rc = tls_write_buf(c, iov[i].iov_base, iov[i].iov_len,
-			    deadline);
-			i++;
-			continue;
-		}
-		if (run == NULL)
-			run = xmalloc(TLS_RECORD_MAX);
-		for (; i < cnt && fill + iov[i].iov_len <= TLS_RECORD_MAX; i++) {
-			memcpy(run + fill, iov[i].iov_base, iov[i].iov_len);
-			fill += iov[i].iov_len;
-		}
-		rc = tls_write_buf(c, run, fill, deadline);
-	}
-	free(run);
-	return rc;
-}
-
-/* Writes all of iov[0..cnt) before the write deadline: 0, -1 on an error,
+/* Writes all of iov[0..cnt) before the write deadline, through the
+ * connection's send (the socket, or its TLS session): 0, -1 on an error,
  * WRITE_TIMED_OUT if the deadline passed. */
 static int
 write_all(conn_t *c, struct iovec *iov, int cnt,
     const struct timespec *deadline)
 {
-	if (c->tls != NULL)
-		return write_all_tls(c, iov, cnt, deadline);
 	while (cnt > 0) {
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
-		/* writev(2) that cannot raise SIGPIPE: a peer that vanished is
-		 * an EPIPE here, whatever the process does with signals. */
-		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		ssize_t n = c->env.io->send(c, iov, cnt);
 		int ready;
 
 		if (n < 0) {
@@ -288,23 +216,6 @@ writer_say_goodbye(struct writer *w)
 		c->writer_code_sent = code;
 }
 
-/*
- * With TLS, our close_notify goes before the FIN (GnuTLS: the sender ends
- * with gnutls_bye(GNUTLS_SHUT_WR) while the receiver reads on until the
- * peer's).  Best effort, within --write-timeout, like the close frame.
- */
-static void
-writer_tls_bye(conn_t *c)
-{
-	struct timespec deadline =
-	    deadline_after_ms(c->env.cfg->write_timeout_ms);
-
-	while (tls_session_bye(c->tls) != 0 &&
-	    (errno == EINTR || (errno == EAGAIN &&
-	    writer_wait_writable(c, &deadline) > 0)))
-		;
-}
-
 /* Waits until the reader sets `flag` (c->mu) or the deadline passes. */
 static void
 writer_wait_reader(conn_t *c, bool *flag, const struct timespec *deadline,
@@ -312,7 +223,7 @@ writer_wait_reader(conn_t *c, bool *flag, const struct timespec *deadline,
 {
 	threads_block(TS_COND, what);
 	pthread_mutex_lock(&c->mu);
-	while (!*flag && pthread_cond_timedwait(&c->reader_done_cond, &c->mu,
+	while (!*flag && deadline_cond_timedwait(&c->reader_done_cond, &c->mu,
 	    deadline) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&c->mu);
@@ -333,12 +244,14 @@ writer_await_reader(conn_t *c)
 	struct timespec deadline =
 	    deadline_after_ms(c->env.cfg->shutdown_timeout_ms);
 
-	if (c->tls != NULL) {
+	struct timespec bye_deadline;
+
+	if (c->tls != NULL)
 		writer_wait_reader(c, &c->reader_past_frames, &deadline,
 		    "the peer's close");
-		writer_tls_bye(c);
-	}
-	shutdown(c->fd, SHUT_WR);
+	/* With TLS, a close_notify first, within --write-timeout. */
+	bye_deadline = deadline_after_ms(c->env.cfg->write_timeout_ms);
+	c->env.io->shutdown(c, SHUT_WR, &bye_deadline);
 	writer_wait_reader(c, &c->reader_done, &deadline, "the reader's end");
 }
 
@@ -386,7 +299,8 @@ writer_main(void *arg)
 	conn_unregister_once(c);
 	if (w.close_sent && !w.failed)
 		writer_await_reader(c);
-	shutdown(c->fd, SHUT_RDWR); /* wakes the reader if it still waits */
+	/* wakes the reader if it still waits */
+	c->env.io->shutdown(c, SHUT_RDWR, NULL);
 	threads_block(TS_JOIN, NULL);
 	pthread_join(c->reader, NULL);
 	threads_run();

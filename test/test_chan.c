@@ -5,7 +5,6 @@
 #include <stdint.h>
 
 #include "support/stress.h"
-#include "support/threads.h"
 #include "wshub/chan.h"
 
 #define V(n) ((void *)(uintptr_t)(n))
@@ -15,7 +14,6 @@ struct blocker {
 	chan_t *ch;
 	void *item;
 	int rc;
-	atomic_int tid;
 	atomic_bool done;
 	pthread_t thread;
 };
@@ -25,7 +23,6 @@ blocking_send(void *arg)
 {
 	struct blocker *b = arg;
 
-	atomic_store(&b->tid, thread_id());
 	b->rc = chan_send(b->ch, b->item);
 	atomic_store(&b->done, true);
 	return NULL;
@@ -36,7 +33,6 @@ blocking_recv(void *arg)
 {
 	struct blocker *b = arg;
 
-	atomic_store(&b->tid, thread_id());
 	b->rc = chan_recv(b->ch, &b->item);
 	atomic_store(&b->done, true);
 	return NULL;
@@ -47,21 +43,31 @@ timed_recv(void *arg)
 {
 	struct blocker *b = arg;
 
-	atomic_store(&b->tid, thread_id());
 	b->rc = chan_recv_timeout(b->ch, &b->item, 10000);
 	atomic_store(&b->done, true);
 	return NULL;
 }
 
-/* Starts `fn` and returns once it is blocked; fails if it returned instead. */
+/*
+ * Starts `fn` and returns once it sleeps on the channel: one more sleeper
+ * in the channel's own count, on the side `fn` blocks on (a sender into
+ * the full lane, or a receiver).  Not the thread's /proc state, which says
+ * 'S' for a thread asleep on anything.  Fails if the call returned
+ * instead; bounded by the test's .timeout.
+ */
 static void
 start_blocked(struct blocker *b, void *(*fn)(void *))
 {
+	bool sending = fn == blocking_send;
+	size_t before = chan_sleepers(b->ch, sending);
+
 	pthread_create(&b->thread, NULL, fn, b);
-	while (atomic_load(&b->tid) == 0)
+	while (chan_sleepers(b->ch, sending) == before &&
+	    !atomic_load(&b->done))
 		sched_yield();
-	cr_assert(thread_wait_blocked(atomic_load(&b->tid), &b->done),
-	    "the call returned instead of blocking");
+	cr_assert(!atomic_load(&b->done), "the call returned instead of "
+	    "blocking");
+	cr_assert_eq(chan_sleepers(b->ch, sending), before + 1);
 }
 
 Test(chan, fifo_order, .timeout = 10)

@@ -7,6 +7,8 @@
  * test/integration/debug.sh).
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -211,4 +213,145 @@ Test(debug_threads, a_dump_while_a_thread_changes_state_is_consistent,
 {
 	cr_assert_eq(stress_dump_while_flipping(4, 20000), 0,
 	    "a dump showed a state with another state's object (stderr)");
+}
+
+/*
+ * What each role may be doing, as the dump says it: a state and what it
+ * waits on.  Anything else in a dump is a lie (a stale state, a state
+ * paired with another's object, a wrong direction).
+ */
+static const char *const may_do[][3] = {
+	{ "frontdoor", "running", "" }, { "frontdoor", "epoll_wait", "" },
+	{ "frontdoor", "chan_send", "hub events" },
+	{ "hub", "running", "" }, { "hub", "chan_recv", "hub events" },
+	{ "reaper", "running", "" }, { "reaper", "chan_recv", "reaper" },
+	{ "reaper", "join", "" },
+	{ "reader", "running", "" }, { "reader", "poll_read", "" },
+	{ "reader", "chan_send", "hub events" },
+	{ "writer", "running", "" }, { "writer", "poll_write", "" },
+	{ "writer", "chan_recv", "its send channel" },
+	{ "writer", "chan_send", "hub events" },
+	{ "writer", "chan_send", "reaper" },
+	{ "writer", "cond_wait", "the peer's close" },
+	{ "writer", "cond_wait", "the reader's end" },
+	{ "writer", "join", "" },
+};
+
+/* One line of a text dump ("role tid=N [conn=.. peer=.. room=..] state
+ * [on] [queue=..]"): true if its role may be doing that. */
+static bool
+line_is_possible(const char *line, size_t len)
+{
+	char role[16], state[16], on[64] = "";
+	const char *p = memmem(line, len, " tid=", 5), *end = line + len, *q;
+	const char *rm;
+
+	if (p == NULL || sscanf(line, "%15s", role) != 1)
+		return false;
+	p = memchr(p + 1, ' ', (size_t)(end - p - 1));
+	if (p != NULL && (rm = memmem(p, (size_t)(end - p), " room=", 6)))
+		p = memchr(rm + 1, ' ', (size_t)(end - rm - 1));
+	if (p == NULL || sscanf(p, " %15s", state) != 1)
+		return false;
+	p += 1 + strlen(state);
+	q = memmem(p, (size_t)(end - p), " queue=", 7);
+	if (q == NULL)
+		q = end;
+	if (p < q) {
+		if ((size_t)(q - p - 1) >= sizeof(on))
+			return false;
+		memcpy(on, p + 1, (size_t)(q - p - 1));
+		on[q - p - 1] = '\0';
+	}
+	if ((strcmp(role, "writer") == 0) != (q != end))
+		return false; /* a writer's line, and only a writer's, has a queue */
+	for (size_t i = 0; i < sizeof(may_do) / sizeof(may_do[0]); i++)
+		if (strcmp(may_do[i][0], role) == 0 &&
+		    strcmp(may_do[i][1], state) == 0 &&
+		    strcmp(may_do[i][2], on) == 0)
+			return true;
+	return false;
+}
+
+/* Every thread line of a dump is possible, and there are as many as its
+ * first line says. */
+static void
+check_busy_dump(const char *t)
+{
+	const char *body = strstr(t, "threads=");
+	int said, seen = 0;
+
+	cr_assert_not_null(body, "%s", t);
+	cr_assert_eq(sscanf(body, "threads=%d", &said), 1);
+	for (const char *line = strchr(body, '\n'); line && *++line; ) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		cr_assert(line_is_possible(line, len), "impossible: %.*s\n%s",
+		    (int)len, line, t);
+		seen++;
+		line = end;
+		if (end == NULL)
+			break;
+	}
+	cr_assert_eq(seen, said, "%s", t);
+}
+
+struct chatter {
+	int fd[N];
+	atomic_bool stop;
+	int sent;
+};
+
+/* Sends from every client in turn until told to stop (at most 20,000). */
+static void *
+chatter_main(void *arg)
+{
+	struct chatter *ch = arg;
+
+	while (!atomic_load(&ch->stop) && ch->sent < 20000) {
+		char text[32];
+		int len = snprintf(text, sizeof(text), "message %d", ch->sent);
+
+		if (ws_send(ch->fd[ch->sent % N], 0x1, text, (size_t)len) != 0)
+			break;
+		ch->sent++;
+	}
+	return NULL;
+}
+
+/*
+ * A dump of a busy server, not an idle one: while clients chat (readers
+ * sending into the hub, writers taking their queues, and, for clients
+ * that read nothing, writers stuck on full sockets), every line of every
+ * dump says something its thread may be doing, and the count is right.
+ */
+Test(debug_threads, a_dump_of_a_busy_server_says_only_what_is_possible,
+    .timeout = 120)
+{
+	struct chatter ch = { .stop = false };
+	pthread_t tid;
+
+	test_server_init(&ts);
+	ts.cfg.send_queue = 100000; /* nobody is dropped here */
+	ts.cfg.send_queue_bytes = 256 << 20;
+	test_server_start(&ts);
+	for (int i = 0; i < N; i++)
+		ch.fd[i] = i < 2 ? ws_open_rcvbuf(ts.port, 4096) : ws_open(ts.port);
+	cr_assert(test_wait_counter(&test_server_stats(&ts)->clients, N,
+	    WS_TIMEOUT_MS));
+	cr_assert_eq(pthread_create(&tid, NULL, chatter_main, &ch), 0);
+	for (int i = 0; i < 40; i++) {
+		char *t = ws_get(ts.port, "/debug/threads");
+
+		cr_assert_not_null(t);
+		check_busy_dump(t);
+		free(t);
+	}
+	atomic_store(&ch.stop, true);
+	pthread_join(tid, NULL);
+	cr_assert_gt(ch.sent, 0);
+	for (int i = 0; i < N; i++)
+		close(ch.fd[i]);
+	test_server_stop(&ts);
 }

@@ -30,6 +30,7 @@
 #ifndef WSHUB_CHAN_H
 #define WSHUB_CHAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -169,5 +170,28 @@ void chan_depth(chan_t *ch, struct chan_depth *d);
  * Set it before other threads use the channel.  Default "channel". */
 void chan_set_name(chan_t *ch, const char *name);
 const char *chan_name(const chan_t *ch);
+
+/*
+ * Who wants to know when a thread sleeps on a channel: the thread registry
+ * (threads.c) installs this, so that a dump says which channel each
+ * thread waits on, while chan itself depends on nothing above it.  `block`
+ * is called by the thread about to sleep, with the channel's lock held
+ * (so keep it cheap: no locks, no channel calls): `sending` false for a
+ * receive, and the channel's name; `run` when it wakes.  The hook must
+ * outlive every channel.  NULL (the default) removes it.  Any thread.
+ */
+struct chan_sleep_hook {
+	void (*block)(bool sending, const char *name);
+	void (*run)(void);
+};
+void chan_set_sleep_hook(const struct chan_sleep_hook *hook);
+
+/*
+ * How many threads sleep on the channel now, in a receive (`sending`
+ * false) or in a send into the full data lane.  A snapshot under the
+ * lock: a test's way to know a thread is blocked on this channel and not
+ * on something else.  Any thread.
+ */
+size_t chan_sleepers(chan_t *ch, bool sending);
 
 #endif

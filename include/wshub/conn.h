@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "wshub/chan.h"
@@ -57,20 +58,41 @@
 typedef struct conn conn_t;
 
 /*
- * A read thread's edges: where its bytes come from and where what it reads
- * goes.  The server's are the socket and the hub (conn_env.io == NULL);
- * the fuzz target plays them to drive the real reader on its own thread.
+ * A connection's edges: all of its I/O, and where what it reads goes.
+ * The server's are the socket (plain, or through its TLS session) and the
+ * hub (conn_env.io == NULL); a test plays them with an in-memory pipe
+ * (test/support/pipe.c), the fuzz target to drive the real reader on its
+ * own thread.  Deadlines are on the clock in use (deadline.h).  Each
+ * function may be called only by the thread named.
  */
 struct conn_io {
-	/* read(2) on the connection: bytes, 0 at EOF, -1 with errno set. */
+	/* read(2) on the connection: bytes, 0 at EOF, -1 with errno set
+	 * (EAGAIN: nothing yet).  Never blocks.  Read thread. */
 	ssize_t (*read)(conn_t *c, void *buf, size_t len);
 	/* Blocks until input (or a hang-up) is there or the deadline passes:
-	 * 1, 0 at the deadline, -1 on an error. */
+	 * 1, 0 at the deadline, -1 on an error.  Read thread. */
 	int (*wait_readable)(conn_t *c, const struct timespec *deadline);
+	/* sendmsg(2) of iov[0..cnt) (cnt >= 1): how many bytes were taken,
+	 * from the front, perhaps fewer than all; -1 with errno set (EAGAIN:
+	 * no room, wait_writable; EPIPE, ECONNRESET: the peer is gone).
+	 * Never blocks, never raises SIGPIPE.  With EAGAIN, the next call
+	 * must offer the same bytes again (GnuTLS holds the record).  Write
+	 * thread. */
+	ssize_t (*send)(conn_t *c, const struct iovec *iov, int cnt);
+	/* Blocks until send may take bytes (or the connection failed) or the
+	 * deadline passes: 1, 0 at the deadline, -1 on an error.  Write
+	 * thread. */
+	int (*wait_writable)(conn_t *c, const struct timespec *deadline);
+	/* shutdown(2).  SHUT_WR ends sending: with TLS a close_notify first,
+	 * waiting for room at most until `deadline`, then FIN; write thread.
+	 * SHUT_RDWR wakes both threads from their waits (`deadline` unused);
+	 * any thread.  Never fails in a way the caller can act on. */
+	void (*shutdown)(conn_t *c, int how, const struct timespec *deadline);
 	/* Hands a data message from `c` to the hub, which takes the
-	 * reference; blocks while the hub's channel is full. */
+	 * reference; blocks while the hub's channel is full.  Read thread. */
 	int (*broadcast)(conn_t *c, msg_t *m);
-	/* Asks the hub to remove `c`; called once (conn_unregister_once). */
+	/* Asks the hub to remove `c`; called once (conn_unregister_once).
+	 * Either connection thread. */
 	void (*unregister)(conn_t *c);
 };
 
@@ -81,7 +103,11 @@ struct conn_env {
 	struct stats *stats;
 	chan_t *reaper; /* finished connections go here (conn_reap) */
 	const struct conn_io *io; /* NULL: the socket and the hub */
+	void *io_arg; /* the io's own state (conn_io_arg); NULL for the socket */
 };
+
+/* The env's io_arg, for a conn_io's functions.  Any thread. */
+void *conn_io_arg(const conn_t *c);
 
 /*
  * Wraps an upgraded socket.  Takes ownership of `fd` (non-blocking).
@@ -140,7 +166,8 @@ struct conn_live_link {
 };
 struct conn_live_link *conn_live_link(conn_t *c);
 
-/* Shuts the socket down so both threads wake up and finish.  Any thread. */
+/* Shuts the connection down (conn_io's SHUT_RDWR) so both threads wake up
+ * and finish.  Any thread. */
 void conn_shutdown(conn_t *c);
 
 /*

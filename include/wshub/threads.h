@@ -15,9 +15,11 @@
  * the thread itself writes: its state in the top byte, and in the other 56
  * (THREADS_STATE_SHIFT) bits what it waits on *in words*, a pointer to a static string (a
  * TS_COND text, or a channel's name: every chan_set_name in wshub gives a
- * literal) or NULL.  threads_block captures a channel's name when the
- * thread blocks, while the blocking thread holds the channel and it is
- * certainly alive, and stores state and name with one relaxed store; a
+ * literal) or NULL.  A channel hands its name over when a thread sleeps
+ * on it (chan_set_sleep_hook, which threads_enter installs: chan knows
+ * nothing of the registry), while the sleeping thread holds the channel
+ * and it is certainly alive; threads_block stores state and name with one
+ * relaxed store; a
  * dump reads them with one relaxed load.  So a dump always sees a state
  * with its own object, and never follows a pointer a thread may have moved
  * on from: whatever the threads do, it cannot crash or mismatch.  (It used
@@ -116,12 +118,13 @@ void threads_enter(struct thread_entry *t, enum thread_role role,
 void threads_leave(void);
 
 /*
- * The calling thread is about to block in `state` on `on` (a chan_t * for
- * TS_CHAN_*, alive, with a static name: the name is read now; a static
- * text for TS_COND; else NULL), or is running again.  Cheap: a thread-local
- * load and one relaxed store; nothing for a thread that never registered.
+ * The calling thread is about to block in `state` on `on` (what it waits
+ * for, in words, a static string: a channel's name for TS_CHAN_*, which
+ * the channels report through chan_set_sleep_hook; a text for TS_COND;
+ * else NULL), or is running again.  Cheap: a thread-local load and one
+ * relaxed store; nothing for a thread that never registered.
  */
-void threads_block(enum thread_state state, const void *on);
+void threads_block(enum thread_state state, const char *on);
 void threads_run(void);
 
 /* How many threads are registered now.  Any thread; blocks while a dump

@@ -39,7 +39,7 @@ flipper_main(void *arg)
 	    "flipper", "flips", NULL);
 	atomic_fetch_add(&f->entered, 1);
 	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
-		threads_block(TS_CHAN_RECV, f->ch);
+		threads_block(TS_CHAN_RECV, chan_name(f->ch));
 		threads_block(TS_COND, FLIP_COND_TEXT);
 		threads_run();
 		n++;

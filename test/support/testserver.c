@@ -79,6 +79,20 @@ test_count_fds(void)
 	return n - 1; /* the DIR's own descriptor */
 }
 
+int
+test_count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, ch;
+
+	if (f == NULL)
+		return -1;
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
 long
 test_count_threads(void)
 {

@@ -34,6 +34,13 @@ struct stats *test_server_stats(struct test_server *ts);
 
 /* Open descriptors and threads of this process, from /proc. */
 int test_count_fds(void);
+/*
+ * Lines of /proc/self/maps: each thread that exited unjoined keeps its
+ * stack (and guard page) mapped, which no count of threads or
+ * descriptors sees; a joined one's stack is cached by libc and reused.
+ */
+int test_count_maps(void);
+
 long test_count_threads(void);
 
 /* Polls until *counter == want or timeout_ms passes; true if it held. */

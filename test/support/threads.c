@@ -1,11 +1,13 @@
-/* Proving that a thread is blocked, from /proc (see threads.h). */
+/* Proving that a thread is blocked, and on what (see threads.h). */
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "support/threads.h"
+#include "wshub/threads.h"
 
 pid_t
 thread_id(void)
@@ -13,31 +15,28 @@ thread_id(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* The one-letter scheduler state of `tid`, or 0 if it cannot be read. */
-static char
-thread_state(pid_t tid)
+/* True if the registry's dump shows `tid` doing `doing`. */
+static bool
+registry_shows(pid_t tid, const char *doing)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char want[160];
+	size_t len;
+	char *dump = threads_dump(THREADS_TEXT, 0, &len);
+	bool seen;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold spaces */
-	return p && p[1] == ' ' ? p[2] : 0;
+	snprintf(want, sizeof(want), " tid=%d %s", (int)tid, doing);
+	seen = strstr(dump, want) != NULL;
+	free(dump);
+	return seen;
 }
 
 bool
-thread_wait_blocked(pid_t tid, atomic_bool *done)
+thread_wait_doing(pid_t tid, const char *doing, atomic_bool *done)
 {
 	for (;;) {
 		if (atomic_load(done))
 			return false;
-		if (thread_state(tid) == 'S')
+		if (registry_shows(tid, doing))
 			return !atomic_load(done);
 		sched_yield();
 	}
