@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/redis.h"
+#include "wshub/bridge.h"
 #include "wshub/log.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"

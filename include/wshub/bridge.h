@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "wshub/msg.h"
+#include "wshub/stats.h"
 
 typedef struct bridge bridge_t;
 
@@ -79,23 +80,8 @@ struct bridge_url {
 	int db;                            /* default 0 */
 };
 
-/* Counters for /stats and /metrics; relaxed atomics, any thread. */
-struct bridge_stats {
-	atomic_long connected;   /* 1 while both connections are up */
-	atomic_long published;   /* messages published to Redis */
-	atomic_long received;    /* messages from other hubs, delivered */
-	atomic_long dropped;     /* publishes lost: queue full, Redis down or
-	                          * not answering, the bridge stopping */
-	atomic_long reconnects;  /* connections made after the first */
-	atomic_long rejected;    /* messages from Redis refused: a channel not
-	                          * a room's, no envelope, past --max-message,
-	                          * invalid UTF-8 in a text message */
-	/* When the bridge last connected (CLOCK_REALTIME, ms since the
-	 * epoch), and since when the current outage lasts (CLOCK_MONOTONIC,
-	 * ms); 0: never, none. */
-	atomic_llong last_connected_ms;
-	atomic_llong outage_since_ms;
-};
+/* Its counters, struct bridge_stats, are in stats.h with the server's:
+ * counters flow into stats, and stats knows no module. */
 
 struct bridge_config {
 	const char *url;       /* redis://... (see bridge_parse_url) */

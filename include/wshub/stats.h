@@ -10,9 +10,28 @@
 
 #include <stdatomic.h>
 
-#include "wshub/bridge.h"
 #include <stddef.h>
 #include <time.h>
+
+/* The Redis bridge's counters (bridge.h), for /stats and /metrics;
+ * relaxed atomics, any thread.  Here, not in bridge.h: stats knows no
+ * module, and the hub, which includes stats.h, knows no bridge. */
+struct bridge_stats {
+	atomic_long connected;   /* 1 while both connections are up */
+	atomic_long published;   /* messages published to Redis */
+	atomic_long received;    /* messages from other hubs, delivered */
+	atomic_long dropped;     /* publishes lost: queue full, Redis down or
+	                          * not answering, the bridge stopping */
+	atomic_long reconnects;  /* connections made after the first */
+	atomic_long rejected;    /* messages from Redis refused: a channel not
+	                          * a room's, no envelope, past --max-message,
+	                          * invalid UTF-8 in a text message */
+	/* When the bridge last connected (CLOCK_REALTIME, ms since the
+	 * epoch), and since when the current outage lasts (CLOCK_MONOTONIC,
+	 * ms); 0: never, none. */
+	atomic_llong last_connected_ms;
+	atomic_llong outage_since_ms;
+};
 
 /* The close codes counted one by one (RFC 6455 §7.4.1); others share a
  * counter. */
