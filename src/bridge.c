@@ -756,8 +756,11 @@ tcp_connect(bridge_t *b, char *err, size_t errlen)
 	}
 	if (res != NULL)
 		freeaddrinfo(res);
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Without TCP_NODELAY a publish waits for Nagle's timer: slower,
+	 * not wrong, so a refusal is only worth a line. */
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) != 0)
+		log_warn("redis: setsockopt(TCP_NODELAY): %s", strerror(errno));
 	return fd;
 }
 

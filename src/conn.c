@@ -382,7 +382,14 @@ conn_start(conn_t *c)
 	int err;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, c->env.cfg->thread_stack_kib * 1024);
+	/* --thread-stack is 16 KiB at least (main.c), PTHREAD_STACK_MIN on
+	 * Linux: EINVAL here would be a bug, and a thread that cannot get
+	 * the size asked for is refused like one that cannot start. */
+	if ((err = pthread_attr_setstacksize(&attr,
+	    c->env.cfg->thread_stack_kib * 1024)) != 0) {
+		pthread_attr_destroy(&attr);
+		return conn_start_failed(c, err);
+	}
 	c->reader_started = true;
 	if ((err = pthread_create(&c->reader, &attr, reader_main, c)) != 0) {
 		c->reader_started = false;

@@ -135,7 +135,13 @@ listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto err;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* A restart must bind while the last run's connections linger in
+	 * TIME_WAIT: without SO_REUSEADDR it would fail for a minute. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		snprintf(err, errlen, "setsockopt(SO_REUSEADDR): %s",
+		    strerror(errno));
+		goto err;
+	}
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
 		snprintf(err, errlen, "bind: %s%s", strerror(errno),
 		    bind_hint(errno));
@@ -328,7 +334,11 @@ pending_upgrade(frontdoor_t *f, struct pending *p, const char *room,
 	int one = 1;
 	conn_t *c;
 
-	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Without TCP_NODELAY frames wait for Nagle's timer: slower, not
+	 * wrong, so a refusal is only worth a line. */
+	if (setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_warn("%s: setsockopt(TCP_NODELAY): %s", p->peer,
+		    strerror(errno));
 	epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
 	c = conn_new(p->fd, p->peer, p->in + p->head_len,
 	    p->in_len - p->head_len, response, f->env.conn_env);
