@@ -166,7 +166,9 @@ def sigstop(server):
 def rst_mid_frame(server, rounds=30):
     """RST in the middle of a frame (header says 1000 bytes, 10 came), in
     the middle of the HTTP request, right after the request (the 101
-    unread), and while the server writes a stream of broadcasts to us."""
+    unread), and while the server writes a stream of broadcasts to us.
+    With TLS these come under the session, and two more under it: an RST
+    after half a ClientHello, and after half the record of a frame."""
     before = server.stats()
     for _ in range(rounds):
         sock = connect(server.addr)
@@ -180,6 +182,18 @@ def rst_mid_frame(server, rounds=30):
         reset(sock)
         sock = connect(server.addr)
         sock.sendall(request_head(*server.addr)[0])
+        reset(sock)
+    tls_rounds = rounds if tls_on() else 0
+    for _ in range(tls_rounds):
+        sock = raw_connect(server.addr)
+        hello = TlsBio(sock).hello()
+        sock.sendall(hello[:len(hello) // 2])
+        reset(sock)
+        sock = raw_connect(server.addr)
+        bio = TlsBio(sock)
+        bio.upgrade(server.addr)
+        record = bio.seal(encode_frame(OP_BINARY, os.urandom(1000)))
+        sock.sendall(record[:len(record) // 2])
         reset(sock)
     # A victim that resets while the server writes to it.
     sender = Client(server.addr, rcvbuf=1 << 20, label="sender")
@@ -203,14 +217,26 @@ def rst_mid_frame(server, rounds=30):
         close_all([sender])
     after = server.wait_stats(lambda s: s["clients"] == 0, 10.0, "every reset connection gone")
     upgraded = after["connections_total"] - before["connections_total"]
-    # Upgraded: each mid-frame one, the sender, the victims, and those reset
-    # right after the request if the server wrote the 101 before the RST.
-    least = rounds + 1 + victims
+    # Upgraded: each mid-frame one (and mid-record), the sender, the
+    # victims, and those reset right after the request if the server wrote
+    # the 101 before the RST.
+    least = rounds + tls_rounds + 1 + victims
     if not least <= upgraded <= least + rounds:
         raise Failure("connections_total grew by %d, expected %d to %d"
                       % (upgraded, least, least + rounds))
-    return "%d resets mid-frame, %d mid-request, %d after the request, %d while " \
+    note = "%d resets mid-frame, %d mid-request, %d after the request, %d while " \
            "receiving" % (rounds, rounds, rounds, victims)
+    if tls_rounds:
+        # Each half ClientHello fails its handshake; a reset that follows a
+        # finished handshake closely may also find the client's Finished
+        # unread (the kernel drops what a reset overtakes).
+        failed = after["tls_handshake_failures"] - before["tls_handshake_failures"]
+        if not tls_rounds <= failed <= tls_rounds + 2 * rounds:
+            raise Failure("tls_handshake_failures grew by %d, expected %d to %d"
+                          % (failed, tls_rounds, tls_rounds + 2 * rounds))
+        note += "; %d mid-ClientHello, %d mid-record (tls_handshake_failures +%d)" % (
+            tls_rounds, tls_rounds, failed)
+    return note
 
 
 # --------------------------------------------------------------- slowloris
@@ -840,6 +866,182 @@ def fd_limit(server):
                 served, fds, resumed_after, len(clients), paused, resumed))
 
 
+# ------------------------------------------------------ TLS bad input
+
+TLS_COUNTERS = ("tls_handshake_failures", "tls_errors", "tls_truncations")
+BAD_TLS_CLOSE_S = 3.0  # a bad input is closed at once: no timeout runs
+
+
+def drain_raw(sock, timeout):
+    """Reads raw bytes until the server closes; (bytes, "eof"/"reset"),
+    or Failure if it keeps the connection past timeout."""
+    sock.settimeout(timeout)
+    got, deadline = b"", time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("still open %gs later" % timeout)
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return got, "reset"
+        if not data:
+            return got, "eof"
+        got += data
+
+
+def send_some(sock, data):
+    """Sends what the server takes before it closes."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+
+
+def upgraded(server):
+    """A raw socket with TLS and the WebSocket upgrade done through a
+    TlsBio, and the session."""
+    sock = raw_connect(server.addr)
+    bio = TlsBio(sock)
+    bio.upgrade(server.addr)
+    return sock, bio
+
+
+def act_noise(server):
+    sock = raw_connect(server.addr)
+    send_some(sock, bytes([random.randrange(0x00, 0x14)]) + os.urandom(65535))
+    return sock
+
+
+def act_fake_hello(server):
+    """A ClientHello of the right size and noise for a body (a noisy
+    length would make GnuTLS wait for the rest, as it should, until the
+    handshake timeout)."""
+    sock = raw_connect(server.addr)
+    send_some(sock, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc" + os.urandom(508))
+    return sock
+
+
+def act_plain_http(server):
+    sock = raw_connect(server.addr)
+    sock.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return sock
+
+
+def act_noise_before_request(server):
+    sock = raw_connect(server.addr)
+    TlsBio(sock).handshake()
+    send_some(sock, b"\x17\x03\x03\x01\x00" + os.urandom(256))
+    return sock
+
+
+def act_noise_record(server):
+    sock, _ = upgraded(server)
+    send_some(sock, b"\x17\x03\x03\x00\x64" + os.urandom(100))
+    return sock
+
+
+def act_oversize_record(server):
+    sock, _ = upgraded(server)  # 2^14 + 256 is TLS 1.3's largest ciphertext
+    send_some(sock, b"\x17\x03\x03" + struct.pack("!H", 18000) + os.urandom(18000))
+    return sock
+
+
+def act_truncated_fin(server):
+    sock, bio = upgraded(server)
+    record = bio.seal(encode_frame(OP_TEXT, b"cut short"))
+    sock.sendall(record[:len(record) // 2])
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+def act_truncated_silent(server):
+    sock, bio = upgraded(server)
+    record = bio.seal(encode_frame(OP_TEXT, b"cut short"))
+    sock.sendall(record[:len(record) // 2])
+    return sock
+
+
+def act_fin_no_notify(server):
+    sock, _ = upgraded(server)
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+def act_notify_then_fin(server):
+    sock, bio = upgraded(server)
+    try:
+        bio.obj.unwrap()
+    except ssl.SSLWantReadError:
+        pass  # our close_notify is out; the server's comes later
+    sock.sendall(bio._out.read())
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+# (what, act, the counter that must grow by one (None: none may), seconds
+# the server may take to close, what the response must start with)
+TLS_BAD_INPUTS = [
+    ("64 KiB of noise instead of a ClientHello", act_noise,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b""),
+    ("a handshake record of noise", act_fake_hello,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b""),
+    ("a plain HTTP request", act_plain_http,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b"HTTP/1.1 400"),
+    ("a record of noise after the handshake, before the request",
+     act_noise_before_request, "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("a record of noise after the upgrade", act_noise_record,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("a record of 18000 bytes after the upgrade", act_oversize_record,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("half a record, then FIN", act_truncated_fin,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("half a record, then silence (closed at the pong timeout)",
+     act_truncated_silent, None, PONG_TIMEOUT_S + 2.0, b""),
+    ("FIN without close_notify after the upgrade", act_fin_no_notify,
+     "tls_truncations", BAD_TLS_CLOSE_S, b""),
+    ("close_notify, then FIN, no close frame", act_notify_then_fin,
+     None, BAD_TLS_CLOSE_S, b""),
+]
+
+
+def tls_bad_input(server):
+    """Bad input on the TLS port, each on its own connection: noise or
+    plain HTTP where the ClientHello belongs, noise in place of a record,
+    a record over the size limit, half a record then FIN or silence, a
+    FIN without close_notify.  Each is closed within its bound and counted
+    once, in the one counter it belongs to (a clean close_notify in none),
+    and the server goes on."""
+    notes = []
+    for what, act, counter, bound, answer in TLS_BAD_INPUTS:
+        before = server.stats()
+        t0 = time.monotonic()
+        sock = act(server)
+        try:
+            got, end = drain_raw(sock, bound)
+        except Failure as e:
+            raise Failure("%s: %s" % (what, e))
+        finally:
+            sock.close()
+        took = time.monotonic() - t0
+        if not got.startswith(answer):
+            raise Failure("%s: the server answered %r" % (what, got[:40]))
+        after = server.wait_stats(
+            lambda s: s["clients"] == 0 and (counter is None or s[counter] > before[counter]),
+            5.0, "%s: counted in %s" % (what, counter or "nothing"))
+        grew = {k: after[k] - before[k] for k in TLS_COUNTERS if after[k] != before[k]}
+        if grew != ({counter: 1} if counter else {}):
+            raise Failure("%s: the TLS counters grew by %s, expected %s"
+                          % (what, grew or "nothing", "%s +1" % counter if counter
+                             else "nothing"))
+        notes.append("%s: %s after %.2fs%s" % (what, end, took,
+                                              ", %s +1" % counter if counter else ""))
+    return "; ".join(notes)
+
+
 # The order they run in, and the server flags each needs.
 SCENARIOS = [
     ("sigstop", "SIGSTOPped client removed at the pong timeout", sigstop,
@@ -855,10 +1057,13 @@ SCENARIOS = [
     ("huge-length", "frame lengths 2^63-1 and 2^64-1", huge_lengths, [], None),
     ("garbage", "10 MiB of random bytes after the handshake", garbage, [], None),
     ("fd-limit", "RLIMIT_NOFILE %d" % NOFILE, fd_limit, [], NOFILE),
+    ("tls-bad-input", "noise, plain HTTP, bad, oversize and truncated records on "
+     "the TLS port", tls_bad_input, ["--pong-timeout", "1", "--ping-interval", "0.3"],
+     None),
 ]
 
 # Scenarios about the TLS port itself: nothing to do on a plain server.
-TLS_ONLY = set()
+TLS_ONLY = {"tls-bad-input"}
 # Scenarios that mean nothing over TLS, with the reason: none so far; each
 # act above has its TLS form.
 NOT_OVER_TLS = {}
