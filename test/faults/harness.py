@@ -100,6 +100,14 @@ class Server(WshubProcess):
         return any(not os.path.lexists("/proc/%d/fd/%d" % (self.proc.pid, k))
                    for k in range(limit))
 
+    def sanitized(self):
+        """True if the server runs with AddressSanitizer (libasan mapped)."""
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
+
     def fds(self):
         try:
             return len(os.listdir("/proc/%d/fd" % self.proc.pid))
