@@ -7,15 +7,29 @@ reader thread answers pings, records data messages and the close frame,
 and every write goes through one lock, so a test thread may send while the
 reader answers a ping without their bytes interleaving.
 
+With TLS (run.py --tls calls use_tls) connect() returns an ssl.SSLSocket,
+handshaken, and every client above it speaks wss:// without knowing it.
+raw_connect() is the bare TCP connection, for the acts that are about the
+bytes under TLS (a ClientHello one byte a second, a truncated record), and
+TlsBio drives a TLS session over such a socket through memory buffers, so
+a scenario can hold a record's bytes in hand before sending them.
+
+The reader thread receives while another thread sends: on an SSLSocket
+that is OpenSSL's SSL_read beside SSL_write on one session, which OpenSSL
+does not promise is safe in general; it holds here because the server
+never sends a KeyUpdate or renegotiates (the reader's SSL_read never has
+to write), the same use python3-websockets' threaded client makes.
+
 Run as a script it is the child process of the SIGSTOP scenario:
-    python3 client.py hold HOST PORT SECONDS
-connects, prints "ready PORT" and keeps answering pings until it is
-stopped, killed or SECONDS pass.
+    python3 client.py hold HOST PORT SECONDS [CAFILE]
+connects (over TLS, trusting CAFILE, if given), prints "ready PORT" and
+keeps answering pings until it is stopped, killed or SECONDS pass.
 """
 
 import base64
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -29,6 +43,22 @@ import wsframes  # noqa: E402  (the path above)
 OP_CONT, OP_TEXT, OP_BINARY = wsframes.OP_CONT, wsframes.OP_TEXT, wsframes.OP_BINARY
 OP_CLOSE, OP_PING, OP_PONG = wsframes.OP_CLOSE, wsframes.OP_PING, wsframes.OP_PONG
 encode_frame = wsframes.encode_frame
+
+# A non-blocking send or receive that would wait: a plain socket raises
+# BlockingIOError, an SSLSocket one of its two SSLWant errors.
+WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+TLS = None             # the clients' ssl.SSLContext once use_tls is called
+TLS_CAFILE = None      # the certificate it trusts, for the hold child
+TLS_NAME = "localhost"  # the name checked against the certificate
+
+
+def use_tls(cafile):
+    """From now on connect() speaks TLS, trusting only cafile (the
+    server's self-signed certificate) for the name localhost."""
+    global TLS, TLS_CAFILE
+    TLS = ssl.create_default_context(cafile=cafile)
+    TLS_CAFILE = cafile
 
 
 class ClientError(Exception):
@@ -45,6 +75,26 @@ def request_head(host, port, path="/ws"):
 
 
 def connect(addr, timeout=5.0, rcvbuf=None, sndbuf=None):
+    """A connection to the server, TLS handshake done when use_tls was
+    called, with optional small buffers (raw_connect)."""
+    sock = raw_connect(addr, timeout, rcvbuf, sndbuf)
+    if TLS is None:
+        return sock
+    return tls_wrap(sock, addr, timeout)
+
+
+def tls_wrap(sock, addr, timeout=5.0):
+    """The TLS handshake on a connected socket; the SSLSocket, or
+    ClientError (the socket closed)."""
+    sock.settimeout(timeout)
+    try:
+        return TLS.wrap_socket(sock, server_hostname=TLS_NAME)
+    except (OSError, ssl.SSLError) as e:
+        sock.close()
+        raise ClientError("TLS handshake with %s:%d: %s" % (addr[0], addr[1], e))
+
+
+def raw_connect(addr, timeout=5.0, rcvbuf=None, sndbuf=None):
     """A TCP connection with optional small buffers (set before connect,
     so the window is small from the first segment)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -90,7 +140,7 @@ def read_101(sock, key, timeout=5.0):
             buf += data
     except socket.timeout:
         raise ClientError("no HTTP response within %gs" % timeout)
-    except OSError as e:
+    except OSError as e:  # ssl.SSLError too
         raise ClientError("handshake: %s" % e)
     status, rest = buf.split(b"\r\n", 1)
     if not status.startswith(b"HTTP/1.1 101"):
@@ -98,6 +148,89 @@ def read_101(sock, key, timeout=5.0):
     if wsframes.accept_key(key).encode() not in rest.split(b"\r\n\r\n", 1)[0]:
         raise ClientError("wrong Sec-WebSocket-Accept")
     return buf.split(b"\r\n\r\n", 1)[1]
+
+
+class TlsBio:
+    """A TLS client session over a raw socket through memory buffers
+    (ssl.MemoryBIO): seal() returns the records for some plaintext without
+    sending them, so a scenario can send half a record, or bytes of its
+    own between records.  recv() and settimeout() mirror a socket's, so
+    read_101 reads an upgrade response through it.  One thread only."""
+
+    def __init__(self, sock, timeout=5.0):
+        self.sock = sock
+        self.timeout = timeout
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = TLS.wrap_bio(self._in, self._out, server_hostname=TLS_NAME)
+
+    def hello(self):
+        """The ClientHello's bytes, not sent."""
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return self._out.read()
+
+    def handshake(self):
+        """The whole TLS handshake, within the timeout; ClientError if the
+        server closes or says nothing."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.obj.do_handshake()
+                self.sock.sendall(self._out.read())  # the client's Finished
+                return
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self._out.read())
+                if not self._feed(deadline):
+                    raise ClientError("the server closed during the TLS handshake")
+            except ssl.SSLError as e:
+                raise ClientError("TLS handshake: %s" % e)
+
+    def _feed(self, deadline):
+        """Moves what the socket has into the session; False at EOF."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ClientError("TLS: nothing from the server within %gs" % self.timeout)
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            raise ClientError("TLS: nothing from the server within %gs" % self.timeout)
+        if not data:
+            self._in.write_eof()
+            return False
+        self._in.write(data)
+        return True
+
+    def seal(self, data):
+        """The TLS records that carry data, not sent."""
+        self.obj.write(data)
+        return self._out.read()
+
+    def settimeout(self, timeout):
+        self.timeout = timeout
+
+    def recv(self, n):
+        """Plaintext, b"" once the server closed (with or without its
+        close_notify)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                if not self._feed(deadline):
+                    return b""
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+    def upgrade(self, addr):
+        """TLS handshake, then the WebSocket upgrade through the session;
+        returns the plaintext that followed the 101."""
+        self.handshake()
+        head, key = request_head(*addr)
+        self.sock.sendall(self.seal(head))
+        return read_101(self, key, self.timeout)
 
 
 def reset(sock):
@@ -202,6 +335,8 @@ class Client:
                 self._buf += data
         except ConnectionResetError:
             self._finish("reset")
+        except ssl.SSLError as e:
+            self._finish("tls error: %s" % e)
         except (OSError, ClientError) as e:
             self._finish("error: %s" % e)
 
@@ -286,8 +421,10 @@ class Client:
         self._thread.join(1.0)
 
 
-def hold(host, port, seconds):
+def hold(host, port, seconds, cafile=None):
     """The SIGSTOP scenario's child: a live client until stopped."""
+    if cafile:
+        use_tls(cafile)
     c = Client((host, int(port)), label="held")
     print("ready %d" % c.local_port, flush=True)
     c.wait_for(lambda x: x.eof is not None, float(seconds))
@@ -295,7 +432,7 @@ def hold(host, port, seconds):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "hold":
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "hold":
         hold(*sys.argv[2:])
     else:
-        sys.exit("usage: client.py hold HOST PORT SECONDS")
+        sys.exit("usage: client.py hold HOST PORT SECONDS [CAFILE]")

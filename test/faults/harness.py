@@ -13,12 +13,11 @@ they were before the scenario (polled for up to BASELINE_WAIT_S).
 import json
 import os
 import re
-import socket
 import sys
 import threading
 import time
 
-from client import Client, ClientError
+from client import Client, ClientError, connect
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "support"))
@@ -101,6 +100,14 @@ class Server(WshubProcess):
         return any(not os.path.lexists("/proc/%d/fd/%d" % (self.proc.pid, k))
                    for k in range(limit))
 
+    def sanitized(self):
+        """True if the server runs with AddressSanitizer (libasan mapped)."""
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
+
     def fds(self):
         try:
             return len(os.listdir("/proc/%d/fd" % self.proc.pid))
@@ -110,9 +117,9 @@ class Server(WshubProcess):
     # -- HTTP
 
     def stats(self):
-        """GET /stats; the JSON as a dict."""
+        """GET /stats (over TLS with run.py --tls); the JSON as a dict."""
         try:
-            sock = socket.create_connection(self.addr, timeout=HTTP_TIMEOUT_S)
+            sock = connect(self.addr, timeout=HTTP_TIMEOUT_S)
             sock.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             data = b""
             while True:
@@ -122,7 +129,7 @@ class Server(WshubProcess):
                 data += chunk
             sock.close()
             return json.loads(data.split(b"\r\n\r\n", 1)[1])
-        except (OSError, ValueError, IndexError) as e:
+        except (OSError, ValueError, IndexError, ClientError) as e:
             raise Failure("GET /stats failed: %s%s" % (e, "" if self.alive() else
                           "; the server %s" % describe_status(self.proc.returncode)))
 

@@ -2,7 +2,7 @@
 """Fault scenarios against wshub, each followed by a health check.
 
 Usage:
-    /usr/bin/python3 test/faults/run.py [--only NAME[,NAME...]] [--list] [-v]
+    /usr/bin/python3 test/faults/run.py [--tls] [--only NAME[,NAME...]] [--list] [-v]
 
 For every scenario in scenarios.SCENARIOS the runner starts its own
 `$WSHUB --port 0 FLAGS` (WSHUB defaults to build/wshub; the descriptor-limit
@@ -13,6 +13,14 @@ descriptors, runs the scenario, then checks the server's health:
 - its thread and descriptor counts are back to the start (polled up to 10 s);
 - a fresh pair of clients exchanges a message and closes;
 - on SIGTERM it exits 0 (under AddressSanitizer a leak report would not).
+
+With --tls every server gets a throwaway certificate (--tls-cert,
+--tls-key, made by openssl) and every client, /stats included, speaks TLS,
+trusting that certificate for the name localhost.  The raw acts keep their
+meaning under TLS (scenarios.py says how, scenario by scenario), and the
+scenarios marked TLS-only run too: bad bytes on the TLS port, a
+truncated record, a record over the size limit.  A scenario that means
+nothing in the chosen mode is listed as skipped, with the reason.
 
 Prints a line per scenario (ok with measurements, or FAILED with the
 reason) and last `faults: N passed, M failed`; exit status 0 when nothing
@@ -25,6 +33,7 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -33,10 +42,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+import client  # noqa: E402
 from client import ClientError  # noqa: E402
 from harness import Failure, Server, describe_status  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
-from wshub_process import wshub_path  # noqa: E402
+from scenarios import SCENARIOS, skip_reason  # noqa: E402
+from wshub_process import make_tls_pair, wshub_path  # noqa: E402
 
 
 def raise_nofile():
@@ -87,13 +97,17 @@ def run_one(wshub, name, fn, flags, nofile, verbose):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", help="comma-separated scenario names")
+    p.add_argument("--tls", action="store_true",
+                   help="serve with a throwaway certificate, every client over TLS")
     p.add_argument("--list", action="store_true", help="list the scenarios")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     if args.list:
         for name, title, _, flags, nofile in SCENARIOS:
-            print("%-12s %s  [%s%s]" % (name, title, " ".join(flags) or "default flags",
-                                        " nofile=%d" % nofile if nofile else ""))
+            skip = skip_reason(name, args.tls)
+            print("%-12s %s  [%s%s]%s" % (name, title, " ".join(flags) or "default flags",
+                                          " nofile=%d" % nofile if nofile else "",
+                                          "  (skipped: %s)" % skip if skip else ""))
         return
     only = set(args.only.split(",")) if args.only else None
     unknown = (only or set()) - {s[0] for s in SCENARIOS}
@@ -103,6 +117,12 @@ def main():
     if not os.access(wshub, os.X_OK):
         sys.exit("run.py: %s is not built" % wshub)
     raise_nofile()
+    tls_flags = []
+    if args.tls:
+        tmp = tempfile.TemporaryDirectory(prefix="wshub-faults-")
+        cert, key = make_tls_pair(tmp.name)
+        tls_flags = ["--tls-cert", cert, "--tls-key", key]
+        client.use_tls(cert)
     # SIGTERM (the wrapper's cleanup, timeout(1)) unwinds like an error, so
     # every `finally` kills its server and resumes a stopped child.
     signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
@@ -111,8 +131,12 @@ def main():
     for name, title, fn, flags, nofile in SCENARIOS:
         if only and name not in only:
             continue
+        skip = skip_reason(name, args.tls)
+        if skip:
+            print("skip %s: %s - %s" % (name, title, skip), flush=True)
+            continue
         t0 = time.monotonic()
-        note, why = run_one(wshub, name, fn, flags, nofile, args.verbose)
+        note, why = run_one(wshub, name, fn, flags + tls_flags, nofile, args.verbose)
         elapsed = time.monotonic() - t0
         if why is None:
             passed += 1
@@ -121,7 +145,8 @@ def main():
             failed += 1
             print("FAILED %s: %s: %s (%.1fs)" % (name, title, why, elapsed), flush=True)
     print("total time %.0fs" % (time.monotonic() - t_all))
-    print("faults: %d passed, %d failed" % (passed, failed), flush=True)
+    print("%s: %d passed, %d failed" % ("faults-tls" if args.tls else "faults",
+                                        passed, failed), flush=True)
     sys.exit(1 if failed else 0)
 
 

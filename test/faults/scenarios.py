@@ -5,6 +5,15 @@ runner's health check expects /stats to count none.
 
 Every loop is bounded by a count and a deadline; every socket has a
 timeout.  Traffic goes to the server on 127.0.0.1 only.
+
+Over TLS (run.py --tls) connect() hands each scenario an SSLSocket, so the
+same acts happen one layer up: the half frame is a record carrying half a
+frame, the RST comes under the session, the stopped process's TLS session
+stalls with it.  Where the act is about the bytes under TLS the scenario
+adds it in TLS mode, on a raw socket: a ClientHello one byte a second and
+a handshake left unfinished (slowloris), an RST mid-handshake and
+mid-record (rst), the ClientHello as what waits at the descriptor limit
+(fd-limit); tls_bad_input is the TLS port's own bad input.
 """
 
 import os
@@ -13,19 +22,26 @@ import select
 import selectors
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
 import threading
 import time
 
-from client import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, Client,
-                    ClientError, connect, encode_frame, handshake, parse_frame,
-                    read_101, request_head, reset)
+import client as wsclient
+from client import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, WOULD_BLOCK,
+                    Client, ClientError, TlsBio, connect, encode_frame, handshake,
+                    parse_frame, raw_connect, read_101, request_head, reset)
 from harness import Failure, RssSampler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIB = 1024 * 1024
+
+
+def tls_on():
+    """True when run.py --tls made every client speak TLS."""
+    return wsclient.TLS is not None
 
 
 def close_all(clients):
@@ -50,6 +66,9 @@ def read_until_closed(sock, timeout):
             break
         except ConnectionResetError:
             end = "reset"
+            break
+        except ssl.SSLError as e:  # an alert, a bad record
+            end = "tls error: %s" % (e.reason or e)
             break
         if not data:
             end = "eof"
@@ -84,7 +103,8 @@ def sigstop(server):
     a = Client(server.addr, label="a")
     b = Client(server.addr, label="b")
     child = subprocess.Popen([sys.executable, "-B", os.path.join(HERE, "client.py"), "hold",
-                              server.addr[0], str(server.addr[1]), "60"],
+                              server.addr[0], str(server.addr[1]), "60"]
+                             + ([wsclient.TLS_CAFILE] if tls_on() else []),
                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         ready, _, _ = select.select([child.stdout], [], [], 10.0)
@@ -146,7 +166,9 @@ def sigstop(server):
 def rst_mid_frame(server, rounds=30):
     """RST in the middle of a frame (header says 1000 bytes, 10 came), in
     the middle of the HTTP request, right after the request (the 101
-    unread), and while the server writes a stream of broadcasts to us."""
+    unread), and while the server writes a stream of broadcasts to us.
+    With TLS these come under the session, and two more under it: an RST
+    after half a ClientHello, and after half the record of a frame."""
     before = server.stats()
     for _ in range(rounds):
         sock = connect(server.addr)
@@ -160,6 +182,18 @@ def rst_mid_frame(server, rounds=30):
         reset(sock)
         sock = connect(server.addr)
         sock.sendall(request_head(*server.addr)[0])
+        reset(sock)
+    tls_rounds = rounds if tls_on() else 0
+    for _ in range(tls_rounds):
+        sock = raw_connect(server.addr)
+        hello = TlsBio(sock).hello()
+        sock.sendall(hello[:len(hello) // 2])
+        reset(sock)
+        sock = raw_connect(server.addr)
+        bio = TlsBio(sock)
+        bio.upgrade(server.addr)
+        record = bio.seal(encode_frame(OP_BINARY, os.urandom(1000)))
+        sock.sendall(record[:len(record) // 2])
         reset(sock)
     # A victim that resets while the server writes to it.
     sender = Client(server.addr, rcvbuf=1 << 20, label="sender")
@@ -183,14 +217,26 @@ def rst_mid_frame(server, rounds=30):
         close_all([sender])
     after = server.wait_stats(lambda s: s["clients"] == 0, 10.0, "every reset connection gone")
     upgraded = after["connections_total"] - before["connections_total"]
-    # Upgraded: each mid-frame one, the sender, the victims, and those reset
-    # right after the request if the server wrote the 101 before the RST.
-    least = rounds + 1 + victims
+    # Upgraded: each mid-frame one (and mid-record), the sender, the
+    # victims, and those reset right after the request if the server wrote
+    # the 101 before the RST.
+    least = rounds + tls_rounds + 1 + victims
     if not least <= upgraded <= least + rounds:
         raise Failure("connections_total grew by %d, expected %d to %d"
                       % (upgraded, least, least + rounds))
-    return "%d resets mid-frame, %d mid-request, %d after the request, %d while " \
+    note = "%d resets mid-frame, %d mid-request, %d after the request, %d while " \
            "receiving" % (rounds, rounds, rounds, victims)
+    if tls_rounds:
+        # Each half ClientHello fails its handshake; a reset that follows a
+        # finished handshake closely may also find the client's Finished
+        # unread (the kernel drops what a reset overtakes).
+        failed = after["tls_handshake_failures"] - before["tls_handshake_failures"]
+        if not tls_rounds <= failed <= tls_rounds + 2 * rounds:
+            raise Failure("tls_handshake_failures grew by %d, expected %d to %d"
+                          % (failed, tls_rounds, tls_rounds + 2 * rounds))
+        note += "; %d mid-ClientHello, %d mid-record (tls_handshake_failures +%d)" % (
+            tls_rounds, tls_rounds, failed)
+    return note
 
 
 # --------------------------------------------------------------- slowloris
@@ -213,36 +259,93 @@ def fresh_round_trip(addr, results):
         results.append("fresh client: %s" % e)
 
 
+class SlowConn:
+    """One slow connection: the chunks it sends, one a tick (a byte, a
+    record), and when it was opened and closed."""
+
+    def __init__(self, kind, sock, chunks, start):
+        self.kind, self.sock, self.chunks, self.start = kind, sock, chunks, start
+        self.next = 0          # index of the next chunk
+        self.pending = b""     # what is left of a chunk a send cut short
+        self.closed = None     # when the server closed it
+
+    def tick(self):
+        """Sends the next chunk (or the rest of the last one)."""
+        if not self.pending and self.next < len(self.chunks):
+            self.pending = self.chunks[self.next]
+            self.next += 1
+        try:
+            self.pending = self.pending[self.sock.send(self.pending):]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            pass  # closed: the read side will see it
+
+
+def open_slow(addr, kind, head):
+    """A slow connection of one kind.  plain: the request a byte a tick.
+    With TLS: tls-hello, the ClientHello a byte a tick; tls-stalled, the
+    ClientHello whole, then nothing (the handshake never finishes);
+    tls-request, the TLS handshake done, then the request a byte a tick,
+    each byte its own record."""
+    start = time.monotonic()
+    if kind == "tls-request":
+        sock = raw_connect(addr)
+        bio = TlsBio(sock)
+        bio.handshake()
+        chunks = [bio.seal(head[i:i + 1]) for i in range(len(head))]
+        sock.setblocking(False)
+        return SlowConn(kind, sock, chunks, start)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if kind == "plain":
+        chunks = [head[i:i + 1] for i in range(len(head))]
+    else:
+        hello = TlsBio(sock).hello()
+        chunks = [hello[i:i + 1] for i in range(len(hello))] if kind == "tls-hello" \
+            else [hello]
+    sock.setblocking(False)
+    sock.connect_ex(addr)
+    return SlowConn(kind, sock, chunks, start)
+
+
+def slow_kinds():
+    """The kind of each of the SLOW_CONNS connections: all plain, or with
+    TLS a third of each TLS kind (tls-request first: their handshakes are
+    made before the loop starts)."""
+    if not tls_on():
+        return ["plain"] * SLOW_CONNS
+    third = SLOW_CONNS // 3
+    return ["tls-request"] * (SLOW_CONNS - 2 * third) + ["tls-hello"] * third \
+        + ["tls-stalled"] * third
+
+
 def slowloris(server):
     """SLOW_CONNS connections sending their request one byte a second, in
     one select loop; meanwhile fresh clients get a prompt handshake and
-    round trip, and the slow ones are closed at the handshake timeout."""
+    round trip, and the slow ones are closed at the handshake timeout.
+    With TLS a third stop inside the TLS handshake instead (a ClientHello a
+    byte a second, or a handshake never finished): the same timeout
+    closes them, and /stats counts them in tls_handshake_failures."""
     sel = selectors.DefaultSelector()
     head = request_head(*server.addr)[0]
-    conns = {}  # sock -> [start time, bytes sent, close time or None]
+    failures0 = server.stats().get("tls_handshake_failures", 0)
+    conns = []
     try:
-        for _ in range(SLOW_CONNS):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.connect_ex(server.addr)
-            conns[s] = [time.monotonic(), 0, None]
-            sel.register(s, selectors.EVENT_READ)
+        for kind in slow_kinds():
+            c = open_slow(server.addr, kind, head)
+            conns.append(c)
+            sel.register(c.sock, selectors.EVENT_READ, c)
         probes, threads = [], []
         t0 = time.monotonic()
         next_tick, next_probe = t0, t0 + 0.5
         answered = 0
         deadline = t0 + HANDSHAKE_TIMEOUT_S + 6.0
-        while time.monotonic() < deadline and any(v[2] is None for v in conns.values()):
+        while time.monotonic() < deadline and any(c.closed is None for c in conns):
             now = time.monotonic()
-            if now >= next_tick:  # one more byte from every open one
-                for s, v in conns.items():
-                    if v[2] is None and v[1] < len(head):
-                        try:
-                            v[1] += s.send(head[v[1]:v[1] + 1])
-                        except (BlockingIOError, InterruptedError):
-                            pass
-                        except OSError:
-                            pass  # closed: the read side will see it
+            if now >= next_tick:  # one more chunk from every open one
+                for c in conns:
+                    if c.closed is None:
+                        c.tick()
                 next_tick += 1.0
             if now >= next_probe and len(threads) < 3:
                 th = threading.Thread(target=fresh_round_trip, args=(server.addr, probes))
@@ -250,33 +353,35 @@ def slowloris(server):
                 threads.append(th)
                 next_probe += 0.5
             for key, _ in sel.select(max(0.0, min(next_tick, next_probe) - time.monotonic())):
-                s = key.fileobj
+                c = key.data
                 try:
-                    data = s.recv(4096)
+                    data = c.sock.recv(4096)
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError:
                     data = b""
-                if data:
-                    answered += 1
+                if data:  # with TLS: the server's flight, a session ticket
+                    answered += c.kind == "plain"
                     continue
-                conns[s][2] = time.monotonic()
-                sel.unregister(s)
+                c.closed = time.monotonic()
+                sel.unregister(c.sock)
         for th in threads:
             th.join(10.0)
     finally:
         sel.close()
-        for s in conns:
-            s.close()
-    still = sum(1 for v in conns.values() if v[2] is None)
+        for c in conns:
+            c.sock.close()
+    still = sum(1 for c in conns if c.closed is None)
     if still:
         raise Failure("%d of %d slow connections still open %.0fs after connecting"
                       % (still, SLOW_CONNS, HANDSHAKE_TIMEOUT_S + 6.0))
-    lifetimes = [v[2] - v[0] for v in conns.values()]
-    early = [x for x in lifetimes if x < HANDSHAKE_TIMEOUT_S - 0.2]
+    lifetimes = [c.closed - c.start for c in conns]
+    early = [c for c in conns if c.closed - c.start < HANDSHAKE_TIMEOUT_S - 0.2]
     if early:
         raise Failure("%d slow connections closed before the handshake timeout "
-                      "(first after %.2fs)" % (len(early), min(early)))
+                      "(first after %.2fs, a %s one)" % (
+                          len(early), min(c.closed - c.start for c in early),
+                          early[0].kind))
     if max(lifetimes) > HANDSHAKE_TIMEOUT_S + 2.0:
         raise Failure("slow connections closed up to %.2fs after connecting, the "
                       "handshake timeout is %gs" % (max(lifetimes), HANDSHAKE_TIMEOUT_S))
@@ -290,13 +395,27 @@ def slowloris(server):
         raise Failure("a fresh handshake and round trip took %.3fs during the "
                       "slowloris, as long as the handshake timeout (%gs): the "
                       "front door waited on a slow request" % (max(probes), HANDSHAKE_TIMEOUT_S))
-    logged = server.count_lines(r"handshake timeout", at_least=SLOW_CONNS)
-    if logged < SLOW_CONNS:
+    in_request = sum(1 for c in conns if c.kind in ("plain", "tls-request"))
+    in_tls = len(conns) - in_request
+    logged = server.count_lines(r"(?<!TLS )handshake timeout", at_least=in_request)
+    if logged < in_request:
         raise Failure("the server logged %d handshake timeouts, expected %d"
-                      % (logged, SLOW_CONNS))
-    return ("%d slow connections closed %.2f-%.2fs after connecting; fresh handshake + "
-            "round trip meanwhile: %s ms%s" % (
-                SLOW_CONNS, min(lifetimes), max(lifetimes),
+                      % (logged, in_request))
+    note = ""
+    if in_tls:
+        logged = server.count_lines(r"TLS handshake timeout", at_least=in_tls)
+        failures = server.stats()["tls_handshake_failures"] - failures0
+        if logged != in_tls or failures != in_tls:
+            raise Failure("%d connections stopped inside the TLS handshake: the server "
+                          "logged %d TLS handshake timeouts, tls_handshake_failures grew "
+                          "by %d" % (in_tls, logged, failures))
+        note = " (%d with the TLS handshake done, %d a ClientHello a byte a second, " \
+               "%d the handshake unfinished: tls_handshake_failures +%d)" % (
+                   in_request, sum(c.kind == "tls-hello" for c in conns),
+                   sum(c.kind == "tls-stalled" for c in conns), failures)
+    return ("%d slow connections%s closed %.2f-%.2fs after connecting; fresh handshake "
+            "+ round trip meanwhile: %s ms%s" % (
+                SLOW_CONNS, note, min(lifetimes), max(lifetimes),
                 "/".join("%.1f" % (1000 * p) for p in probes),
                 "; %d got a response first" % answered if answered else ""))
 
@@ -420,9 +539,9 @@ def slow_flood(server):
                 pending = encode_frame(OP_BINARY, b"flood:%09d:" % flooded[0] + pad)
                 flooded[0] += 1
             try:
-                n = flooder.send(pending)
+                n = flooder.send(pending)  # TLS: all of it, or WOULD_BLOCK
                 pending = pending[n:]
-            except BlockingIOError:
+            except WOULD_BLOCK:  # TLS: the retry passes the same bytes
                 select.select([], [flooder], [], 0.05)
             except OSError:
                 return
@@ -485,6 +604,23 @@ def slow_flood(server):
 
 PINGS = 100000
 RSS_LIMIT_MIB = 64
+ASAN_QUARANTINE_MIB = 256  # AddressSanitizer's default quarantine_size_mb
+
+
+def rss_limit_mib(server):
+    """RSS_LIMIT_MIB, plus AddressSanitizer's quarantine when the server is
+    an ASan build speaking TLS.  GnuTLS allocates a buffer for each record
+    it sends or receives (100000 pings in, their pongs out); ASan keeps
+    every freed block in its quarantine, up to quarantine_size_mb, before
+    reusing it, so the RSS of an ASan server over TLS grows by up to that
+    much whatever the server does (measured: 89 MiB at the default, 4 MiB
+    with quarantine_size_mb=0).  A plain server allocates nothing per
+    ping, so its limit stays."""
+    if not (tls_on() and server.sanitized()):
+        return RSS_LIMIT_MIB
+    opts = dict(kv.split("=", 1) for kv in os.environ.get("ASAN_OPTIONS", "").split(":")
+                if "=" in kv)
+    return RSS_LIMIT_MIB + int(opts.get("quarantine_size_mb", ASAN_QUARANTINE_MIB))
 
 
 PING_PAYLOAD = 125  # the most a control frame holds
@@ -509,9 +645,9 @@ def ping_flood(server):
         while sent < len(data) and time.monotonic() - t0 < 20.0:
             try:
                 sent += sock.send(data[sent:sent + 262144])
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 select.select([], [sock], [], 0.1)
-            except (BrokenPipeError, ConnectionResetError) as e:
+            except OSError as e:  # a broken pipe, a reset, TLS's own words
                 end = "the server closed (%s)" % type(e).__name__
                 break
         sock.setblocking(True)
@@ -527,13 +663,13 @@ def ping_flood(server):
     pongs = sum(1 for op, _ in frames if op == 0xA)
     if how not in ("eof", "reset"):
         raise Failure("the connection was not closed after the flood (%s)" % how)
-    if rss.growth_mib > RSS_LIMIT_MIB:
+    if rss.growth_mib > rss_limit_mib(server):
         raise Failure("RSS grew by %.1f MiB during the ping flood (limit %d)"
-                      % (rss.growth_mib, RSS_LIMIT_MIB))
+                      % (rss.growth_mib, rss_limit_mib(server)))
     return ("%d of %d pings sent (%s); closed by the server after %.2fs (we read %d "
-            "pongs, close %s, then %s); peak RSS growth %.1f MiB" % (
+            "pongs, close %s, then %s); peak RSS growth %.1f MiB (limit %d)" % (
                 sent // frame_len, PINGS, end, closed_after, pongs,
-                close_codes(frames) or "none", how, rss.growth_mib))
+                close_codes(frames) or "none", how, rss.growth_mib, rss_limit_mib(server)))
 
 
 # -------------------------------------------------------- absurd lengths
@@ -579,8 +715,9 @@ def huge_lengths(server):
     errors = server.stats()["protocol_errors"] - before
     if errors != len(HUGE_CASES):
         raise Failure("protocol_errors grew by %d, expected %d" % (errors, len(HUGE_CASES)))
-    if rss.growth_mib > RSS_LIMIT_MIB:
-        raise Failure("RSS grew by %.1f MiB (limit %d)" % (rss.growth_mib, RSS_LIMIT_MIB))
+    if rss.growth_mib > rss_limit_mib(server):
+        raise Failure("RSS grew by %.1f MiB (limit %d)" % (rss.growth_mib,
+                                                         rss_limit_mib(server)))
     return "%d headers answered %s; peak RSS growth %.1f MiB" % (
         len(seen), "/".join(str(c) for c in seen), rss.growth_mib)
 
@@ -609,14 +746,14 @@ def garbage(server):
         while sent < len(payload) and time.monotonic() - t0 < 20.0:
             try:
                 sent += sock.send(payload[sent:sent + 262144])
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 if not select.select([], [sock], [], 2.0)[1]:
                     # An orphaned socket the server closed may keep a zero
                     # window instead of resetting: the kernel, not wshub.
                     stopped = "no progress for 2s (server descriptor %s)" % (
                         "closed" if server.fds() <= server.base_fds else "still open")
                     break
-            except (BrokenPipeError, ConnectionResetError) as e:
+            except OSError as e:  # a broken pipe, a reset, TLS's own words
                 stopped = "the server closed (%s)" % type(e).__name__
                 break
         sock.setblocking(True)
@@ -638,6 +775,39 @@ def garbage(server):
 # ------------------------------------------------------ descriptor limit
 
 NOFILE = 64
+
+
+def wait_unserved(addr):
+    """A connection that asks and waits: the upgrade request sent (key
+    returned), or with TLS the ClientHello sent (key None)."""
+    if not tls_on():
+        sock = raw_connect(addr)
+        head, key = request_head(*addr)
+        sock.sendall(head)
+        return sock, key
+    sock = wsclient.TLS.wrap_socket(raw_connect(addr), server_hostname=wsclient.TLS_NAME,
+                                    do_handshake_on_connect=False)
+    sock.setblocking(False)
+    try:
+        sock.do_handshake()
+    except ssl.SSLWantReadError:
+        pass  # the ClientHello is out; the answer is what must not come
+    return sock, None
+
+
+def finish_unserved(addr, sock, key, timeout=10.0):
+    """Once served: with TLS the rest of the handshake and the upgrade
+    request; returns (socket, key) for read_101."""
+    if key is not None:
+        return sock, key
+    sock.settimeout(timeout)
+    try:
+        sock.do_handshake()
+    except (OSError, ssl.SSLError) as e:
+        raise ClientError("TLS handshake: %s" % e)
+    head, key = request_head(*addr)
+    sock.sendall(head)
+    return sock, key
 
 
 def fd_limit(server):
@@ -663,12 +833,10 @@ def fd_limit(server):
             clients.append(Client(server.addr, label="c%d" % len(clients),
                                   sock=sock, early=early))
         served, fds = len(clients), server.fds()
-        # Every descriptor in use: accept(2) fails, so these wait.
+        # Every descriptor in use: accept(2) fails, so these wait (with
+        # TLS, their ClientHello waits: the request comes after the answer).
         for _ in range(3):
-            sock = connect(server.addr)
-            head, key = request_head(*server.addr)
-            sock.sendall(head)
-            waiting.append((sock, key))
+            waiting.append(wait_unserved(server.addr))
         ready, _, _ = select.select([s for s, _ in waiting], [], [], 1.0)
         if ready:
             raise Failure("a connection beyond the limit got an answer (%d served, "
@@ -686,6 +854,7 @@ def fd_limit(server):
         t0 = time.monotonic()
         for sock, key in waiting:
             try:
+                sock, key = finish_unserved(server.addr, sock, key)
                 early = read_101(sock, key, timeout=10.0)
             except ClientError as e:
                 raise Failure("a waiting connection was not served after 10 clients "
@@ -715,6 +884,182 @@ def fd_limit(server):
                 served, fds, resumed_after, len(clients), paused, resumed))
 
 
+# ------------------------------------------------------ TLS bad input
+
+TLS_COUNTERS = ("tls_handshake_failures", "tls_errors", "tls_truncations")
+BAD_TLS_CLOSE_S = 3.0  # a bad input is closed at once: no timeout runs
+
+
+def drain_raw(sock, timeout):
+    """Reads raw bytes until the server closes; (bytes, "eof"/"reset"),
+    or Failure if it keeps the connection past timeout."""
+    sock.settimeout(timeout)
+    got, deadline = b"", time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("still open %gs later" % timeout)
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return got, "reset"
+        if not data:
+            return got, "eof"
+        got += data
+
+
+def send_some(sock, data):
+    """Sends what the server takes before it closes."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+
+
+def upgraded(server):
+    """A raw socket with TLS and the WebSocket upgrade done through a
+    TlsBio, and the session."""
+    sock = raw_connect(server.addr)
+    bio = TlsBio(sock)
+    bio.upgrade(server.addr)
+    return sock, bio
+
+
+def act_noise(server):
+    sock = raw_connect(server.addr)
+    send_some(sock, bytes([random.randrange(0x00, 0x14)]) + os.urandom(65535))
+    return sock
+
+
+def act_fake_hello(server):
+    """A ClientHello of the right size and noise for a body (a noisy
+    length would make GnuTLS wait for the rest, as it should, until the
+    handshake timeout)."""
+    sock = raw_connect(server.addr)
+    send_some(sock, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc" + os.urandom(508))
+    return sock
+
+
+def act_plain_http(server):
+    sock = raw_connect(server.addr)
+    sock.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return sock
+
+
+def act_noise_before_request(server):
+    sock = raw_connect(server.addr)
+    TlsBio(sock).handshake()
+    send_some(sock, b"\x17\x03\x03\x01\x00" + os.urandom(256))
+    return sock
+
+
+def act_noise_record(server):
+    sock, _ = upgraded(server)
+    send_some(sock, b"\x17\x03\x03\x00\x64" + os.urandom(100))
+    return sock
+
+
+def act_oversize_record(server):
+    sock, _ = upgraded(server)  # 2^14 + 256 is TLS 1.3's largest ciphertext
+    send_some(sock, b"\x17\x03\x03" + struct.pack("!H", 18000) + os.urandom(18000))
+    return sock
+
+
+def act_truncated_fin(server):
+    sock, bio = upgraded(server)
+    record = bio.seal(encode_frame(OP_TEXT, b"cut short"))
+    sock.sendall(record[:len(record) // 2])
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+def act_truncated_silent(server):
+    sock, bio = upgraded(server)
+    record = bio.seal(encode_frame(OP_TEXT, b"cut short"))
+    sock.sendall(record[:len(record) // 2])
+    return sock
+
+
+def act_fin_no_notify(server):
+    sock, _ = upgraded(server)
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+def act_notify_then_fin(server):
+    sock, bio = upgraded(server)
+    try:
+        bio.obj.unwrap()
+    except ssl.SSLWantReadError:
+        pass  # our close_notify is out; the server's comes later
+    sock.sendall(bio._out.read())
+    sock.shutdown(socket.SHUT_WR)
+    return sock
+
+
+# (what, act, the counter that must grow by one (None: none may), seconds
+# the server may take to close, what the response must start with)
+TLS_BAD_INPUTS = [
+    ("64 KiB of noise instead of a ClientHello", act_noise,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b""),
+    ("a handshake record of noise", act_fake_hello,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b""),
+    ("a plain HTTP request", act_plain_http,
+     "tls_handshake_failures", BAD_TLS_CLOSE_S, b"HTTP/1.1 400"),
+    ("a record of noise after the handshake, before the request",
+     act_noise_before_request, "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("a record of noise after the upgrade", act_noise_record,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("a record of 18000 bytes after the upgrade", act_oversize_record,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("half a record, then FIN", act_truncated_fin,
+     "tls_errors", BAD_TLS_CLOSE_S, b""),
+    ("half a record, then silence (closed at the pong timeout)",
+     act_truncated_silent, None, PONG_TIMEOUT_S + 2.0, b""),
+    ("FIN without close_notify after the upgrade", act_fin_no_notify,
+     "tls_truncations", BAD_TLS_CLOSE_S, b""),
+    ("close_notify, then FIN, no close frame", act_notify_then_fin,
+     None, BAD_TLS_CLOSE_S, b""),
+]
+
+
+def tls_bad_input(server):
+    """Bad input on the TLS port, each on its own connection: noise or
+    plain HTTP where the ClientHello belongs, noise in place of a record,
+    a record over the size limit, half a record then FIN or silence, a
+    FIN without close_notify.  Each is closed within its bound and counted
+    once, in the one counter it belongs to (a clean close_notify in none),
+    and the server goes on."""
+    notes = []
+    for what, act, counter, bound, answer in TLS_BAD_INPUTS:
+        before = server.stats()
+        t0 = time.monotonic()
+        sock = act(server)
+        try:
+            got, end = drain_raw(sock, bound)
+        except Failure as e:
+            raise Failure("%s: %s" % (what, e))
+        finally:
+            sock.close()
+        took = time.monotonic() - t0
+        if not got.startswith(answer):
+            raise Failure("%s: the server answered %r" % (what, got[:40]))
+        after = server.wait_stats(
+            lambda s: s["clients"] == 0 and (counter is None or s[counter] > before[counter]),
+            5.0, "%s: counted in %s" % (what, counter or "nothing"))
+        grew = {k: after[k] - before[k] for k in TLS_COUNTERS if after[k] != before[k]}
+        if grew != ({counter: 1} if counter else {}):
+            raise Failure("%s: the TLS counters grew by %s, expected %s"
+                          % (what, grew or "nothing", "%s +1" % counter if counter
+                             else "nothing"))
+        notes.append("%s: %s after %.2fs%s" % (what, end, took,
+                                              ", %s +1" % counter if counter else ""))
+    return "; ".join(notes)
+
+
 # The order they run in, and the server flags each needs.
 SCENARIOS = [
     ("sigstop", "SIGSTOPped client removed at the pong timeout", sigstop,
@@ -730,4 +1075,22 @@ SCENARIOS = [
     ("huge-length", "frame lengths 2^63-1 and 2^64-1", huge_lengths, [], None),
     ("garbage", "10 MiB of random bytes after the handshake", garbage, [], None),
     ("fd-limit", "RLIMIT_NOFILE %d" % NOFILE, fd_limit, [], NOFILE),
+    ("tls-bad-input", "noise, plain HTTP, bad, oversize and truncated records on "
+     "the TLS port", tls_bad_input, ["--pong-timeout", "1", "--ping-interval", "0.3"],
+     None),
 ]
+
+# Scenarios about the TLS port itself: nothing to do on a plain server.
+TLS_ONLY = {"tls-bad-input"}
+# Scenarios that mean nothing over TLS, with the reason: none so far; each
+# act above has its TLS form.
+NOT_OVER_TLS = {}
+
+
+def skip_reason(name, tls):
+    """Why the scenario does not run in this mode (printed), or None."""
+    if not tls and name in TLS_ONLY:
+        return "about the TLS port itself; runs with --tls"
+    if tls:
+        return NOT_OVER_TLS.get(name)
+    return None
