@@ -1,5 +1,6 @@
 /* stats — counters and their JSON form (see stats.h). */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,109 +131,98 @@ append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 		*len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
 }
 
-/* One metric, a count, with its HELP and TYPE lines. */
-static void
-metric(char *buf, size_t size, size_t *len, const char *name,
-    const char *type, const char *help, long value)
-{
-	append(buf, size, len, "# HELP wshub_%s %s\n# TYPE wshub_%s %s\n"
-	    "wshub_%s %ld\n", name, help, name, type, name, value);
-}
+/*
+ * The counters and gauges /metrics shows from struct stats, in order: name
+ * (after "wshub_"), type, HELP text and where the value is.  One row a
+ * metric, so adding a counter is one line here.
+ */
+static const struct {
+	const char *name, *type, *help;
+	size_t offset;          /* of an atomic_long in struct stats */
+} stat_metrics[] = {
+	{ "clients", "gauge", "Clients registered with the hub now.",
+	    offsetof(struct stats, clients) },
+	{ "rooms", "gauge", "Rooms with at least one client.",
+	    offsetof(struct stats, rooms) },
+	{ "largest_room", "gauge", "Clients in the largest room.",
+	    offsetof(struct stats, largest_room) },
+	{ "connections_total", "counter", "WebSocket connections accepted.",
+	    offsetof(struct stats, connections_total) },
+	{ "messages_in_total", "counter", "Data messages received from clients.",
+	    offsetof(struct stats, messages_in) },
+	{ "deliveries_total", "counter", "Data frames written to clients.",
+	    offsetof(struct stats, deliveries) },
+	{ "bytes_in_total", "counter", "Payload bytes received.",
+	    offsetof(struct stats, bytes_in) },
+	{ "bytes_out_total", "counter", "Bytes written to clients, frame headers included.",
+	    offsetof(struct stats, bytes_out) },
+	{ "slow_client_drops_total", "counter", "Clients dropped for not reading: the three slow_drops_ counters together.",
+	    offsetof(struct stats, slow_client_drops) },
+	{ "slow_drops_stalled_total", "counter", "Clients dropped by the stall rule: more than --send-queue waiting, the writer blocked on the socket.",
+	    offsetof(struct stats, slow_drops_stalled) },
+	{ "slow_drops_queue_full_total", "counter", "Clients dropped at the hard cap: a queue full in messages or in --send-queue-bytes.",
+	    offsetof(struct stats, slow_drops_queue_full) },
+	{ "slow_drops_write_timeout_total", "counter", "Clients whose socket took nothing for --write-timeout.",
+	    offsetof(struct stats, slow_drops_write_timeout) },
+	{ "messages_unheard_total", "counter", "Messages from clients the hub no longer has (dropped or refused), not delivered.",
+	    offsetof(struct stats, messages_unheard) },
+	{ "protocol_errors_total", "counter", "Connections closed with 1002, 1007 or 1009.",
+	    offsetof(struct stats, protocol_errors) },
+	{ "handshake_rejects_total", "counter", "Upgrade requests refused.",
+	    offsetof(struct stats, handshake_rejects) },
+	{ "tls_handshakes_total", "counter", "TLS handshakes completed (--tls-cert).",
+	    offsetof(struct stats, tls_handshakes) },
+	{ "tls_handshake_failures_total", "counter", "TLS handshakes failed: bad input, an alert, a timeout, a peer gone.",
+	    offsetof(struct stats, tls_handshake_failures) },
+	{ "tls_errors_total", "counter", "TLS connections ended by a TLS error: a bad or oversize record, a fatal alert.",
+	    offsetof(struct stats, tls_errors) },
+	{ "tls_truncations_total", "counter", "TLS connections the peer closed without a close_notify.",
+	    offsetof(struct stats, tls_truncations) },
+	{ "redis_connected", "gauge", "1 while the Redis bridge is connected (--redis).",
+	    offsetof(struct stats, redis.connected) },
+	{ "redis_published_total", "counter", "Messages published to Redis for other hubs.",
+	    offsetof(struct stats, redis.published) },
+	{ "redis_received_total", "counter", "Messages from other hubs, delivered here.",
+	    offsetof(struct stats, redis.received) },
+	{ "redis_dropped_total", "counter", "Messages for other hubs lost: queue full, Redis down, not answering or refusing a PUBLISH, the bridge stopping.",
+	    offsetof(struct stats, redis.dropped) },
+	{ "redis_reconnects_total", "counter", "Connections to Redis made again after a failure.",
+	    offsetof(struct stats, redis.reconnects) },
+	{ "redis_rejected_total", "counter", "Messages from Redis refused: not a room's channel, not an envelope, past --max-message, or text that is not UTF-8.",
+	    offsetof(struct stats, redis.rejected) },
+};
+
+/* One metric with its HELP and TYPE lines; `value` printed with `fmt`. */
+#define METRIC(buf, size, len, name, type, help, fmt, value)              \
+	append(buf, size, len, "# HELP wshub_%s %s\n# TYPE wshub_%s %s\n"  \
+	    "wshub_%s " fmt "\n", name, help, name, type, name, value)
 
 size_t
 stats_format_prometheus(struct stats *st, char *buf, size_t size)
 {
+	long long down = atomic_load(&st->redis.outage_since_ms);
 	size_t len = 0;
-	char last[64];
-	double outage_s;
 
-	redis_times(st, last, sizeof(last), &outage_s);
-	metric(buf, size, &len, "clients", "gauge",
-	    "Clients registered with the hub now.", stats_get(&st->clients));
-	metric(buf, size, &len, "rooms", "gauge",
-	    "Rooms with at least one client.", stats_get(&st->rooms));
-	metric(buf, size, &len, "largest_room", "gauge",
-	    "Clients in the largest room.", stats_get(&st->largest_room));
-	metric(buf, size, &len, "threads", "gauge",
-	    "Threads of the server process.", stats_thread_count());
+	for (size_t i = 0; i < sizeof(stat_metrics) / sizeof(stat_metrics[0]);
+	    i++)
+		METRIC(buf, size, &len, stat_metrics[i].name,
+		    stat_metrics[i].type, stat_metrics[i].help, "%ld",
+		    stats_get((atomic_long *)(void *)((char *)st +
+		    stat_metrics[i].offset)));
+	METRIC(buf, size, &len, "threads", "gauge",
+	    "Threads of the server process.", "%ld", stats_thread_count());
 	/* Milliseconds as seconds: 9.133, as /stats has it, not the
 	 * nearest double's 17 digits (9.1329999999999991). */
-	append(buf, size, &len, "# HELP wshub_uptime_seconds Seconds since "
-	    "the server started.\n# TYPE wshub_uptime_seconds gauge\n"
-	    "wshub_uptime_seconds %.3f\n",
+	METRIC(buf, size, &len, "uptime_seconds", "gauge",
+	    "Seconds since the server started.", "%.3f",
 	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
-	metric(buf, size, &len, "connections_total", "counter",
-	    "WebSocket connections accepted.", stats_get(&st->connections_total));
-	metric(buf, size, &len, "messages_in_total", "counter",
-	    "Data messages received from clients.", stats_get(&st->messages_in));
-	metric(buf, size, &len, "deliveries_total", "counter",
-	    "Data frames written to clients.", stats_get(&st->deliveries));
-	metric(buf, size, &len, "bytes_in_total", "counter",
-	    "Payload bytes received.", stats_get(&st->bytes_in));
-	metric(buf, size, &len, "bytes_out_total", "counter",
-	    "Bytes written to clients, frame headers included.",
-	    stats_get(&st->bytes_out));
-	metric(buf, size, &len, "slow_client_drops_total", "counter",
-	    "Clients dropped for not reading: the three slow_drops_ "
-	    "counters together.", stats_get(&st->slow_client_drops));
-	metric(buf, size, &len, "slow_drops_stalled_total", "counter",
-	    "Clients dropped by the stall rule: more than --send-queue "
-	    "waiting, the writer blocked on the socket.",
-	    stats_get(&st->slow_drops_stalled));
-	metric(buf, size, &len, "slow_drops_queue_full_total", "counter",
-	    "Clients dropped at the hard cap: a queue full in messages or "
-	    "in --send-queue-bytes.", stats_get(&st->slow_drops_queue_full));
-	metric(buf, size, &len, "slow_drops_write_timeout_total", "counter",
-	    "Clients whose socket took nothing for --write-timeout.",
-	    stats_get(&st->slow_drops_write_timeout));
-	metric(buf, size, &len, "messages_unheard_total", "counter",
-	    "Messages from clients the hub no longer has (dropped or "
-	    "refused), not delivered.", stats_get(&st->messages_unheard));
-	metric(buf, size, &len, "protocol_errors_total", "counter",
-	    "Connections closed with 1002, 1007 or 1009.",
-	    stats_get(&st->protocol_errors));
-	metric(buf, size, &len, "handshake_rejects_total", "counter",
-	    "Upgrade requests refused.", stats_get(&st->handshake_rejects));
-	metric(buf, size, &len, "tls_handshakes_total", "counter",
-	    "TLS handshakes completed (--tls-cert).",
-	    stats_get(&st->tls_handshakes));
-	metric(buf, size, &len, "tls_handshake_failures_total", "counter",
-	    "TLS handshakes failed: bad input, an alert, a timeout, a peer "
-	    "gone.", stats_get(&st->tls_handshake_failures));
-	metric(buf, size, &len, "tls_errors_total", "counter",
-	    "TLS connections ended by a TLS error: a bad or oversize record, "
-	    "a fatal alert.", stats_get(&st->tls_errors));
-	metric(buf, size, &len, "tls_truncations_total", "counter",
-	    "TLS connections the peer closed without a close_notify.",
-	    stats_get(&st->tls_truncations));
-	metric(buf, size, &len, "redis_connected", "gauge",
-	    "1 while the Redis bridge is connected (--redis).",
-	    stats_get(&st->redis.connected));
-	metric(buf, size, &len, "redis_published_total", "counter",
-	    "Messages published to Redis for other hubs.",
-	    stats_get(&st->redis.published));
-	metric(buf, size, &len, "redis_received_total", "counter",
-	    "Messages from other hubs, delivered here.",
-	    stats_get(&st->redis.received));
-	metric(buf, size, &len, "redis_dropped_total", "counter",
-	    "Messages for other hubs lost: queue full, Redis down, not "
-	    "answering or refusing a PUBLISH, the bridge stopping.",
-	    stats_get(&st->redis.dropped));
-	metric(buf, size, &len, "redis_reconnects_total", "counter",
-	    "Connections to Redis made again after a failure.",
-	    stats_get(&st->redis.reconnects));
-	metric(buf, size, &len, "redis_rejected_total", "counter",
-	    "Messages from Redis refused: not a room's channel, not an "
-	    "envelope, past --max-message, or text that is not UTF-8.",
-	    stats_get(&st->redis.rejected));
-	append(buf, size, &len, "# HELP wshub_redis_outage_seconds Seconds "
-	    "the current Redis outage has lasted (0: connected, or no "
-	    "--redis).\n# TYPE wshub_redis_outage_seconds gauge\n"
-	    "wshub_redis_outage_seconds %.3f\n", outage_s);
-	append(buf, size, &len, "# HELP wshub_redis_last_connected_seconds When "
-	    "the Redis bridge last connected, in seconds since the epoch (0: "
-	    "never).\n# TYPE wshub_redis_last_connected_seconds gauge\n"
-	    "wshub_redis_last_connected_seconds %.3f\n",
+	METRIC(buf, size, &len, "redis_outage_seconds", "gauge",
+	    "Seconds the current Redis outage has lasted (0: connected, or no "
+	    "--redis).", "%.3f",
+	    down ? (double)(deadline_now_ms() - down) / 1000.0 : 0.0);
+	METRIC(buf, size, &len, "redis_last_connected_seconds", "gauge",
+	    "When the Redis bridge last connected, in seconds since the epoch "
+	    "(0: never).", "%.3f",
 	    (double)atomic_load(&st->redis.last_connected_ms) / 1000.0);
 	append(buf, size, &len, "# HELP wshub_closes_total Connections ended, "
 	    "by the close code the client sent (1006: none).\n"

@@ -33,7 +33,7 @@ Test(lifecycle, threads_and_descriptors_return_to_baseline, .timeout = 120)
 	close(ws_open(ts.port));
 	cr_assert(test_wait_counter(&test_server_stats(&ts)->clients, 0, 5000));
 	cr_assert(test_wait_baseline(1 << 20, 4 + 1, 5000),
-	    "test thread + acceptor + hub + reaper once the warm-up is reaped");
+	    "test thread + front door + hub + reaper once the warm-up is reaped");
 	fds = test_count_fds();
 	threads = test_count_threads();
 	maps = test_count_maps();
