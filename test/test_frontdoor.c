@@ -419,21 +419,6 @@ Test(frontdoor, repeated_single_headers_get_400, .init = start,
 
 /* ---- the whole program ------------------------------------------------- */
 
-/* Runs `cmd` (stderr included); its exit status, its output in `out`. */
-static int
-run_cmd(const char *cmd, char *out, size_t cap)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n;
-	int status;
-
-	cr_assert_not_null(p, "%s", cmd);
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /*
  * --allow-host adds names (globs, any case, any port) to what a loopback
  * server answers, for the chat and the counters, never for /debug/; a
@@ -472,8 +457,8 @@ Test(frontdoor, allow_host_adds_names_but_not_debug, .timeout = 60)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "%s --port 0 --allow-host '%s' 2>&1",
 		    wshub_child_binary(), bad[i]);
-		cr_assert_eq(run_cmd(cmd, resp, sizeof(resp)), 2, "%s: %.300s", cmd,
-		    resp);
+		cr_assert_eq(wshub_child_run(cmd, resp, sizeof(resp)), 2,
+		    "%s: %.300s", cmd, resp);
 		cr_assert_not_null(strstr(resp, "invalid --allow-host"), "%.300s",
 		    resp);
 		cr_assert_eq(strchr(resp, '\n'), resp + strlen(resp) - 1,

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/child.h"
 #include "support/testserver.h"
 #include "support/wsclient.h"
 
@@ -75,20 +76,12 @@ struct spawn {
 
 /* The wshub binary under test: $WSHUB (scripts/run-tests.sh sets it to
  * build/wshub or a sanitizer build), else build/wshub. */
-static const char *
-wshub_binary(void)
-{
-	const char *bin = getenv("WSHUB");
-
-	return bin != NULL ? bin : "build/wshub";
-}
-
 /* Starts build/wshub --addr ADDR --port 0 as `sp` says; returns its pid
  * and the port it listens on. */
 static pid_t
 spawn_wshub_with(struct spawn *sp, uint16_t *port)
 {
-	const char *bin = wshub_binary();
+	const char *bin = wshub_child_binary();
 	int pipefd[2];
 	char line[256];
 	FILE *err;
@@ -153,22 +146,6 @@ spawn_wshub(uint16_t *port)
 	return spawn_wshub_with(&sp, port);
 }
 
-/* Runs `cmd` (stderr included) and returns its exit status; its output,
- * one line or more, in `out`. */
-static int
-run_cmd(const char *cmd, char *out, size_t cap)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n;
-	int status;
-
-	cr_assert_not_null(p, "%s", cmd);
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* True if this machine can bind the IPv6 loopback address. */
 static bool
 have_ipv6_loopback(void)
@@ -202,13 +179,13 @@ Test(lifecycle, addr_takes_ipv6_in_brackets_as_printed, .timeout = 30)
 
 Test(lifecycle, addr_it_cannot_use_is_named_with_the_reason, .timeout = 30)
 {
-	const char *bin = wshub_binary();
+	const char *bin = wshub_child_binary();
 	char cmd[512], out[512];
 
 	/* TEST-NET-1 (RFC 5737): a valid address no interface has. */
 	snprintf(cmd, sizeof(cmd), "%s --addr 192.0.2.1 --port 0 2>&1",
 	    bin);
-	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s: %s", cmd, out);
+	cr_assert_eq(wshub_child_run(cmd, out, sizeof(out)), 1, "%s: %s", cmd, out);
 	cr_assert_not_null(strstr(out, "--addr '192.0.2.1'"), "%s", out);
 	cr_assert_not_null(strstr(out, "bind: "), "%s", out);
 	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s",
@@ -420,7 +397,7 @@ Test(lifecycle, quiet_keeps_warnings_and_errors, .timeout = 30)
 
 Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 {
-	const char *bin = wshub_binary();
+	const char *bin = wshub_child_binary();
 	/* flag, value, what the one line must say */
 	const char *bad[][3] = {
 		{ "--port", "70000", "too large; expected an integer from 0 to 65535" },
@@ -455,7 +432,7 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		 * starting a server: it is refused after every flag. */
 		snprintf(cmd, sizeof(cmd), "%s %s '%s' stop 2>&1 </dev/null",
 		    bin, bad[i][0], bad[i][1] ? bad[i][1] : "");
-		cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s: %s", cmd,
+		cr_assert_eq(wshub_child_run(cmd, out, sizeof(out)), 2, "%s: %s", cmd,
 		    out);
 		cr_assert_not_null(strstr(out, bad[i][0]), "names the flag: %s", out);
 		cr_assert_not_null(strstr(out, bad[i][2]), "says '%s': %s",

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/child.h"
 #include "support/expect.h"
 #include "support/testserver.h"
 #include "support/tlsclient.h"
@@ -539,29 +540,14 @@ Test(tls, a_flood_of_key_updates_is_cut_off, .init = start, .fini = stop,
 /* ---- the wshub binary: flags and SIGHUP ------------------------------------- */
 
 /* The wshub binary under test: $WSHUB, else build/wshub. */
-static const char *
-wshub_binary(void)
-{
-	const char *bin = getenv("WSHUB");
-
-	return bin != NULL ? bin : "build/wshub";
-}
-
 /* Runs wshub with `flags` and returns its exit status; stderr in out. */
 static int
 run_wshub(const char *flags, char *out, size_t cap)
 {
 	char cmd[1024];
-	FILE *p;
-	size_t n;
-	int status;
 
-	snprintf(cmd, sizeof(cmd), "%s --port 0 %s 2>&1", wshub_binary(), flags);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	snprintf(cmd, sizeof(cmd), "%s --port 0 %s 2>&1", wshub_child_binary(), flags);
+	return wshub_child_run(cmd, out, cap);
 }
 
 /* Exit 2, one line naming `flag`. */
@@ -647,7 +633,7 @@ wait_log(struct proc *p, size_t from, const char *what)
 static void
 spawn_tls(struct proc *p, const struct tls_test_pair *tp)
 {
-	const char *bin = wshub_binary();
+	const char *bin = wshub_child_binary();
 	int pipefd[2];
 	char *colon;
 

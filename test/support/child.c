@@ -176,3 +176,19 @@ wshub_child_stop(struct wshub_child *ch, int timeout_ms)
 	ch->err_fd = -1;
 	return r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int
+wshub_child_run(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int status;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

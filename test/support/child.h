@@ -46,6 +46,14 @@ int wshub_child_fds(const struct wshub_child *ch);
 /* Its virtual memory size in bytes, VmSize in /proc (0 if unknown). */
 size_t wshub_child_vm_bytes(const struct wshub_child *ch);
 
+/*
+ * Runs the shell command `cmd` to its end (a wshub that must refuse to
+ * start, say) and returns its exit status, or -1 if it could not start
+ * or did not exit normally; what it printed on stdout (with 2>&1 in cmd,
+ * stderr too) is in out, NUL-terminated, at most cap - 1 bytes.
+ */
+int wshub_child_run(const char *cmd, char *out, size_t cap);
+
 /* SIGTERM, then waits up to timeout_ms (SIGKILL after that).  Returns
  * the exit status, or -1 if it did not exit by itself (or died of a
  * signal). */
