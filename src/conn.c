@@ -220,7 +220,6 @@ conn_new(int fd, const char *peer, const void *early, size_t early_len,
 		c->early_len = early_len;
 	}
 	c->cause = "connection closed";
-	reader_prepare(c);
 	return c;
 }
 
@@ -242,7 +241,6 @@ conn_unref(conn_t *c)
 		msg_unref(m); /* queued after the writer stopped */
 	msg_unref(atomic_load(&c->final_close)); /* if the writer never took it */
 	chan_free(c->send);
-	wslay_event_context_free(c->ws); /* the reader never ran: NULL if it did */
 	tls_session_free(c->tls); /* both threads are done with it */
 	close(c->fd); /* the one close(2) of this socket */
 	pthread_cond_destroy(&c->reader_done_cond);

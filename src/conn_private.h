@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <wslay/wslay.h>
 
 #include "wshub/conn.h"
 #include "wshub/tls.h"
@@ -54,10 +53,6 @@ struct conn {
 	 * before its close_notify (writer.c, writer_await_reader). */
 	bool reader_past_frames;
 
-	/* The reader's wslay context: made by conn_new (reader_prepare), then
-	 * read thread only; the reader frees it when it ends, the last
-	 * conn_unref if the reader never ran. */
-	wslay_event_context_ptr ws;
 	struct reader *rd;      /* the read thread's state (on its stack) */
 
 	/* Read thread only, then read by the reaper after the joins. */

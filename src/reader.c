@@ -1,8 +1,9 @@
 /*
  * reader — a connection's read thread (see reader.h): Go's readPump.
  *
- * owns: the wslay event context, the early bytes, the read deadline, and a
- * close frame held back until it is whole (reader_recv_whole).
+ * owns: the wslay event context while a frame or message is half-read
+ * (reader_park), the early bytes, the read deadline, and a close frame held
+ * back until it is whole (reader_recv_whole).
  * blocks on: poll(POLLIN) until the read deadline; chan_send into the hub's
  * event channel (backpressure).
  * ends when: the peer's close frame arrives, a protocol error is found, a
@@ -48,6 +49,8 @@ struct reader {
 	bool io_failed;           /* the socket failed or hit EOF */
 	bool violation;           /* we refused a frame wslay accepts */
 	bool closing;             /* a close frame is ready: stop reading */
+	bool in_message;          /* a fragmented data message is open */
+	bool drained;             /* the last read found no more bytes */
 	uint8_t *out;             /* bytes wslay produced, not yet handed over */
 	size_t out_len, out_cap;
 	msg_t *outbox[OUTBOX_MAX]; /* messages for the hub, after the replies */
@@ -90,6 +93,7 @@ reader_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	if (n > 0)
 		return n;
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		r->drained = errno != EINTR;
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
@@ -257,7 +261,8 @@ reader_collect(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 
 /*
  * Every frame extends the read deadline (Go: the pong handler's
- * SetReadDeadline; here any frame proves the peer is alive).
+ * SetReadDeadline; here any frame proves the peer is alive).  A data
+ * frame without FIN opens a fragmented message, one with FIN ends it.
  *
  * When a close frame starts, the pongs wslay has queued for pings earlier
  * in this read are collected first: once a close is queued, wslay 1.1.1
@@ -277,6 +282,8 @@ reader_frame_start(wslay_event_context_ptr ctx,
 	struct reader *r = ((conn_t *)user)->rd;
 
 	r->deadline = deadline_after_ms(r->c->env.cfg->pong_timeout_ms);
+	if (!(arg->opcode & 0x8)) /* text, binary or continuation */
+		r->in_message = !arg->fin;
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && wslay_event_want_write(ctx))
 		wslay_event_send(ctx); /* reader_collect never fails */
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1 &&
@@ -351,6 +358,43 @@ static const struct wslay_event_callbacks reader_callbacks = {
 	.on_frame_recv_start_callback = reader_frame_start,
 	.on_msg_recv_callback = reader_message,
 };
+
+/* Makes the wslay context when bytes are to be read (reader_park). */
+static void
+reader_unpark(struct reader *r)
+{
+	if (r->ctx != NULL)
+		return;
+	/* wslay's callbacks get the connection; c->rd leads to the rest. */
+	if (wslay_event_context_server_init(&r->ctx, &reader_callbacks, r->c) != 0)
+		xalloc_failed("a wslay context"); /* its only error */
+	wslay_event_config_set_max_recv_msg_length(r->ctx,
+	    r->c->env.cfg->max_message);
+	stats_add(&r->c->env.stats->frame_parsers, 1);
+}
+
+/*
+ * Frees the wslay context (8.6 KiB: its 4 KiB input buffer, its unused
+ * 4 KiB output buffer) before the reader waits, if it holds nothing the
+ * next byte depends on: the socket was read dry, every byte given to wslay
+ * ended a frame (reader_scan), no fragmented message is open, no reply is
+ * queued.  A fresh context is then the same as the old one, so an idle
+ * connection holds none (reader_unpark makes it again).
+ */
+static void
+reader_park(struct reader *r)
+{
+	if (r->ctx == NULL || !r->drained || r->in_message ||
+	    r->head_len > 0 || r->payload_left > 0 || r->held_len > 0 ||
+	    wslay_event_get_queued_msg_count(r->ctx) > 0)
+		return;
+	wslay_event_context_free(r->ctx);
+	r->ctx = NULL;
+	free(r->out);
+	r->out = NULL;
+	r->out_cap = 0;
+	stats_add(&r->c->env.stats->frame_parsers, -1);
+}
 
 /* Hands a close frame of our own to the writer (wslay could not). */
 static void
@@ -451,9 +495,12 @@ reader_loop(struct reader *r)
 	bool flooded;
 	int rv;
 
-	while (wslay_event_want_read(r->ctx)) {
+	for (;;) {
 		if (c->early_off == c->early_len) {
-			int ready = c->env.io->wait_readable(c, &r->deadline);
+			int ready;
+
+			reader_park(r);
+			ready = c->env.io->wait_readable(c, &r->deadline);
 
 			if (ready <= 0) {
 				c->cause = ready == 0 ? "read timeout" : "poll error";
@@ -464,6 +511,8 @@ reader_loop(struct reader *r)
 				return;
 			}
 		}
+		reader_unpark(r);
+		r->drained = false;
 		rv = wslay_event_recv(r->ctx);
 		if (rv == 0)
 			flooded = reader_flush(r) != 0; /* pongs before the outbox */
@@ -478,6 +527,8 @@ reader_loop(struct reader *r)
 		}
 		if (flooded || r->closing)
 			return; /* cleanup sends the close after the queue */
+		if (!wslay_event_want_read(r->ctx))
+			return;
 	}
 }
 
@@ -526,20 +577,11 @@ reader_tell_writer(conn_t *c, bool *flag)
 	pthread_mutex_unlock(&c->mu);
 }
 
-void
-reader_prepare(conn_t *c)
-{
-	/* wslay's callbacks get the connection; c->rd leads to the rest. */
-	if (wslay_event_context_server_init(&c->ws, &reader_callbacks, c) != 0)
-		xalloc_failed("a wslay context"); /* its only error */
-	wslay_event_config_set_max_recv_msg_length(c->ws, c->env.cfg->max_message);
-}
-
 void *
 reader_main(void *arg)
 {
 	conn_t *c = arg;
-	struct reader r = { .c = c, .ctx = c->ws };
+	struct reader r = { .c = c };
 	struct thread_entry self;
 
 	threads_enter(&self, ROLE_READER, c->id, c->peer, c->client.room,
@@ -549,13 +591,15 @@ reader_main(void *arg)
 		tls_session_claim(c->tls, TLS_RECEIVER);
 	r.deadline = deadline_after_ms(c->env.cfg->pong_timeout_ms);
 	reader_loop(&r);
+	if (r.ctx != NULL) { /* nothing reads it from here on */
+		wslay_event_context_free(r.ctx);
+		stats_add(&c->env.stats->frame_parsers, -1);
+	}
 	reader_tell_writer(c, &c->reader_past_frames);
 	reader_count_errors(c);
 	conn_unregister_once(c);
 	if (!r.io_failed)
 		reader_drain(c);
-	wslay_event_context_free(c->ws);
-	c->ws = NULL;
 	c->rd = NULL;
 	free(r.out);
 	reader_tell_writer(c, &c->reader_done);

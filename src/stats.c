@@ -68,53 +68,6 @@ redis_times(struct stats *st, char *last, size_t size, double *outage_s)
 	    tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-size_t
-stats_format_json(struct stats *st, char *buf, size_t size)
-{
-	char last[64];
-	double outage_s;
-	int n;
-
-	redis_times(st, last, sizeof(last), &outage_s);
-	n = snprintf(buf, size,
-	    "{\"clients\":%ld,\"rooms\":%ld,\"largest_room\":%ld,"
-	    "\"connections_total\":%ld,"
-	    "\"messages_in\":%ld,\"deliveries\":%ld,"
-	    "\"bytes_in\":%ld,\"bytes_out\":%ld,"
-	    "\"slow_client_drops\":%ld,\"slow_drops_stalled\":%ld,"
-	    "\"slow_drops_queue_full\":%ld,"
-	    "\"slow_drops_write_timeout\":%ld,\"messages_unheard\":%ld,"
-	    "\"protocol_errors\":%ld,"
-	    "\"handshake_rejects\":%ld,\"threads\":%ld,"
-	    "\"tls_handshakes\":%ld,\"tls_handshake_failures\":%ld,"
-	    "\"tls_errors\":%ld,\"tls_truncations\":%ld,"
-	    "\"redis_connected\":%ld,\"redis_published\":%ld,"
-	    "\"redis_received\":%ld,\"redis_dropped\":%ld,"
-	    "\"redis_reconnects\":%ld,\"redis_rejected\":%ld,"
-	    "\"redis_last_connected\":%s,\"redis_outage_seconds\":%.3f,"
-	    "\"uptime_seconds\":%.3f}\n",
-	    stats_get(&st->clients), stats_get(&st->rooms),
-	    stats_get(&st->largest_room), stats_get(&st->connections_total),
-	    stats_get(&st->messages_in), stats_get(&st->deliveries),
-	    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
-	    stats_get(&st->slow_client_drops),
-	    stats_get(&st->slow_drops_stalled),
-	    stats_get(&st->slow_drops_queue_full),
-	    stats_get(&st->slow_drops_write_timeout),
-	    stats_get(&st->messages_unheard),
-	    stats_get(&st->protocol_errors),
-	    stats_get(&st->handshake_rejects), stats_thread_count(),
-	    stats_get(&st->tls_handshakes),
-	    stats_get(&st->tls_handshake_failures),
-	    stats_get(&st->tls_errors), stats_get(&st->tls_truncations),
-	    stats_get(&st->redis.connected), stats_get(&st->redis.published),
-	    stats_get(&st->redis.received), stats_get(&st->redis.dropped),
-	    stats_get(&st->redis.reconnects), stats_get(&st->redis.rejected),
-	    last, outage_s, (double)deadline_elapsed_ms(&st->started) / 1000.0);
-
-	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
-}
-
 /* Appends printf output to buf at *len, never past size. */
 static void __attribute__((format(printf, 4, 5)))
 append(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -132,65 +85,106 @@ append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 }
 
 /*
- * The counters and gauges /metrics shows from struct stats, in order: name
- * (after "wshub_"), type, HELP text and where the value is.  One row a
- * metric, so adding a counter is one line here.
+ * The counters and gauges /stats and /metrics show from struct stats, in
+ * order: the JSON key, the metric's name (after "wshub_"), its type, HELP
+ * text and where the value is.  One row a counter, so adding one is one
+ * line here.
  */
 static const struct {
-	const char *name, *type, *help;
+	const char *key, *name, *type, *help;
 	size_t offset;          /* of an atomic_long in struct stats */
 } stat_metrics[] = {
-	{ "clients", "gauge", "Clients registered with the hub now.",
+	{ "clients", "clients", "gauge", "Clients registered with the hub now.",
 	    offsetof(struct stats, clients) },
-	{ "rooms", "gauge", "Rooms with at least one client.",
+	{ "rooms", "rooms", "gauge", "Rooms with at least one client.",
 	    offsetof(struct stats, rooms) },
-	{ "largest_room", "gauge", "Clients in the largest room.",
+	{ "largest_room", "largest_room", "gauge", "Clients in the largest room.",
 	    offsetof(struct stats, largest_room) },
-	{ "connections_total", "counter", "WebSocket connections accepted.",
+	{ "connections_total", "connections_total", "counter", "WebSocket connections accepted.",
 	    offsetof(struct stats, connections_total) },
-	{ "messages_in_total", "counter", "Data messages received from clients.",
+	{ "messages_in", "messages_in_total", "counter", "Data messages received from clients.",
 	    offsetof(struct stats, messages_in) },
-	{ "deliveries_total", "counter", "Data frames written to clients.",
+	{ "deliveries", "deliveries_total", "counter", "Data frames written to clients.",
 	    offsetof(struct stats, deliveries) },
-	{ "bytes_in_total", "counter", "Payload bytes received.",
+	{ "bytes_in", "bytes_in_total", "counter", "Payload bytes received.",
 	    offsetof(struct stats, bytes_in) },
-	{ "bytes_out_total", "counter", "Bytes written to clients, frame headers included.",
+	{ "bytes_out", "bytes_out_total", "counter", "Bytes written to clients, frame headers included.",
 	    offsetof(struct stats, bytes_out) },
-	{ "slow_client_drops_total", "counter", "Clients dropped for not reading: the three slow_drops_ counters together.",
+	{ "slow_client_drops", "slow_client_drops_total", "counter", "Clients dropped for not reading: the three slow_drops_ counters together.",
 	    offsetof(struct stats, slow_client_drops) },
-	{ "slow_drops_stalled_total", "counter", "Clients dropped by the stall rule: more than --send-queue waiting, the writer blocked on the socket.",
+	{ "slow_drops_stalled", "slow_drops_stalled_total", "counter", "Clients dropped by the stall rule: more than --send-queue waiting, the writer blocked on the socket.",
 	    offsetof(struct stats, slow_drops_stalled) },
-	{ "slow_drops_queue_full_total", "counter", "Clients dropped at the hard cap: a queue full in messages or in --send-queue-bytes.",
+	{ "slow_drops_queue_full", "slow_drops_queue_full_total", "counter", "Clients dropped at the hard cap: a queue full in messages or in --send-queue-bytes.",
 	    offsetof(struct stats, slow_drops_queue_full) },
-	{ "slow_drops_write_timeout_total", "counter", "Clients whose socket took nothing for --write-timeout.",
+	{ "slow_drops_write_timeout", "slow_drops_write_timeout_total", "counter", "Clients whose socket took nothing for --write-timeout.",
 	    offsetof(struct stats, slow_drops_write_timeout) },
-	{ "messages_unheard_total", "counter", "Messages from clients the hub no longer has (dropped or refused), not delivered.",
+	{ "messages_unheard", "messages_unheard_total", "counter", "Messages from clients the hub no longer has (dropped or refused), not delivered.",
 	    offsetof(struct stats, messages_unheard) },
-	{ "protocol_errors_total", "counter", "Connections closed with 1002, 1007 or 1009.",
+	{ "protocol_errors", "protocol_errors_total", "counter", "Connections closed with 1002, 1007 or 1009.",
 	    offsetof(struct stats, protocol_errors) },
-	{ "handshake_rejects_total", "counter", "Upgrade requests refused.",
+	{ "handshake_rejects", "handshake_rejects_total", "counter", "Upgrade requests refused.",
 	    offsetof(struct stats, handshake_rejects) },
-	{ "tls_handshakes_total", "counter", "TLS handshakes completed (--tls-cert).",
+	{ "frame_parsers", "frame_parsers", "gauge", "Readers holding a frame parser now: a frame or message half-read.",
+	    offsetof(struct stats, frame_parsers) },
+	{ "hub_broadcasts", "hub_broadcasts_total", "counter", "Messages the hub fanned out to a room.",
+	    offsetof(struct stats, hub_broadcasts) },
+	{ "tls_handshakes", "tls_handshakes_total", "counter", "TLS handshakes completed (--tls-cert).",
 	    offsetof(struct stats, tls_handshakes) },
-	{ "tls_handshake_failures_total", "counter", "TLS handshakes failed: bad input, an alert, a timeout, a peer gone.",
+	{ "tls_handshake_failures", "tls_handshake_failures_total", "counter", "TLS handshakes failed: bad input, an alert, a timeout, a peer gone.",
 	    offsetof(struct stats, tls_handshake_failures) },
-	{ "tls_errors_total", "counter", "TLS connections ended by a TLS error: a bad or oversize record, a fatal alert.",
+	{ "tls_errors", "tls_errors_total", "counter", "TLS connections ended by a TLS error: a bad or oversize record, a fatal alert.",
 	    offsetof(struct stats, tls_errors) },
-	{ "tls_truncations_total", "counter", "TLS connections the peer closed without a close_notify.",
+	{ "tls_truncations", "tls_truncations_total", "counter", "TLS connections the peer closed without a close_notify.",
 	    offsetof(struct stats, tls_truncations) },
-	{ "redis_connected", "gauge", "1 while the Redis bridge is connected (--redis).",
+	{ "redis_connected", "redis_connected", "gauge", "1 while the Redis bridge is connected (--redis).",
 	    offsetof(struct stats, redis.connected) },
-	{ "redis_published_total", "counter", "Messages published to Redis for other hubs.",
+	{ "redis_published", "redis_published_total", "counter", "Messages published to Redis for other hubs.",
 	    offsetof(struct stats, redis.published) },
-	{ "redis_received_total", "counter", "Messages from other hubs, delivered here.",
+	{ "redis_received", "redis_received_total", "counter", "Messages from other hubs, delivered here.",
 	    offsetof(struct stats, redis.received) },
-	{ "redis_dropped_total", "counter", "Messages for other hubs lost: queue full, Redis down, not answering or refusing a PUBLISH, the bridge stopping.",
+	{ "redis_dropped", "redis_dropped_total", "counter", "Messages for other hubs lost: queue full, Redis down, not answering or refusing a PUBLISH, the bridge stopping.",
 	    offsetof(struct stats, redis.dropped) },
-	{ "redis_reconnects_total", "counter", "Connections to Redis made again after a failure.",
+	{ "redis_reconnects", "redis_reconnects_total", "counter", "Connections to Redis made again after a failure.",
 	    offsetof(struct stats, redis.reconnects) },
-	{ "redis_rejected_total", "counter", "Messages from Redis refused: not a room's channel, not an envelope, past --max-message, or text that is not UTF-8.",
+	{ "redis_rejected", "redis_rejected_total", "counter", "Messages from Redis refused: not a room's channel, not an envelope, past --max-message, or text that is not UTF-8.",
 	    offsetof(struct stats, redis.rejected) },
 };
+#define N_STAT_METRICS (sizeof(stat_metrics) / sizeof(stat_metrics[0]))
+
+/* A counter of stat_metrics by its row. */
+static long
+stat_value(struct stats *st, size_t i)
+{
+	return stats_get((atomic_long *)(void *)((char *)st +
+	    stat_metrics[i].offset));
+}
+
+/* Seconds the hub spent fanning out broadcasts (hub_broadcast_ns). */
+static double
+hub_broadcast_seconds(struct stats *st)
+{
+	return (double)stats_get(&st->hub_broadcast_ns) / 1e9;
+}
+
+size_t
+stats_format_json(struct stats *st, char *buf, size_t size)
+{
+	char last[64];
+	double outage_s;
+	size_t len = 0;
+
+	redis_times(st, last, sizeof(last), &outage_s);
+	append(buf, size, &len, "{");
+	for (size_t i = 0; i < N_STAT_METRICS; i++)
+		append(buf, size, &len, "\"%s\":%ld,", stat_metrics[i].key,
+		    stat_value(st, i));
+	append(buf, size, &len, "\"hub_broadcast_seconds\":%.9f,"
+	    "\"threads\":%ld,\"redis_last_connected\":%s,"
+	    "\"redis_outage_seconds\":%.3f,\"uptime_seconds\":%.3f}\n",
+	    hub_broadcast_seconds(st), stats_thread_count(), last, outage_s,
+	    (double)deadline_elapsed_ms(&st->started) / 1000.0);
+	return len;
+}
 
 /* One metric with its HELP and TYPE lines; `value` printed with `fmt`. */
 #define METRIC(buf, size, len, name, type, help, fmt, value)              \
@@ -203,12 +197,13 @@ stats_format_prometheus(struct stats *st, char *buf, size_t size)
 	long long down = atomic_load(&st->redis.outage_since_ms);
 	size_t len = 0;
 
-	for (size_t i = 0; i < sizeof(stat_metrics) / sizeof(stat_metrics[0]);
-	    i++)
+	for (size_t i = 0; i < N_STAT_METRICS; i++)
 		METRIC(buf, size, &len, stat_metrics[i].name,
 		    stat_metrics[i].type, stat_metrics[i].help, "%ld",
-		    stats_get((atomic_long *)(void *)((char *)st +
-		    stat_metrics[i].offset)));
+		    stat_value(st, i));
+	METRIC(buf, size, &len, "hub_broadcast_seconds_total", "counter",
+	    "Seconds the hub spent fanning broadcasts out to their rooms.",
+	    "%.9f", hub_broadcast_seconds(st));
 	METRIC(buf, size, &len, "threads", "gauge",
 	    "Threads of the server process.", "%ld", stats_thread_count());
 	/* Milliseconds as seconds: 9.133, as /stats has it, not the

@@ -377,3 +377,50 @@ Test(conn_rules, the_hub_drops_a_client_stalled_past_the_stall_clock,
 	expect_close(CLOSE_POLICY_VIOLATION); /* and no data before it */
 	rig_finish();
 }
+
+/* Readers holding a frame parser (wslay's context) now. */
+static long
+parsers(void)
+{
+	return stats_get(&r.stats.frame_parsers);
+}
+
+/* A reader holds a frame parser only while a frame or a fragmented
+ * message is half-read: an idle connection holds none (reader_park). */
+Test(conn_rules, an_idle_reader_holds_no_frame_parser, .timeout = 30)
+{
+	/* Masked with a zero key: the payloads as they are. */
+	static const uint8_t half[] = { 0x81, 0x85, 0, 0, 0, 0, 'h', 'e' };
+	static const uint8_t first[] = { 0x01, 0x83, 0, 0, 0, 0, 'a', 'b', 'c' };
+	static const uint8_t last[] = { 0x80, 0x83, 0, 0, 0, 0, 'd', 'e', 'f' };
+
+	rig_init(PIPE_ECHO);
+	rig_conn();
+	test_pipe_set_room(r.pipe, SIZE_MAX);
+	start_reader();
+	start_writer();
+	expect_101();
+	cr_assert(test_pipe_await_waiters(r.pipe, false, 1));
+	cr_assert_eq(parsers(), 0, "a reader that read nothing holds none");
+	test_pipe_write(r.pipe, half, sizeof(half));
+	cr_assert(test_pipe_await_consumed(r.pipe));
+	cr_assert_eq(parsers(), 1, "half a frame keeps its parser");
+	test_pipe_write(r.pipe, "llo", 3);
+	expect_text("hello");
+	cr_assert(test_pipe_await_consumed(r.pipe));
+	cr_assert_eq(parsers(), 0, "a whole frame read: the parser is freed");
+	test_pipe_write(r.pipe, first, sizeof(first));
+	test_pipe_write_frame(r.pipe, MSG_PING, "p", 1);
+	cr_assert_eq(next_frame((uint8_t[8]){ 0 }, 8, &(size_t){ 0 }),
+	    MSG_PONG, "a ping inside a fragmented message is answered");
+	cr_assert(test_pipe_await_consumed(r.pipe));
+	cr_assert_eq(parsers(), 1, "an open fragmented message keeps it");
+	test_pipe_write(r.pipe, last, sizeof(last));
+	expect_text("abcdef");
+	cr_assert(test_pipe_await_consumed(r.pipe));
+	cr_assert_eq(parsers(), 0, "the message ended: the parser is freed");
+	test_pipe_write(r.pipe, half, sizeof(half));
+	cr_assert(test_pipe_await_consumed(r.pipe));
+	rig_finish(); /* EOF in the middle of a frame */
+	cr_assert_eq(parsers(), 0, "reading ended: the parser is freed");
+}

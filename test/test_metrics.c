@@ -74,6 +74,12 @@ Test(metrics, values_move_as_clients_connect_chat_and_leave, .timeout = 60)
 	cr_assert(metric_becomes("wshub_messages_in_total", 1));
 	cr_assert(metric_becomes("wshub_bytes_in_total", 2));
 	cr_assert(metric_becomes("wshub_deliveries_total", 2)); /* counted after writev returns */
+	cr_assert_eq(metric("wshub_hub_broadcasts_total"), 1,
+	    "one message fanned out by the hub");
+	cr_assert_gt(metric("wshub_hub_broadcast_seconds_total"), 0,
+	    "the hub's time for it is counted");
+	cr_assert(metric_becomes("wshub_frame_parsers", 0),
+	    "two idle readers hold no frame parser");
 	ws_send_close(a, 1000, "bye");
 	ws_recv_close(a, NULL);
 	close(a);
@@ -83,6 +89,7 @@ Test(metrics, values_move_as_clients_connect_chat_and_leave, .timeout = 60)
 	cr_assert(metric_becomes("wshub_clients", 0));
 	text = get("/stats");
 	cr_assert_not_null(strstr(text, "\"messages_in\":1,"), "%s", text);
+	cr_assert_not_null(strstr(text, "\"hub_broadcasts\":1,"), "%s", text);
 	free(text);
 	test_server_stop(&ts);
 }
@@ -120,13 +127,16 @@ Test(metrics, samples_are_plain_numbers_uptime_has_three_decimals,
 		cr_assert_not_null(value, "%s", line);
 		n = strlen(++value);
 		samples++;
-		if (strstr(line, "_seconds ") != NULL) { /* uptime, Redis's */
+		if (strstr(line, "_seconds ") != NULL ||
+		    strstr(line, "_seconds_total ") != NULL) {
+			/* uptime, Redis's in ms; the hub's time in ns */
 			const char *dot = strchr(value, '.');
+			size_t want = strstr(line, "_total ") ? 9 : 3;
 
 			cr_assert(dot != NULL && all_digits(value,
 			    (size_t)(dot - value)) && all_digits(dot + 1,
-			    strlen(dot + 1)) && strlen(dot + 1) == 3,
-			    "seconds with three decimals: %s", line);
+			    strlen(dot + 1)) && strlen(dot + 1) == want,
+			    "seconds with %zu decimals: %s", want, line);
 		} else
 			cr_assert(all_digits(value, n), "an integer: %s", line);
 	}

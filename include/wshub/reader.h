@@ -3,8 +3,10 @@
  *
  * DESIGN
  * The read thread alone owns the connection's wslay event context (wslay
- * contexts are not thread-safe) from the moment it starts; conn_new made
- * it (reader_prepare).  It reads frames through the
+ * contexts are not thread-safe), and holds one only while a frame or a
+ * fragmented message is half-read: it makes one when bytes arrive and
+ * frees it before it waits again with nothing half-read, so an idle
+ * connection holds no parser (8.6 KiB).  It reads frames through the
  * connection's conn_io (the socket, or a simulation), sends each data
  * message to the hub as one frame shared by every recipient, hands the
  * pongs wslay produces to the write thread on the send channel's priority
@@ -22,15 +24,6 @@
 #define WSHUB_READER_H
 
 #include "wshub/conn.h"
-
-/*
- * Makes the wslay server context reader_main will read `conn` with (its
- * limit: --max-message).  conn_new calls it, on the front door's thread,
- * so that a read thread whose peer sends no message allocates nothing:
- * glibc gives each thread that allocates a cache of its own (0.6 KiB,
- * kept while the thread lives).  Aborts if out of memory.
- */
-void reader_prepare(conn_t *conn);
 
 /*
  * The read thread's body: reads `conn` (a conn_t *, whose reference the

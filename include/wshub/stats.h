@@ -62,6 +62,12 @@ struct stats {
 	                                   has (or never had): not delivered */
 	atomic_long protocol_errors;    /* closes with 1002, 1007 or 1009 */
 	atomic_long handshake_rejects;  /* upgrade requests refused */
+	atomic_long frame_parsers;      /* wslay contexts held now: readers
+	                                   with a frame or message half-read */
+	/* Messages the hub fanned out to a room, and the time it spent doing
+	 * so (CLOCK_MONOTONIC, ns): the hub's time per broadcast. */
+	atomic_long hub_broadcasts;
+	atomic_long hub_broadcast_ns;
 	/* With --tls-cert: TLS handshakes completed and failed (bad input, an
 	 * alert, a timeout, a peer gone mid-handshake); connections and
 	 * requests that ended on a TLS error (a bad or oversize record, a
