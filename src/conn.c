@@ -178,7 +178,8 @@ const struct farewell_frame farewells[] = {
 	/* 1001: the server gives up on a peer it considers gone.  Not 1000
 	 * (nothing was completed) and not 1011 (no server error). */
 	[BYE_PONG_TIMEOUT] = { CLOSE_GOING_AWAY, "pong timeout" },
-	[BYE_SLOW] = { CLOSE_POLICY_VIOLATION, "client too slow" },
+	[BYE_STALLED] = { CLOSE_POLICY_VIOLATION, "stopped reading" },
+	[BYE_QUEUE_FULL] = { CLOSE_POLICY_VIOLATION, "send queue full" },
 	[BYE_FLOOD] = { CLOSE_POLICY_VIOLATION, "control frame flood" },
 	[BYE_INTERNAL] = { CLOSE_INTERNAL_ERROR, "internal error" },
 	[BYE_NO_ROOM] = { CLOSE_TRY_AGAIN, "too many rooms, try again later" },
@@ -285,8 +286,10 @@ conn_farewell(conn_t *c)
 	int own = atomic_load(&c->farewell);
 
 	switch (atomic_load(&c->client.verdict)) {
-	case HUB_VERDICT_SLOW:
-		return BYE_SLOW;
+	case HUB_VERDICT_STALLED:
+		return BYE_STALLED;
+	case HUB_VERDICT_QUEUE_FULL:
+		return BYE_QUEUE_FULL;
 	case HUB_VERDICT_SHUTDOWN:
 		return own != BYE_NORMAL ? own : BYE_GOING_AWAY;
 	case HUB_VERDICT_NO_ROOM:

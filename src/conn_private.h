@@ -71,7 +71,8 @@ enum farewell {
 	BYE_NORMAL,        /* the client left (unregister) */
 	BYE_GOING_AWAY,    /* server shutdown */
 	BYE_PONG_TIMEOUT,  /* nothing read for --pong-timeout */
-	BYE_SLOW,          /* dropped by the hub as a slow client */
+	BYE_STALLED,       /* dropped by the hub: the stall rule */
+	BYE_QUEUE_FULL,    /* dropped by the hub: the hard cap */
 	BYE_FLOOD,         /* control frames faster than it reads the replies */
 	BYE_INTERNAL,      /* no memory, no thread */
 	BYE_NO_ROOM,       /* its room could not open: --max-rooms */

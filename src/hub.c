@@ -257,12 +257,13 @@ release_msg(void *m)
 
 /* Closes a slow client's channel: its queued data is discarded (the queue
  * is the problem) and freed now, not when its writer comes back from the
- * write it is blocked in; it hears 1008 once its socket takes it. */
+ * write it is blocked in; it hears 1008 with `verdict`'s reason once its
+ * socket takes it. */
 static void
-client_drop_slow(struct hub_client *cl)
+client_drop_slow(struct hub_client *cl, enum hub_verdict verdict)
 {
 	atomic_store(&cl->discard, true);
-	client_close(cl, HUB_VERDICT_SLOW);
+	client_close(cl, verdict);
 	chan_discard_data(cl->send, release_msg);
 }
 
@@ -443,7 +444,8 @@ hub_on_broadcasts(hub_t *h, struct room *r, msg_t *const *msgs, size_t n)
 			    &h->stats->slow_drops_stalled :
 			    &h->stats->slow_drops_queue_full);
 		}
-		client_drop_slow(cl);
+		client_drop_slow(cl, rc == CHAN_OK ? HUB_VERDICT_STALLED :
+		    HUB_VERDICT_QUEUE_FULL);
 		hub_remove(h, cl);
 	}
 	for (size_t i = 0; i < n; i++)

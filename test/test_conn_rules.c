@@ -159,6 +159,20 @@ expect_close(uint16_t code)
 	cr_assert_eq(p[0] << 8 | p[1], code);
 }
 
+/* The next frame is a close with `code` and `reason`. */
+static void
+expect_close_saying(uint16_t code, const char *reason)
+{
+	uint8_t p[128];
+	size_t len;
+
+	cr_assert_eq(next_frame(p, sizeof(p), &len), MSG_CLOSE);
+	cr_assert_eq(len, 2 + strlen(reason));
+	cr_assert_eq(p[0] << 8 | p[1], code);
+	cr_assert_eq(memcmp(p + 2, reason, len - 2), 0, "reason \"%.*s\"",
+	    (int)(len - 2), (const char *)p + 2);
+}
+
 /* Waits (bounded in real time) until the hub has queued `n` items for
  * the client; the hub thread sleeps on no clock, so the test looks. */
 static void
@@ -370,11 +384,12 @@ Test(conn_rules, the_hub_drops_a_client_stalled_past_the_stall_clock,
 	test_pipe_write_frame(r.pipe, MSG_TEXT, "z", 1);
 	await_queued(0); /* dropped: its queue discarded */
 	cr_assert_eq(r.stats.slow_client_drops, 1);
-	cr_assert_eq(atomic_load(&r.c->client.verdict), HUB_VERDICT_SLOW);
+	cr_assert_eq(atomic_load(&r.c->client.verdict), HUB_VERDICT_STALLED);
 	cr_assert_eq(test_pipe_unread(r.pipe), 0, "the writer is still stuck");
 	test_pipe_set_room(r.pipe, SIZE_MAX);
 	expect_101();
-	expect_close(CLOSE_POLICY_VIOLATION); /* and no data before it */
+	expect_close_saying(CLOSE_POLICY_VIOLATION, "stopped reading");
+	/* and no data before it */
 	rig_finish();
 }
 

@@ -185,7 +185,7 @@ Test(hub_channels, a_client_stuck_with_a_long_queue_is_dropped_as_slow,
 	/* The hub counts the drop, then stores the verdict and closes the
 	 * channel: once it is closed, the verdict is there. */
 	cr_assert(closed(&stuck));
-	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_SLOW);
+	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_STALLED);
 	for (int i = 0; i < 4; i++)
 		expect(&reader, "m"); /* the others keep every message */
 	cr_assert(!hub_client_mark_slow(&stuck.cl), "marked once only");
@@ -358,7 +358,7 @@ Test(hub_channels, a_queue_past_its_byte_bound_is_dropped_and_freed_at_once,
 	}
 	cr_assert(test_wait_counter(&stats.slow_client_drops, 1, WAIT_MS));
 	cr_assert(test_wait_counter(&stats.clients, 1, WAIT_MS));
-	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_SLOW);
+	cr_assert_eq(atomic_load(&stuck.cl.verdict), HUB_VERDICT_QUEUE_FULL);
 	cr_assert_eq(chan_len(stuck.cl.send), 0,
 	    "its queue was freed when the hub dropped it");
 	cr_assert(closed(&stuck));

@@ -84,7 +84,8 @@ struct hub_client_ops {
 enum hub_verdict {
 	HUB_VERDICT_NONE,      /* no word from the hub: 1000 on unregister */
 	HUB_VERDICT_SHUTDOWN,  /* 1001, the server is going away */
-	HUB_VERDICT_SLOW,      /* 1008, dropped for not reading */
+	HUB_VERDICT_STALLED,   /* 1008 "stopped reading": the stall rule */
+	HUB_VERDICT_QUEUE_FULL, /* 1008 "send queue full": the hard cap */
 	HUB_VERDICT_NO_ROOM,   /* 1013, its room could not open */
 };
 
