@@ -205,7 +205,7 @@ await_connections(server_t *s, struct timespec deadline)
 	threads_block(TS_COND, "every connection reaped");
 	pthread_mutex_lock(&s->mu);
 	while (s->live > 0 && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&s->all_reaped, &s->mu, &deadline);
+		rc = deadline_cond_timedwait(&s->all_reaped, &s->mu, &deadline);
 	if (s->live > 0) {
 		log_info("shutdown timeout: aborting %ld connection(s)", s->live);
 		TAILQ_FOREACH(link, &s->live_conns, entry)
