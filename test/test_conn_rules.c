@@ -393,6 +393,36 @@ Test(conn_rules, the_hub_drops_a_client_stalled_past_the_stall_clock,
 	rig_finish();
 }
 
+/* The hard cap: a queue that would pass --send-queue-bytes is dropped at
+ * once, whatever the stall clock says (here it never moves), and the close
+ * names the rule. */
+Test(conn_rules, the_hub_drops_a_client_at_its_hard_cap_in_bytes,
+    .timeout = 30)
+{
+	char payload[100];
+
+	memset(payload, 'q', sizeof(payload));
+	rig_init(PIPE_HUB);
+	r.cfg.send_queue_bytes = 1000; /* ten echoes of 102 wire bytes */
+	rig_conn();
+	start_reader();
+	start_writer();
+	cr_assert(test_pipe_await_waiters(r.pipe, true, 1)); /* stuck */
+	for (int i = 0; i < 9; i++)
+		test_pipe_write_frame(r.pipe, MSG_TEXT, payload, sizeof(payload));
+	await_queued(9);
+	cr_assert_eq(r.stats.slow_client_drops, 0, "918 bytes fit");
+	test_pipe_write_frame(r.pipe, MSG_TEXT, payload, sizeof(payload));
+	await_queued(0); /* the tenth would pass 1000 bytes: dropped */
+	cr_assert_eq(r.stats.slow_drops_queue_full, 1);
+	cr_assert_eq(r.stats.slow_drops_stalled, 0);
+	cr_assert_eq(atomic_load(&r.c->client.verdict), HUB_VERDICT_QUEUE_FULL);
+	test_pipe_set_room(r.pipe, SIZE_MAX);
+	expect_101();
+	expect_close_saying(CLOSE_POLICY_VIOLATION, "send queue full");
+	rig_finish();
+}
+
 /* Readers holding a frame parser (wslay's context) now. */
 static long
 parsers(void)
