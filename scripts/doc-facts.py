@@ -23,8 +23,9 @@ Checked (each failure: "FILE:LINE: what the doc says; what the code has"):
  2. Defaults: main.c's flags[] rows name a default (.def, a define)
     exactly where their help has the "%s" that prints it.  Each "(default
     X" of `wshub --help` against config.h, each "Default: X" of a man
-    page's `.It Fl \\-FLAG` against config.h or its program's --help, each "`--FLAG ...` (default X" and wshub-load table row
-    of the Markdown against them.  Binaries: $WSHUB, $WSHUB_LOAD, else build/.
+    page's `.It Fl \\-FLAG` against config.h or its program's --help,
+    each "`--FLAG ...` (default X" and wshub-load table row of the
+    Markdown against them.  Binaries: $WSHUB, $WSHUB_LOAD, else build/.
  3. Names: each --FLAG is a flag of wshub or wshub-load (OTHER_FLAGS: other
     programs'); each `snake_case` in Markdown backquotes, or after .Li in a
     man page, is a word of src/, include/, test/ or scripts/.
