@@ -12,8 +12,8 @@
  * leave while the lock is held.
  *
  * What a thread is doing is one atomic word in its own entry, which only
- * the thread itself writes: its state in the top byte, and in the other 56
- * bits (THREADS_STATE_SHIFT) what it waits on, in words: a pointer to a
+ * the thread itself writes: its state in the top byte, and in the other
+ * 56 (THREADS_STATE_SHIFT) bits what it waits on, in words: a pointer to a
  * static string (a TS_COND text, or a channel's name: every chan_set_name
  * in wshub gives a literal) or NULL.  A channel hands its name over when a
  * thread sleeps on it (chan_set_sleep_hook, which threads_enter installs:
