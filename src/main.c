@@ -68,7 +68,7 @@ enum flag_default { NO_DEFAULT, DEFAULT_TEXT, DEFAULT_INT, DEFAULT_SECONDS };
  * scripts/doc-facts.py reads it (the names, and each default's define).
  * help is --help's text, lines apart by '\n', with "%s" for the default
  * (a printf format: no other '%'); min and max bound an integer flag, or a
- * seconds flag in ms.
+ * seconds flag (DEFAULT_SECONDS) in ms.
  */
 static const struct flag {
 	const char *name;
@@ -357,40 +357,6 @@ prefix_flag(const char *value)
 	return value;
 }
 
-/* An integer flag in [min, max]. */
-static long long
-int_flag(const char *flag, const char *value, long long min, long long max)
-{
-	char accepts[96];
-	long long n;
-	int rc;
-
-	if ((rc = flagval_int(value, min, max, &n)) != FLAGVAL_OK) {
-		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
-		    min, max);
-		bad_flag(flag, value, flagval_strerror(rc), accepts);
-	}
-	return n;
-}
-
-/* Seconds with up to three decimals ("10", "0.25"), in [min, max] ms. */
-static int64_t
-seconds_flag(const char *flag, const char *value, int64_t min_ms,
-    int64_t max_ms)
-{
-	char accepts[96];
-	int64_t ms;
-	int rc;
-
-	if ((rc = flagval_seconds(value, min_ms, max_ms, &ms)) != FLAGVAL_OK) {
-		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
-		    "most %d decimals", min_ms / 1000.0, max_ms / 1000.0,
-		    FLAGVAL_MS_DECIMALS);
-		bad_flag(flag, value, flagval_strerror(rc), accepts);
-	}
-	return ms;
-}
-
 /* --allow-host: a host name or address (a glob), without port or scheme. */
 static const char *
 allow_host_flag(const char *value)
@@ -656,26 +622,32 @@ flag_by_id(int id)
 	abort(); /* every id getopt_long returns is a row's */
 }
 
-/* An integer flag in its row's [min, max]. */
+/* An integer flag, or a seconds flag (DEFAULT_SECONDS: up to three
+ * decimals, "10", "0.25", in ms), in its row's [min, max]. */
 static long long
-int_value(int id, const char *value)
+number_flag(int id, const char *value)
 {
 	const struct flag *f = flag_by_id(id);
-	char flag[40];
+	char flag[40], accepts[96];
+	long long n;
+	int64_t ms;
+	int rc;
 
+	if (f->def != DEFAULT_SECONDS) {
+		if ((rc = flagval_int(value, f->min, f->max, &n)) == FLAGVAL_OK)
+			return n;
+		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
+		    f->min, f->max);
+	} else {
+		if ((rc = flagval_seconds(value, f->min, f->max, &ms)) ==
+		    FLAGVAL_OK)
+			return ms;
+		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
+		    "most %d decimals", f->min / 1000.0, f->max / 1000.0,
+		    FLAGVAL_MS_DECIMALS);
+	}
 	snprintf(flag, sizeof(flag), "--%s", f->name);
-	return int_flag(flag, value, f->min, f->max);
-}
-
-/* A seconds flag in its row's [min, max] ms, in ms. */
-static int64_t
-ms_value(int id, const char *value)
-{
-	const struct flag *f = flag_by_id(id);
-	char flag[40];
-
-	snprintf(flag, sizeof(flag), "--%s", f->name);
-	return seconds_flag(flag, value, f->min, f->max);
+	bad_flag(flag, value, flagval_strerror(rc), accepts);
 }
 
 /* A repeatable flag's value, appended to its list. */
@@ -691,17 +663,17 @@ static bool
 set_limit_flag(int id, const char *v, struct config *cfg)
 {
 	switch (id) {
-	case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_value(id, v); break;
-	case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_value(id, v); break;
-	case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_value(id, v); break;
-	case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_value(id, v); break;
-	case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)int_value(id, v); break;
-	case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_value(id, v); break;
-	case OPT_PING_INTERVAL: cfg->ping_interval_ms = ms_value(id, v); break;
-	case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = ms_value(id, v); break;
-	case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = ms_value(id, v); break;
-	case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = ms_value(id, v); break;
-	case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = ms_value(id, v); break;
+	case OPT_MAX_CLIENTS: cfg->max_clients = (int)number_flag(id, v); break;
+	case OPT_MAX_ROOMS: cfg->max_rooms = (int)number_flag(id, v); break;
+	case OPT_MAX_MESSAGE: cfg->max_message = (size_t)number_flag(id, v); break;
+	case OPT_SEND_QUEUE: cfg->send_queue = (size_t)number_flag(id, v); break;
+	case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)number_flag(id, v); break;
+	case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)number_flag(id, v); break;
+	case OPT_PING_INTERVAL: cfg->ping_interval_ms = number_flag(id, v); break;
+	case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = number_flag(id, v); break;
+	case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = number_flag(id, v); break;
+	case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = number_flag(id, v); break;
+	case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = number_flag(id, v); break;
 	default: return false;
 	}
 	return true;
@@ -715,7 +687,7 @@ set_flag(int id, const char *v, struct config *cfg, struct flags_seen *seen,
 {
 	switch (id) {
 	case OPT_ADDR: cfg->addr = addr_flag(v); addr_or_port_given = true; break;
-	case OPT_PORT: cfg->port = (uint16_t)int_value(id, v); addr_or_port_given = true; break;
+	case OPT_PORT: cfg->port = (uint16_t)number_flag(id, v); addr_or_port_given = true; break;
 	case OPT_ORIGIN: append(&cfg->origins, &cfg->n_origins, v); break;
 	case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
 	case OPT_ALLOW_HOST: append(&cfg->allow_hosts, &cfg->n_allow_hosts, allow_host_flag(v)); break;
