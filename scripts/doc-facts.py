@@ -7,7 +7,8 @@ Facts are read from the code, never copied here: every `#define NAME VALUE`
 of include/wshub/*.h, src/*.[ch], src/load/*.[ch] whose value is a number,
 arithmetic of defines, or a string (both branches of an #if); CHANNEL_KINDS,
 the chan_new() calls in src/*.c; the flags in main.c's and load/opts.c's
-option tables; wshub's defaults, config.h through FLAG_DEFAULTS below.
+option tables; wshub's defaults, the config.h define each row of main.c's
+flags[] names (flag_table below).
 
 Checked (each failure: "FILE:LINE: what the doc says; what the code has"):
  1. A number tied to a name, visibly where readers of the code want the name
@@ -19,10 +20,12 @@ Checked (each failure: "FILE:LINE: what the doc says; what the code has"):
     order ("-" skips one; no spaces inside an expression).  Units ms, s, KiB,
     MiB, GiB (_MS defines are ms, _KIB ones KiB); number words count.  An
     UPPER_NAME in such a place that the code does not define is a failure.
- 2. Defaults: each "(default X" of `wshub --help` against config.h, each
-    "Default: X" of a man page's `.It Fl \\-FLAG` against config.h or its
-    program's --help, each "`--FLAG ...` (default X" and wshub-load table row
-    of the Markdown against them.  Binaries: $WSHUB, $WSHUB_LOAD, else build/.
+ 2. Defaults: main.c's flags[] rows name a default (.def, a define)
+    exactly where their help has the "%s" that prints it.  Each "(default
+    X" of `wshub --help` against config.h, each "Default: X" of a man
+    page's `.It Fl \\-FLAG` against config.h or its program's --help,
+    each "`--FLAG ...` (default X" and wshub-load table row of the
+    Markdown against them.  Binaries: $WSHUB, $WSHUB_LOAD, else build/.
  3. Names: each --FLAG is a flag of wshub or wshub-load (OTHER_FLAGS: other
     programs'); each `snake_case` in Markdown backquotes, or after .Li in a
     man page, is a word of src/, include/, test/ or scripts/.
@@ -38,29 +41,12 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# wshub's flags whose default config.h states: flag -> (expression, unit
-# the docs give it in).  Seconds flags are written in seconds.
-FLAG_DEFAULTS = {
-    "addr": ("DEFAULT_ADDR", ""),
-    "port": ("DEFAULT_PORT", ""),
-    "redis-prefix": ("REDIS_PREFIX", ""),
-    "max-clients": ("MAX_CLIENTS", ""),
-    "max-rooms": ("MAX_ROOMS", ""),
-    "max-message": ("MAX_MESSAGE_BYTES", ""),
-    "send-queue": ("SEND_QUEUE_SOFT", ""),
-    "send-queue-bytes": ("SEND_QUEUE_BYTES", ""),
-    "ping-interval": ("PING_INTERVAL_MS", "s"),
-    "pong-timeout": ("PONG_TIMEOUT_MS", "s"),
-    "write-timeout": ("WRITE_TIMEOUT_MS", "s"),
-    "handshake-timeout": ("HANDSHAKE_TIMEOUT_MS", "s"),
-    "shutdown-timeout": ("SHUTDOWN_TIMEOUT_MS", "s"),
-    "thread-stack": ("THREAD_STACK_KIB", "KiB"),
-}
 # Flags of other programs the docs show (redis-server, curl, systemctl,
 # the conformance runner).
 OTHER_FLAGS = {"save", "cacert", "now", "list"}
-# Backquoted snake_case names that belong to other code (glibc, OpenSSL).
-OTHER_NAMES = {"libnss_systemd", "s_client"}
+# Backquoted snake_case names that belong to other code (glibc, OpenSSL,
+# the kernel).
+OTHER_NAMES = {"libnss_systemd", "s_client", "futex_wake"}
 
 WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
          "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -123,6 +109,26 @@ def read_facts():
     kinds = len(re.findall(r"^(?!chan_new\().*\bchan_new\(", src, re.M))
     facts["CHANNEL_KINDS"] = {kinds: {"src/*.c: chan_new() calls"}}
     return facts
+
+
+def flag_table(path="src/main.c"):
+    """wshub's flags, from main.c's flags[]: name -> (the define of its
+    default, the unit the docs give it in: "s" for DEFAULT_SECONDS), or
+    name -> None for a flag without one; and the rows that print a default
+    they do not have, or have one they do not print."""
+    text = read(path)
+    block = text[re.search(r"\bflags\[\] = \{", text).end():]
+    block = block[:block.index("\n};")]
+    table, wrong = {}, []
+    for row in re.split(r"\n\t\{ ", block)[1:]:
+        name = re.match(r'"([a-z0-9-]+)"', row).group(1)
+        d = re.search(r"\.def = DEFAULT_(TEXT|INT|SECONDS),\s*"
+                      r"\.(?:text|num) = (\w+)", row)
+        table[name] = (d.group(2), "s" if d.group(1) == "SECONDS" else "") \
+            if d else None
+        if bool(d) != ("%s" in row):
+            wrong.append(name)
+    return table, wrong
 
 
 def long_options(path):
@@ -326,12 +332,23 @@ def same(doc, code):
         return doc.strip('"') == str(code)
 
 
-def check_flag_defaults(chk, facts, files, wshub, wshub_load):
+def check_flag_table(chk, table, wrong):
+    """main.c's flags[]: a row prints a default exactly where it names one,
+    so that check_flag_defaults sees every default --help states.
+    (test/integration/man.sh checks that man/wshub.1 has every flag.)"""
+    for name in wrong:
+        chk.fail("src/main.c", "flags[] --%s: a .def without a \"%%s\" in "
+                 "its help, or a \"%%s\" without a .def" % name)
+    chk.checked += len(table)
+
+
+def check_flag_defaults(chk, facts, files, wshub, wshub_load, table):
     expect = {}
-    for flag, (expr, unit) in FLAG_DEFAULTS.items():
+    defaults = {f: d for f, d in table.items() if d is not None}
+    for flag, (expr, unit) in defaults.items():
         vals, why = values(facts, expr)
         if why:
-            chk.fail("scripts/doc-facts.py", "FLAG_DEFAULTS --%s: %s" % (flag, why))
+            chk.fail("src/main.c", "flags[] --%s: %s" % (flag, why))
             continue
         # Defined under #if (THREAD_STACK_KIB): the last definition, the
         # #else of a plain build, is the default the docs give.
@@ -356,7 +373,7 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load):
             elif not same(h[flag], v) and not (
                     flag == "thread-stack" and h[flag] in map(str, facts["THREAD_STACK_KIB"])):
                 chk.fail("%s --help" % prog, "--%s: default %s; config.h has %s (%s)"
-                         % (flag, h[flag], v, FLAG_DEFAULTS[flag][0]))
+                         % (flag, h[flag], v, defaults[flag][0]))
             chk.checked += 1
     # Man pages: config.h for wshub, and --help for both.
     for rel, prog in (("man/wshub.1", "wshub"), ("man/wshub-load.1", "wshub-load")):
@@ -368,7 +385,7 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load):
                 chk.checked += 1
                 if not same(value, expect[flag]):
                     chk.fail(where, "--%s: Default: %s; config.h has %s (%s)"
-                             % (flag, value, expect[flag], FLAG_DEFAULTS[flag][0]))
+                             % (flag, value, expect[flag], defaults[flag][0]))
             h = helps.get(prog, {})
             if flag in h and (prog != "wshub" or flag not in expect):
                 chk.checked += 1
@@ -456,10 +473,12 @@ def main(argv):
             check_roff_markers(chk, rel, text)
         else:
             check_visible(chk, rel, comments_only(text) if rel.endswith(".h") else text)
-    flags = long_options("src/main.c") | long_options("src/load/opts.c")
+    table, wrong = flag_table()
+    check_flag_table(chk, table, wrong)
+    flags = set(table) | long_options("src/load/opts.c")
     env = lambda k, d: os.environ.get(k) or os.path.join(ROOT, d)
     check_flag_defaults(chk, facts, files, env("WSHUB", "build/wshub"),
-                        env("WSHUB_LOAD", "build/wshub-load"))
+                        env("WSHUB_LOAD", "build/wshub-load"), table)
     check_names(chk, files, flags)
     print("doc facts: %d checked, %d wrong" % (chk.checked, chk.failures))
     return 1 if chk.failures else 0

@@ -110,6 +110,27 @@ bind_hint(int errnum)
 	}
 }
 
+/* addr and port as getaddrinfo(3) gives them, to bind; NULL and why in err
+ * if addr does not resolve. */
+static struct addrinfo *
+resolve(const char *addr, uint16_t port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	char service[8];
+	int rc;
+
+	snprintf(service, sizeof(service), "%u", port);
+	if ((rc = getaddrinfo(addr, service, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s (%s)", rc == EAI_NONAME ?
+		    "not an IP address, nor a host name that resolves" :
+		    "the host name could not be resolved", gai_strerror(rc));
+		return NULL;
+	}
+	return res;
+}
+
 /*
  * Creates, binds and listens.  On failure reports, in err, the step that
  * failed and why, without repeating addr and port (the caller names them).
@@ -117,19 +138,11 @@ bind_hint(int errnum)
 static int
 listen_on(const char *addr, uint16_t port, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res;
-	char service[8];
-	int fd = -1, one = 1, rc;
+	int fd = -1, one = 1;
 
-	snprintf(service, sizeof(service), "%u", port);
-	if ((rc = getaddrinfo(addr, service, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s (%s)", rc == EAI_NONAME ?
-		    "not an IP address, nor a host name that resolves" :
-		    "the host name could not be resolved", gai_strerror(rc));
+	if ((res = resolve(addr, port, err, errlen)) == NULL)
 		return -1;
-	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -439,25 +452,15 @@ respond_threads(frontdoor_t *f, struct pending *p, bool json)
 	free(dump);
 }
 
-/* A complete request head: route it and answer. */
+/* A route other than the WebSocket upgrade: answer it at once. */
 static void
-pending_route(frontdoor_t *f, struct pending *p,
-    const struct http_request *req)
+respond_route(frontdoor_t *f, struct pending *p,
+    const struct http_request *req, enum handshake_route route)
 {
-	char accept[HANDSHAKE_ACCEPT_LEN + 1], text[METRICS_MAX], out[RESPONSE_MAX];
-	char room[ROOM_NAME_MAX + 1], host_why[HOST_WHY_MAX];
-	enum handshake_route route = handshake_route(req);
+	char text[METRICS_MAX];
 	const char *why;
 	bool json;
-	int status;
 
-	p->head = http_method_is(req, "HEAD");
-	/* Every route, before anything is served: DNS rebinding. */
-	if ((status = handshake_check_host(req, &f->hosts,
-	    route == ROUTE_DEBUG_THREADS && f->debug_ok, host_why)) != 0) {
-		respond_error(f, p, status, host_why);
-		return;
-	}
 	switch (route) {
 	case ROUTE_PAGE:
 		respond_ok(f, p, "text/html; charset=utf-8", chat_html,
@@ -485,9 +488,33 @@ pending_route(frontdoor_t *f, struct pending *p,
 	case ROUTE_BAD_METHOD:
 		respond_error(f, p, 405, "only GET and HEAD are supported");
 		return;
-	case ROUTE_WEBSOCKET:
-		break;
+	case ROUTE_WEBSOCKET: /* pending_websocket's */
+		return;
 	}
+}
+
+/* Why a valid upgrade to room must wait (a 503), or NULL: the limits. */
+static const char *
+over_limits(frontdoor_t *f, const char *room)
+{
+	if (f->env.cfg->max_clients > 0 &&
+	    f->env.live(f->env.arg) >= f->env.cfg->max_clients)
+		return "too many clients, try again later";
+	if (!hub_room_admits(f->env.hub, room))
+		return "too many rooms, try again later";
+	return NULL;
+}
+
+/* GET /ws or /ws/ROOM: check the upgrade, then hand the client over. */
+static void
+pending_websocket(frontdoor_t *f, struct pending *p,
+    const struct http_request *req)
+{
+	char accept[HANDSHAKE_ACCEPT_LEN + 1], out[RESPONSE_MAX];
+	char room[ROOM_NAME_MAX + 1], origin_why[HOST_WHY_MAX];
+	const char *why;
+	int status;
+
 	if (p->head) {
 		respond_error(f, p, 405, "a WebSocket upgrade is a GET");
 		return;
@@ -498,24 +525,39 @@ pending_route(frontdoor_t *f, struct pending *p,
 	}
 	status = handshake_check_upgrade(req, &f->origins, accept, &why);
 	if (status == 403) { /* name the Origin, the Host and the flag */
-		handshake_origin_refusal(req, host_why, sizeof(host_why));
-		why = host_why;
+		handshake_origin_refusal(req, origin_why, sizeof(origin_why));
+		why = origin_why;
 	}
+	if (status == 101 && (why = over_limits(f, room)) != NULL)
+		status = 503;
 	if (status != 101) {
 		respond_error(f, p, status, why);
 		return;
 	}
-	if (f->env.cfg->max_clients > 0 &&
-	    f->env.live(f->env.arg) >= f->env.cfg->max_clients) {
-		respond_error(f, p, 503, "too many clients, try again later");
-		return;
-	}
-	if (!hub_room_admits(f->env.hub, room)) {
-		respond_error(f, p, 503, "too many rooms, try again later");
-		return;
-	}
 	pending_upgrade(f, p, room, msg_new_encoded(MSG_RAW, out,
 	    response_format_101(out, sizeof(out), accept)));
+}
+
+/* A complete request head: route it and answer. */
+static void
+pending_route(frontdoor_t *f, struct pending *p,
+    const struct http_request *req)
+{
+	enum handshake_route route = handshake_route(req);
+	char host_why[HOST_WHY_MAX];
+	int status;
+
+	p->head = http_method_is(req, "HEAD");
+	/* Every route, before anything is served: DNS rebinding. */
+	if ((status = handshake_check_host(req, &f->hosts,
+	    route == ROUTE_DEBUG_THREADS && f->debug_ok, host_why)) != 0) {
+		respond_error(f, p, status, host_why);
+		return;
+	}
+	if (route == ROUTE_WEBSOCKET)
+		pending_websocket(f, p, req);
+	else
+		respond_route(f, p, req, route);
 }
 
 /* Reads what arrived of the request and answers once it is complete. */

@@ -147,11 +147,42 @@ no_private_hash(long flag, int err)
 		    "has no PR_FUTEX_HASH)");
 }
 
+/* The slots to ask for, and why in words: the flag's, or sized for
+ * --max-clients (for the limits' ceiling when it is 0). */
+static unsigned long
+slots_wanted(long flag, int max_clients, char *why, size_t whylen)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long want;
+
+	if (flag > 0) {
+		want = (unsigned long)flag;
+		snprintf(why, whylen, "--futex-hash-slots %ld", flag);
+	} else if (max_clients > 0) {
+		want = futex_hash_slots_for(max_clients, cpus);
+		snprintf(why, whylen, "2 threads per client, --max-clients "
+		    "%d%s", max_clients, want == FUTEX_HASH_CAP ?
+		    ", capped" : "");
+	} else {
+		struct process_limits l;
+		const char *limit;
+		long ceiling;
+
+		futex_hash_read_limits(&l);
+		ceiling = futex_hash_client_ceiling(&l, &limit);
+		want = futex_hash_slots_for(ceiling, cpus);
+		snprintf(why, whylen, "2 threads per client, --max-clients "
+		    "0: the %ld clients %s allows%s", ceiling, limit,
+		    want == FUTEX_HASH_CAP ? ", capped" : "");
+	}
+	return want;
+}
+
 long
 futex_hash_setup(long flag, int max_clients)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN), now;
 	char why[160];
+	long now;
 	unsigned long want;
 
 	if (futex_hash_slots() < 0) { /* before 6.16: EINVAL */
@@ -164,26 +195,7 @@ futex_hash_setup(long flag, int max_clients)
 		    "CPUs, at least 16");
 		return futex_hash_slots();
 	}
-	if (flag > 0) {
-		want = (unsigned long)flag;
-		snprintf(why, sizeof(why), "--futex-hash-slots %ld", flag);
-	} else if (max_clients > 0) {
-		want = futex_hash_slots_for(max_clients, cpus);
-		snprintf(why, sizeof(why), "2 threads per client, --max-clients "
-		    "%d%s", max_clients, want == FUTEX_HASH_CAP ?
-		    ", capped" : "");
-	} else {
-		struct process_limits l;
-		const char *limit;
-		long ceiling;
-
-		futex_hash_read_limits(&l);
-		ceiling = futex_hash_client_ceiling(&l, &limit);
-		want = futex_hash_slots_for(ceiling, cpus);
-		snprintf(why, sizeof(why), "2 threads per client, --max-clients "
-		    "0: the %ld clients %s allows%s", ceiling, limit,
-		    want == FUTEX_HASH_CAP ? ", capped" : "");
-	}
+	want = slots_wanted(flag, max_clients, why, sizeof(why));
 	if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, want, 0, 0) != 0) {
 		int err = errno;
 

@@ -277,6 +277,32 @@ host_is_allowed(const struct host_name *h, const struct host_policy *policy)
 	return false;
 }
 
+/* The 403 for a Host that is not this server's, quoting it (only a valid
+ * Host is quoted: printable ASCII without spaces). */
+static int
+host_refusal(const struct http_header *host, const struct host_name *h,
+    const struct host_policy *policy, bool debug, char why[HOST_WHY_MAX])
+{
+	int echo = (int)(host->value_len < HOST_ECHO_MAX ? host->value_len :
+	    HOST_ECHO_MAX);
+	const char *more = (size_t)echo < host->value_len ? "..." : "";
+
+	if (debug) {
+		snprintf(why, HOST_WHY_MAX, "/debug/ is served only to a Host "
+		    "of localhost or an address of this server, not '%.*s%s' "
+		    "(--allow-host names do not get it)", echo, host->value,
+		    more);
+		return 403;
+	}
+	snprintf(why, HOST_WHY_MAX, "Host '%.*s%s' is not a name of this "
+	    "server (it answers localhost and its own addresses%s); to allow "
+	    "it, start wshub with --allow-host %s%.*s%s", echo, host->value,
+	    more, policy->n_patterns > 0 ? ", and the --allow-host names" : "",
+	    h->bracketed ? "[" : "", HOST_ECHO_MAX, h->name,
+	    h->bracketed ? "]" : "");
+	return 403;
+}
+
 int
 handshake_check_host(const struct http_request *req,
     const struct host_policy *policy, bool debug, char why[HOST_WHY_MAX])
@@ -284,7 +310,6 @@ handshake_check_host(const struct http_request *req,
 	const struct http_header *host = http_find_header(req, "Host");
 	size_t count = http_count_headers(req, "Host");
 	struct host_name h;
-	int echo;
 
 	if (count > 1) {
 		snprintf(why, HOST_WHY_MAX, "more than one Host header");
@@ -304,27 +329,10 @@ handshake_check_host(const struct http_request *req,
 	}
 	if (host_is_own(&h, policy))
 		return 0;
-	/* Only a valid Host is quoted: printable ASCII without spaces. */
-	echo = (int)(host->value_len < HOST_ECHO_MAX ? host->value_len :
-	    HOST_ECHO_MAX);
-	if (debug) {
-		snprintf(why, HOST_WHY_MAX, "/debug/ is served only to a Host "
-		    "of localhost or an address of this server, not '%.*s%s' "
-		    "(--allow-host names do not get it)", echo, host->value,
-		    (size_t)echo < host->value_len ? "..." : "");
-		return 403;
-	}
-	if (host_is_allowed(&h, policy) ||
-	    (!policy->loopback && policy->n_patterns == 0))
+	if (!debug && (host_is_allowed(&h, policy) ||
+	    (!policy->loopback && policy->n_patterns == 0)))
 		return 0;
-	snprintf(why, HOST_WHY_MAX, "Host '%.*s%s' is not a name of this "
-	    "server (it answers localhost and its own addresses%s); to allow "
-	    "it, start wshub with --allow-host %s%.*s%s", echo, host->value,
-	    (size_t)echo < host->value_len ? "..." : "",
-	    policy->n_patterns > 0 ? ", and the --allow-host names" : "",
-	    h.bracketed ? "[" : "", HOST_ECHO_MAX, h.name,
-	    h.bracketed ? "]" : "");
-	return 403;
+	return host_refusal(host, &h, policy, debug, why);
 }
 
 /* ---- the upgrade --------------------------------------------------------- */

@@ -56,41 +56,207 @@ enum long_only_flag {
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PRIORITY,
 };
 
-static const struct option long_options[] = {
-	{ "addr", required_argument, NULL, OPT_ADDR },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "origin", required_argument, NULL, OPT_ORIGIN },
-	{ "any-origin", no_argument, NULL, OPT_ANY_ORIGIN },
-	{ "allow-host", required_argument, NULL, OPT_ALLOW_HOST },
-	{ "debug-endpoints", no_argument, NULL, OPT_DEBUG_ENDPOINTS },
-	{ "redis", required_argument, NULL, OPT_REDIS },
-	{ "redis-prefix", required_argument, NULL, OPT_REDIS_PREFIX },
-	{ "redis-retry", no_argument, NULL, OPT_REDIS_RETRY },
-	{ "redis-password-file", required_argument, NULL,
-	    OPT_REDIS_PASSWORD_FILE },
-	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-	{ "tls-priority", required_argument, NULL, OPT_TLS_PRIORITY },
-	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-	{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
-	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
-	{ "send-queue", required_argument, NULL, OPT_SEND_QUEUE },
-	{ "send-queue-bytes", required_argument, NULL, OPT_SEND_QUEUE_BYTES },
-	{ "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
-	{ "pong-timeout", required_argument, NULL, OPT_PONG_TIMEOUT },
-	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
-	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
-	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-	{ "thread-stack", required_argument, NULL, OPT_THREAD_STACK },
-	{ "log-time", required_argument, NULL, OPT_LOG_TIME },
-	{ "futex-hash-slots", required_argument, NULL, OPT_FUTEX_HASH_SLOTS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
-};
+/* How --help shows a flag's default: not at all, a string, an integer, or
+ * milliseconds in seconds. */
+enum flag_default { NO_DEFAULT, DEFAULT_TEXT, DEFAULT_INT, DEFAULT_SECONDS };
 
+#define STR(x) STR_(x)
+#define STR_(x) #x
+
+/*
+ * Every flag, once: getopt_long's table and --help are made from it, and
+ * scripts/doc-facts.py reads it (the names, and each default's define).
+ * help is --help's text, lines apart by '\n', with "%s" for the default
+ * (a printf format: no other '%'); min and max bound an integer flag, or a
+ * seconds flag (DEFAULT_SECONDS) in ms.
+ */
+static const struct flag {
+	const char *name;
+	int id;                /* what getopt_long returns: the short flag or OPT_ */
+	const char *arg;       /* the value's name; NULL: the flag takes none */
+	const char *help;
+	enum flag_default def;
+	const char *text;      /* DEFAULT_TEXT's default */
+	long long num;         /* DEFAULT_INT's, DEFAULT_SECONDS's (ms) */
+	long long min, max;
+} flags[] = {
+	{ "addr", OPT_ADDR, "HOST",
+	  .help = "listen address: a host name, or an IPv4 or IPv6\n"
+	          "address, brackets optional ([::1]); no port\n"
+	          "(default %s: loopback, so nothing is\n"
+	          "exposed by accident)",
+	  .def = DEFAULT_TEXT, .text = DEFAULT_ADDR },
+	{ "port", OPT_PORT, "N",
+	  .help = "TCP port, 0 picks a free one (default %s)",
+	  .def = DEFAULT_INT, .num = DEFAULT_PORT, .min = 0, .max = 65535 },
+	{ "origin", OPT_ORIGIN, "PATTERN",
+	  .help = "allow browser Origins whose host[:port] matches\n"
+	          "this glob; repeatable (default: same host as Host)" },
+	{ "any-origin", OPT_ANY_ORIGIN, NULL,
+	  .help = "allow every Origin (trusted networks only)" },
+	{ "allow-host", OPT_ALLOW_HOST, "NAME",
+	  .help = "also answer a Host of NAME (a glob, any port);\n"
+	          "repeatable.  On the loopback, only localhost and\n"
+	          "loopback addresses are answered otherwise (403:\n"
+	          "DNS rebinding); off it, any Host until this is\n"
+	          "given.  /debug/ is never served to these names" },
+	{ "redis", OPT_REDIS, "URL",
+	  .help = "join other wshub processes through Redis pub/sub:\n"
+	          "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; each\n"
+	          "message also goes to the room's clients on every\n"
+	          "hub, at most once (none: this hub alone)" },
+	{ "redis-password-file", OPT_REDIS_PASSWORD_FILE, "FILE",
+	  .help = "the Redis password is FILE's one line,\n"
+	          "out of sight of ps, unlike a password in the\n"
+	          "URL; without either, $REDISCLI_AUTH if set" },
+	{ "redis-retry", OPT_REDIS_RETRY, NULL,
+	  .help = "start even if --redis names a host that does not\n"
+	          "exist or Redis refuses its password or database,\n"
+	          "and keep trying (default: exit 2 at start; a\n"
+	          "Redis that is merely down is retried either way)" },
+	{ "redis-prefix", OPT_REDIS_PREFIX, "P",
+	  .help = "channels are P:ROOM (default \"%s\")",
+	  .def = DEFAULT_TEXT, .text = REDIS_PREFIX },
+	{ "tls-cert", OPT_TLS_CERT, "FILE",
+	  .help = "serve every route over TLS (https://, wss://):\n"
+	          "the certificate chain, PEM, the server's first;\n"
+	          "needs --tls-key.  SIGHUP reloads both files\n"
+	          "(default: none, plain TCP)" },
+	{ "tls-key", OPT_TLS_KEY, "FILE",
+	  .help = "the certificate's private key, PEM, unencrypted" },
+	{ "tls-priority", OPT_TLS_PRIORITY, "STRING",
+	  .help = "GnuTLS priority string: versions and ciphers,\n"
+	          "TLS 1.2 and 1.3 only (default\n"
+	          "%s)",
+	  .def = DEFAULT_TEXT, .text = TLS_DEFAULT_PRIORITY },
+	{ "debug-endpoints", OPT_DEBUG_ENDPOINTS, NULL,
+	  .help = "serve GET /debug/threads (a dump of every thread)\n"
+	          "off the loopback too; on 127.0.0.1 or ::1 it is\n"
+	          "always on; only for a Host of localhost or an\n"
+	          "address.  SIGQUIT prints the dump on stderr" },
+	{ "max-clients", OPT_MAX_CLIENTS, "N",
+	  .help = "refuse upgrades beyond N live clients with 503\n"
+	          "(default %s: no limit but the machine's)",
+	  .def = DEFAULT_INT, .num = MAX_CLIENTS, .min = 0, .max = 1000000 },
+	{ "max-rooms", OPT_MAX_ROOMS, "N",
+	  .help = "refuse a join that would open room N+1 with 503\n"
+	          "(default %s)",
+	  .def = DEFAULT_INT, .num = MAX_ROOMS, .min = 1, .max = 1000000 },
+	{ "max-message", OPT_MAX_MESSAGE, "BYTES",
+	  .help = "largest message; bigger closes with 1009\n"
+	          "(default %s)",
+	  .def = DEFAULT_INT, .num = MAX_MESSAGE_BYTES,
+	  .min = 1, .max = MAX_MESSAGE_LIMIT },
+	{ "send-queue", OPT_SEND_QUEUE, "N",
+	  .help = "messages that may wait for a client that stopped\n"
+	          "reading: more than N while its writer is blocked\n"
+	          "for half the write timeout and it is dropped with\n"
+	          "1008; at " STR(SEND_QUEUE_FACTOR) " N (at least "
+	          STR(SEND_QUEUE_MIN) ") it is dropped at once\n"
+	          "(default %s)",
+	  .def = DEFAULT_INT, .num = SEND_QUEUE_SOFT, .min = 1, .max = 65536 },
+	{ "send-queue-bytes", OPT_SEND_QUEUE_BYTES, "BYTES",
+	  .help = "the most a client's queue may hold: one whose\n"
+	          "waiting messages would pass it is dropped with\n"
+	          "1008 at once (default %s: what a client that\n"
+	          "stops reading may pin)",
+	  .def = DEFAULT_INT, .num = SEND_QUEUE_BYTES,
+	  .min = 1024, .max = 1LL << 32 },
+	{ "ping-interval", OPT_PING_INTERVAL, "SEC",
+	  .help = "ping every client this often (default %s:\n"
+	          "9/10 of the pong timeout, so pongs arrive in time)",
+	  .def = DEFAULT_SECONDS, .num = PING_INTERVAL_MS,
+	  .min = 10, .max = MS_PER_DAY },
+	{ "pong-timeout", OPT_PONG_TIMEOUT, "SEC",
+	  .help = "drop a client silent this long (default %s)",
+	  .def = DEFAULT_SECONDS, .num = PONG_TIMEOUT_MS,
+	  .min = 10, .max = MS_PER_DAY },
+	{ "write-timeout", OPT_WRITE_TIMEOUT, "SEC",
+	  .help = "drop a client that takes longer to accept a\n"
+	          "write (default %s)",
+	  .def = DEFAULT_SECONDS, .num = WRITE_TIMEOUT_MS,
+	  .min = 10, .max = MS_PER_DAY },
+	{ "handshake-timeout", OPT_HANDSHAKE_TIMEOUT, "SEC",
+	  .help = "close requests unfinished by then (default %s;\n"
+	          "stops slowloris)",
+	  .def = DEFAULT_SECONDS, .num = HANDSHAKE_TIMEOUT_MS,
+	  .min = 10, .max = MS_PER_DAY },
+	{ "shutdown-timeout", OPT_SHUTDOWN_TIMEOUT, "SEC",
+	  .help = "wait this long for close replies on SIGINT or\n"
+	          "SIGTERM, then shut every socket (default %s)",
+	  .def = DEFAULT_SECONDS, .num = SHUTDOWN_TIMEOUT_MS,
+	  .min = 0, .max = 600000 },
+	{ "thread-stack", OPT_THREAD_STACK, "KIB",
+	  .help = "stack per connection thread (default %s: two per\n"
+	          "client, thousands of clients)",
+	  .def = DEFAULT_INT, .num = THREAD_STACK_KIB,
+	  .min = 16, .max = 65536 },
+	{ "futex-hash-slots", OPT_FUTEX_HASH_SLOTS, "N",
+	  .help = "size of the kernel's futex hash, where waiting\n"
+	          "threads park (Linux 6.16 and later): auto sizes\n"
+	          "it for --max-clients (0: the limits' ceiling),\n"
+	          "0 leaves the kernel's default, N a power of two\n"
+	          "(default auto; -v prints the slots)" },
+	{ "verbose", 'v', NULL,
+	  .help = "also log each data message received (type, size)" },
+	{ "quiet", 'q', NULL, .help = "log warnings and errors only" },
+	{ "log-time", OPT_LOG_TIME, "on|off",
+	  .help = "start each log line with its time, RFC 3339 in\n"
+	          "UTC with milliseconds (default on; off when\n"
+	          "stderr is the journal, which stamps its own)" },
+	{ "help", 'h', NULL, .help = "this text" },
+	{ "version", 'V', NULL, .help = "print the version" },
+};
+#define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* getopt_long's tables, made from flags[]: opts (N_FLAGS + 1 entries) and
+ * the short flags, after a ':' that asks for ':' on a missing value. */
+static void
+getopt_tables(struct option *opts, char *shorts)
+{
+	*shorts++ = ':';
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		opts[i] = (struct option){ flags[i].name, flags[i].arg != NULL ?
+		    required_argument : no_argument, NULL, flags[i].id };
+		if (flags[i].id < OPT_ADDR)
+			*shorts++ = (char)flags[i].id;
+	}
+	opts[N_FLAGS] = (struct option){ 0 };
+	*shorts = '\0';
+}
+
+/* One flag's lines of --help: its name and value in the first 25
+ * columns, the help beside it. */
+static void
+flag_help(FILE *out, const struct flag *f)
+{
+	char name[64], dflt[64], text[1024];
+	const char *line, *nl;
+	int n, width;
+
+	if (f->id < OPT_ADDR) /* a short flag too */
+		n = snprintf(name, sizeof(name), "  -%c, --%s", f->id, f->name);
+	else
+		n = snprintf(name, sizeof(name), "  --%s", f->name);
+	if (f->arg != NULL)
+		snprintf(name + n, sizeof(name) - (size_t)n, " %s", f->arg);
+	if (f->def == DEFAULT_TEXT)
+		snprintf(dflt, sizeof(dflt), "%s", f->text);
+	else if (f->def == DEFAULT_SECONDS)
+		snprintf(dflt, sizeof(dflt), "%g", f->num / 1000.0);
+	else
+		snprintf(dflt, sizeof(dflt), "%lld", f->num);
+	snprintf(text, sizeof(text), f->help, dflt);
+	width = strlen(name) <= 23 ? 25 : (int)strlen(name) + 2;
+	for (line = text; line != NULL; line = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		fprintf(out, "%-*s%.*s\n", width, line == text ? name : "",
+		    nl != NULL ? (int)(nl - line) : (int)strlen(line), line);
+		width = 25;
+	}
+}
+
+/* --help: what wshub is, every flag of flags[], what the values mean. */
 static void
 usage(FILE *out)
 {
@@ -100,94 +266,13 @@ usage(FILE *out)
 "in its room.  Chat page at http://ADDR:PORT/, WebSocket at /ws (room %s)\n"
 "or /ws/ROOM, counters at /stats (JSON) and /metrics (Prometheus text);\n"
 "https:// and wss:// with --tls-cert and --tls-key.\n"
-"\n"
-"  --addr HOST            listen address: a host name, or an IPv4 or IPv6\n"
-"                         address, brackets optional ([::1]); no port\n"
-"                         (default %s: loopback, so nothing is\n"
-"                         exposed by accident)\n"
-"  --port N               TCP port, 0 picks a free one (default %d)\n"
-"  --origin PATTERN       allow browser Origins whose host[:port] matches\n"
-"                         this glob; repeatable (default: same host as Host)\n"
-"  --any-origin           allow every Origin (trusted networks only)\n"
-"  --allow-host NAME      also answer a Host of NAME (a glob, any port);\n"
-"                         repeatable.  On the loopback, only localhost and\n"
-"                         loopback addresses are answered otherwise (403:\n"
-"                         DNS rebinding); off it, any Host until this is\n"
-"                         given.  /debug/ is never served to these names\n"
-"  --redis URL            join other wshub processes through Redis pub/sub:\n"
-"                         redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; each\n"
-"                         message also goes to the room's clients on every\n"
-"                         hub, at most once (none: this hub alone)\n"
-"  --redis-password-file FILE  the Redis password is FILE's one line,\n"
-"                         out of sight of ps, unlike a password in the\n"
-"                         URL; without either, $REDISCLI_AUTH if set\n"
-"  --redis-retry          start even if --redis names a host that does not\n"
-"                         exist or Redis refuses its password or database,\n"
-"                         and keep trying (default: exit 2 at start; a\n"
-"                         Redis that is merely down is retried either way)\n"
-"  --redis-prefix P       channels are P:ROOM (default \"%s\")\n"
-"  --tls-cert FILE        serve every route over TLS (https://, wss://):\n"
-"                         the certificate chain, PEM, the server's first;\n"
-"                         needs --tls-key.  SIGHUP reloads both files\n"
-"                         (default: none, plain TCP)\n"
-"  --tls-key FILE         the certificate's private key, PEM, unencrypted\n"
-"  --tls-priority STRING  GnuTLS priority string: versions and ciphers,\n"
-"                         TLS 1.2 and 1.3 only (default\n"
-"                         %s)\n"
-"  --debug-endpoints      serve GET /debug/threads (a dump of every thread)\n"
-"                         off the loopback too; on 127.0.0.1 or ::1 it is\n"
-"                         always on; only for a Host of localhost or an\n"
-"                         address.  SIGQUIT prints the dump on stderr\n",
-	    DEFAULT_ROOM, DEFAULT_ADDR, DEFAULT_PORT, REDIS_PREFIX,
-	    TLS_DEFAULT_PRIORITY);
-	fprintf(out,
-"  --max-clients N        refuse upgrades beyond N live clients with 503\n"
-"                         (default 0: no limit but the machine's)\n"
-"  --max-rooms N          refuse a join that would open room N+1 with 503\n"
-"                         (default %d)\n"
-"  --max-message BYTES    largest message; bigger closes with 1009\n"
-"                         (default %d)\n"
-"  --send-queue N         messages that may wait for a client that stopped\n"
-"                         reading: more than N while its writer is blocked\n"
-"                         for half the write timeout and it is dropped with\n"
-"                         1008; at %d N (at least %d) it is dropped at once\n"
-"                         (default %d)\n"
-"  --send-queue-bytes BYTES  the most a client's queue may hold: one whose\n"
-"                         waiting messages would pass it is dropped with\n"
-"                         1008 at once (default %d: what a client that\n"
-"                         stops reading may pin)\n"
-"  --ping-interval SEC    ping every client this often (default %.0f:\n"
-"                         9/10 of the pong timeout, so pongs arrive in time)\n"
-"  --pong-timeout SEC     drop a client silent this long (default %.0f)\n"
-"  --write-timeout SEC    drop a client that takes longer to accept a\n"
-"                         write (default %.0f)\n"
-"  --handshake-timeout SEC  close requests unfinished by then (default %.0f;\n"
-"                         stops slowloris)\n"
-"  --shutdown-timeout SEC wait this long for close replies on SIGINT or\n"
-"                         SIGTERM, then shut every socket (default %.0f)\n"
-"  --thread-stack KIB     stack per connection thread (default %d: two per\n"
-"                         client, thousands of clients)\n"
-"  --futex-hash-slots N   size of the kernel's futex hash, where waiting\n"
-"                         threads park (Linux 6.16 and later): auto sizes\n"
-"                         it for --max-clients (0: the limits' ceiling),\n"
-"                         0 leaves the kernel's default, N a power of two\n"
-"                         (default auto; -v prints the slots)\n"
-"  -v, --verbose          also log each data message received (type, size)\n"
-"  -q, --quiet            log warnings and errors only\n"
-"  --log-time on|off      start each log line with its time, RFC 3339 in\n"
-"                         UTC with milliseconds (default on; off when\n"
-"                         stderr is the journal, which stamps its own)\n"
-"  -h, --help             this text\n"
-"  -V, --version          print the version\n"
-"\n"
+"\n", DEFAULT_ROOM);
+	for (size_t i = 0; i < N_FLAGS; i++)
+		flag_help(out, &flags[i]);
+	fputs("\n"
 "SEC is seconds with at most 3 decimals (10, 0.25; no exponent, no unit).\n"
 "Exit status: 0 after a clean shutdown, 1 if the server cannot start,\n"
-"2 for a bad flag (one line on stderr says what is wrong).\n",
-	    MAX_ROOMS, MAX_MESSAGE_BYTES, SEND_QUEUE_FACTOR, SEND_QUEUE_MIN,
-	    SEND_QUEUE_SOFT, SEND_QUEUE_BYTES,
-	    PING_INTERVAL_MS / 1000.0, PONG_TIMEOUT_MS / 1000.0,
-	    WRITE_TIMEOUT_MS / 1000.0, HANDSHAKE_TIMEOUT_MS / 1000.0,
-	    SHUTDOWN_TIMEOUT_MS / 1000.0, THREAD_STACK_KIB);
+"2 for a bad flag (one line on stderr says what is wrong).\n", out);
 }
 
 /* One line naming the flag, the value, what is wrong with it and what the
@@ -270,40 +355,6 @@ prefix_flag(const char *value)
 		    len > 63 ? "too long" : "a space or a glob character",
 		    "1 to 63 characters without spaces or * ? [ ]");
 	return value;
-}
-
-/* An integer flag in [min, max]. */
-static long long
-int_flag(const char *flag, const char *value, long long min, long long max)
-{
-	char accepts[96];
-	long long n;
-	int rc;
-
-	if ((rc = flagval_int(value, min, max, &n)) != FLAGVAL_OK) {
-		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
-		    min, max);
-		bad_flag(flag, value, flagval_strerror(rc), accepts);
-	}
-	return n;
-}
-
-/* Seconds with up to three decimals ("10", "0.25"), in [min, max] ms. */
-static int64_t
-seconds_flag(const char *flag, const char *value, int64_t min_ms,
-    int64_t max_ms)
-{
-	char accepts[96];
-	int64_t ms;
-	int rc;
-
-	if ((rc = flagval_seconds(value, min_ms, max_ms, &ms)) != FLAGVAL_OK) {
-		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
-		    "most %d decimals", min_ms / 1000.0, max_ms / 1000.0,
-		    FLAGVAL_MS_DECIMALS);
-		bad_flag(flag, value, flagval_strerror(rc), accepts);
-	}
-	return ms;
 }
 
 /* --allow-host: a host name or address (a glob), without port or scheme. */
@@ -494,6 +545,25 @@ futex_slots_flag(const char *value)
 	return (long)n;
 }
 
+/* --tls-cert and --tls-key: both, or neither (and then no --tls-priority);
+ * true for both. */
+static bool
+tls_pair_given(const struct config *cfg)
+{
+	if (cfg->tls_cert == NULL && cfg->tls_key == NULL) {
+		if (cfg->tls_priority != NULL)
+			bad_flag("--tls-priority", cfg->tls_priority,
+			    "TLS is off", "it with --tls-cert and --tls-key");
+		return false;
+	}
+	if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
+		bad_flag(cfg->tls_cert ? "--tls-cert" : "--tls-key",
+		    cfg->tls_cert ? cfg->tls_cert : cfg->tls_key,
+		    "given alone", cfg->tls_cert ? "--tls-key FILE too" :
+		    "--tls-cert FILE too");
+	return true;
+}
+
 /*
  * --tls-cert, --tls-key, --tls-priority: loads the pair and the priority
  * string into cfg->tls, or exits 2 naming the flag at fault, before
@@ -505,17 +575,8 @@ tls_flags(struct config *cfg)
 	char why[512];
 	const char *flag, *value, *accepts;
 
-	if (cfg->tls_cert == NULL && cfg->tls_key == NULL) {
-		if (cfg->tls_priority != NULL)
-			bad_flag("--tls-priority", cfg->tls_priority,
-			    "TLS is off", "it with --tls-cert and --tls-key");
+	if (!tls_pair_given(cfg))
 		return;
-	}
-	if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
-		bad_flag(cfg->tls_cert ? "--tls-cert" : "--tls-key",
-		    cfg->tls_cert ? cfg->tls_cert : cfg->tls_key,
-		    "given alone", cfg->tls_cert ? "--tls-key FILE too" :
-		    "--tls-cert FILE too");
 	switch (tls_context_new(&cfg->tls, cfg->tls_cert, cfg->tls_key,
 	    cfg->tls_priority, why, sizeof(why))) {
 	case TLS_OK:
@@ -545,70 +606,136 @@ tls_flags(struct config *cfg)
 	    accepts);
 }
 
+/* What parse_flags learns beside cfg, for the checks after the loop. */
+struct flags_seen {
+	const char *password_file; /* --redis-password-file, or NULL */
+	bool ping_set, prefix_set;
+};
+
+/* The row of flags[] for what getopt_long returned. */
+static const struct flag *
+flag_by_id(int id)
+{
+	for (size_t i = 0; i < N_FLAGS; i++)
+		if (flags[i].id == id)
+			return &flags[i];
+	abort(); /* every id getopt_long returns is a row's */
+}
+
+/* An integer flag, or a seconds flag (DEFAULT_SECONDS: up to three
+ * decimals, "10", "0.25", in ms), in its row's [min, max]. */
+static long long
+number_flag(int id, const char *value)
+{
+	const struct flag *f = flag_by_id(id);
+	char flag[40], accepts[96];
+	long long n;
+	int64_t ms;
+	int rc;
+
+	if (f->def != DEFAULT_SECONDS) {
+		if ((rc = flagval_int(value, f->min, f->max, &n)) == FLAGVAL_OK)
+			return n;
+		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
+		    f->min, f->max);
+	} else {
+		if ((rc = flagval_seconds(value, f->min, f->max, &ms)) ==
+		    FLAGVAL_OK)
+			return ms;
+		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
+		    "most %d decimals", f->min / 1000.0, f->max / 1000.0,
+		    FLAGVAL_MS_DECIMALS);
+	}
+	snprintf(flag, sizeof(flag), "--%s", f->name);
+	bad_flag(flag, value, flagval_strerror(rc), accepts);
+}
+
+/* A repeatable flag's value, appended to its list. */
+static void
+append(const char ***list, size_t *n, const char *value)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = value;
+}
+
+/* The limits and timeouts: true if `id` is one of them, now in cfg. */
+static bool
+set_limit_flag(int id, const char *v, struct config *cfg)
+{
+	switch (id) {
+	case OPT_MAX_CLIENTS: cfg->max_clients = (int)number_flag(id, v); break;
+	case OPT_MAX_ROOMS: cfg->max_rooms = (int)number_flag(id, v); break;
+	case OPT_MAX_MESSAGE: cfg->max_message = (size_t)number_flag(id, v); break;
+	case OPT_SEND_QUEUE: cfg->send_queue = (size_t)number_flag(id, v); break;
+	case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)number_flag(id, v); break;
+	case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)number_flag(id, v); break;
+	case OPT_PING_INTERVAL: cfg->ping_interval_ms = number_flag(id, v); break;
+	case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = number_flag(id, v); break;
+	case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = number_flag(id, v); break;
+	case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = number_flag(id, v); break;
+	case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = number_flag(id, v); break;
+	default: return false;
+	}
+	return true;
+}
+
+/* Every other flag into cfg (or seen, or the globals); exits on --help,
+ * --version, and an unknown flag or a missing value (id ':' or '?'). */
+static void
+set_flag(int id, const char *v, struct config *cfg, struct flags_seen *seen,
+    const char *arg)
+{
+	switch (id) {
+	case OPT_ADDR: cfg->addr = addr_flag(v); addr_or_port_given = true; break;
+	case OPT_PORT: cfg->port = (uint16_t)number_flag(id, v); addr_or_port_given = true; break;
+	case OPT_ORIGIN: append(&cfg->origins, &cfg->n_origins, v); break;
+	case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
+	case OPT_ALLOW_HOST: append(&cfg->allow_hosts, &cfg->n_allow_hosts, allow_host_flag(v)); break;
+	case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
+	case OPT_REDIS: cfg->redis_url = redis_flag(v); break;
+	case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(v); seen->prefix_set = true; break;
+	case OPT_REDIS_PASSWORD_FILE: seen->password_file = v; break;
+	case OPT_REDIS_RETRY: redis_retry = true; break;
+	case OPT_TLS_CERT: cfg->tls_cert = v; break;
+	case OPT_TLS_KEY: cfg->tls_key = v; break;
+	case OPT_TLS_PRIORITY: cfg->tls_priority = v; break;
+	case OPT_LOG_TIME: log_set_time(on_off_flag("--log-time", v)); break;
+	case OPT_FUTEX_HASH_SLOTS: futex_slots = futex_slots_flag(v); break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'q': log_set_level(LOG_ERROR); break;
+	case 'h': usage(stdout); exit(0);
+	case 'V': printf("wshub %s\n", WSHUB_VERSION); exit(0);
+	default: /* ':' missing value, '?' unknown flag */
+		fprintf(stderr, "wshub: %s flag '%s' (see wshub --help)\n",
+		    id == ':' ? "missing value for" : "unknown", arg);
+		exit(EXIT_USAGE);
+	}
+}
+
 /* Parses argv into cfg; exits on --help, --version and bad flags. */
 static void
 parse_flags(int argc, char **argv, struct config *cfg)
 {
-	const char *password_file = NULL;
-	bool ping_set = false, prefix_set = false;
-	int ch;
+	struct option opts[N_FLAGS + 1];
+	char shorts[2 * N_FLAGS + 2];
+	struct flags_seen seen = { 0 };
+	int id;
 
+	getopt_tables(opts, shorts);
 	opterr = 0; /* we print our own one-line message */
-	while ((ch = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
-		switch (ch) {
-		case OPT_ADDR: cfg->addr = addr_flag(optarg); addr_or_port_given = true; break;
-		case OPT_PORT: cfg->port = (uint16_t)int_flag("--port", optarg, 0, 65535); addr_or_port_given = true; break;
-		case OPT_ORIGIN:
-			cfg->origins = xreallocarray(cfg->origins, cfg->n_origins + 1,
-			    sizeof(*cfg->origins));
-			cfg->origins[cfg->n_origins++] = optarg;
-			break;
-		case OPT_ANY_ORIGIN: cfg->any_origin = true; break;
-		case OPT_ALLOW_HOST:
-			cfg->allow_hosts = xreallocarray(cfg->allow_hosts,
-			    cfg->n_allow_hosts + 1, sizeof(*cfg->allow_hosts));
-			cfg->allow_hosts[cfg->n_allow_hosts++] =
-			    allow_host_flag(optarg);
-			break;
-		case OPT_DEBUG_ENDPOINTS: cfg->debug_endpoints = true; break;
-		case OPT_REDIS: cfg->redis_url = redis_flag(optarg); break;
-		case OPT_REDIS_PREFIX: cfg->redis_prefix = prefix_flag(optarg); prefix_set = true; break;
-		case OPT_REDIS_PASSWORD_FILE: password_file = optarg; break;
-		case OPT_REDIS_RETRY: redis_retry = true; break;
-		case OPT_TLS_CERT: cfg->tls_cert = optarg; break;
-		case OPT_TLS_KEY: cfg->tls_key = optarg; break;
-		case OPT_TLS_PRIORITY: cfg->tls_priority = optarg; break;
-		case OPT_MAX_CLIENTS: cfg->max_clients = (int)int_flag("--max-clients", optarg, 0, 1000000); break;
-		case OPT_MAX_ROOMS: cfg->max_rooms = (int)int_flag("--max-rooms", optarg, 1, 1000000); break;
-		case OPT_MAX_MESSAGE: cfg->max_message = (size_t)int_flag("--max-message", optarg, 1, MAX_MESSAGE_LIMIT); break;
-		case OPT_SEND_QUEUE: cfg->send_queue = (size_t)int_flag("--send-queue", optarg, 1, 65536); break;
-		case OPT_SEND_QUEUE_BYTES: cfg->send_queue_bytes = (size_t)int_flag("--send-queue-bytes", optarg, 1024, 1LL << 32); break;
-		case OPT_PING_INTERVAL: cfg->ping_interval_ms = seconds_flag("--ping-interval", optarg, 10, MS_PER_DAY); ping_set = true; break;
-		case OPT_PONG_TIMEOUT: cfg->pong_timeout_ms = seconds_flag("--pong-timeout", optarg, 10, MS_PER_DAY); break;
-		case OPT_WRITE_TIMEOUT: cfg->write_timeout_ms = seconds_flag("--write-timeout", optarg, 10, MS_PER_DAY); break;
-		case OPT_HANDSHAKE_TIMEOUT: cfg->handshake_timeout_ms = seconds_flag("--handshake-timeout", optarg, 10, MS_PER_DAY); break;
-		case OPT_SHUTDOWN_TIMEOUT: cfg->shutdown_timeout_ms = seconds_flag("--shutdown-timeout", optarg, 0, 600000); break;
-		case OPT_THREAD_STACK: cfg->thread_stack_kib = (size_t)int_flag("--thread-stack", optarg, 16, 65536); break;
-		case OPT_LOG_TIME: log_set_time(on_off_flag("--log-time", optarg)); break;
-		case OPT_FUTEX_HASH_SLOTS: futex_slots = futex_slots_flag(optarg); break;
-		case 'v': log_set_level(LOG_DEBUG); break;
-		case 'q': log_set_level(LOG_ERROR); break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("wshub %s\n", WSHUB_VERSION); exit(0);
-		default: /* ':' missing value, '?' unknown flag */
-			fprintf(stderr, "wshub: %s flag '%s' (see wshub --help)\n",
-			    ch == ':' ? "missing value for" : "unknown",
-			    argv[optind - 1]);
-			exit(EXIT_USAGE);
-		}
+	while ((id = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		if (!set_limit_flag(id, optarg, cfg))
+			set_flag(id, optarg, cfg, &seen, argv[optind - 1]);
+		else if (id == OPT_PING_INTERVAL)
+			seen.ping_set = true;
 	}
-	refuse_contradictions(cfg, prefix_set);
+	refuse_contradictions(cfg, seen.prefix_set);
 	if (optind < argc) {
 		fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
 		exit(EXIT_USAGE);
 	}
-	redis_password(cfg, password_file);
-	if (!ping_set) /* keep Gorilla's ratio when only the pong wait moved */
+	redis_password(cfg, seen.password_file);
+	if (!seen.ping_set) /* keep Gorilla's ratio when only the pong wait moved */
 		cfg->ping_interval_ms = cfg->pong_timeout_ms * 9 / 10;
 	if (cfg->ping_interval_ms >= cfg->pong_timeout_ms) {
 		fprintf(stderr, "wshub: invalid --ping-interval: must be shorter "
@@ -716,11 +843,42 @@ signal_main(void *arg)
 	return NULL;
 }
 
+/* The server, listening, or exit 1: what it listens on, and with what, in
+ * the log. */
+static server_t *
+listen_or_exit(struct config *cfg)
+{
+	char err[256], tls[512];
+	server_t *s;
+
+	if ((s = server_new(cfg, err, sizeof(err))) == NULL) {
+		log_error("cannot listen on --addr '%s' --port %u: %s", cfg->addr,
+		    cfg->port, err);
+		tls_context_free(cfg->tls);
+		exit(1);
+	}
+	log_always("listening on %s", server_address(s));
+	say_ceiling(cfg);
+	if (cfg->tls != NULL) {
+		tls_context_describe(cfg->tls, tls, sizeof(tls));
+		log_info("TLS (https://, wss://): %s", tls);
+	}
+	return s;
+}
+
+/* main's "you may finish" to the signal thread, and its join. */
+static void
+signal_thread_stop(pthread_t t)
+{
+	atomic_store(&signals_done, true);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	char err[256], err_tls[512];
 	pthread_t signal_thread;
 	sigset_t set;
 	server_t *s;
@@ -736,18 +894,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* an EPIPE instead (see the top) */
 	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
-	if ((s = server_new(&cfg, err, sizeof(err))) == NULL) {
-		log_error("cannot listen on --addr '%s' --port %u: %s", cfg.addr,
-		    cfg.port, err);
-		tls_context_free(cfg.tls);
-		return 1;
-	}
-	log_always("listening on %s", server_address(s));
-	say_ceiling(&cfg);
-	if (cfg.tls != NULL) {
-		tls_context_describe(cfg.tls, err_tls, sizeof(err_tls));
-		log_info("TLS (https://, wss://): %s", err_tls);
-	}
+	s = listen_or_exit(&cfg);
 	if ((err_no = pthread_create(&signal_thread, NULL, signal_main, s)) != 0) {
 		log_error("cannot start the signal thread: %s", strerror(err_no));
 		server_free(s);
@@ -755,9 +902,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	server_run(s);
-	atomic_store(&signals_done, true);
-	pthread_kill(signal_thread, SIGUSR1);
-	pthread_join(signal_thread, NULL);
+	signal_thread_stop(signal_thread);
 	server_free(s);
 	tls_context_free(cfg.tls); /* after every session */
 	free(cfg.origins);

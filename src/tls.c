@@ -296,6 +296,36 @@ wipe_file(gnutls_datum_t *d)
 	d->data = NULL;
 }
 
+/* The chain and the key as one credential (GnuTLS checks that the key is
+ * the certificate's): TLS_OK with *out, else TLS_ERR_MISMATCH or
+ * TLS_ERR_CERT with the reason. */
+static int
+creds_pair(gnutls_x509_crt_t *crts, unsigned n_crts,
+    gnutls_x509_privkey_t pkey, struct tls_creds **out, char *err,
+    size_t errlen)
+{
+	struct tls_creds *cr = xcalloc(1, sizeof(*cr));
+	int rc;
+
+	atomic_init(&cr->refs, 1);
+	if (gnutls_certificate_allocate_credentials(&cr->cred) < 0)
+		xalloc_failed("GnuTLS credentials");
+	if ((rc = gnutls_certificate_set_x509_key(cr->cred, crts, n_crts,
+	    pkey)) >= 0) {
+		*out = cr;
+		return TLS_OK;
+	}
+	creds_unref(cr);
+	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+		snprintf(err, errlen, "it is not the private key of the "
+		    "certificate");
+		return TLS_ERR_MISMATCH;
+	}
+	snprintf(err, errlen, "GnuTLS cannot use the certificate with that "
+	    "key (%s)", gnutls_strerror(rc));
+	return TLS_ERR_CERT;
+}
+
 /*
  * Parses the chain and the key and puts them together: TLS_OK with *out,
  * or TLS_ERR_CERT, TLS_ERR_KEY or TLS_ERR_MISMATCH with the reason.
@@ -306,7 +336,6 @@ creds_from(const gnutls_datum_t *cert, const gnutls_datum_t *key,
 {
 	gnutls_x509_crt_t *crts = NULL;
 	gnutls_x509_privkey_t pkey = NULL;
-	struct tls_creds *cr = NULL;
 	unsigned n_crts = 0;
 	int rc, ret = TLS_OK;
 
@@ -326,25 +355,7 @@ creds_from(const gnutls_datum_t *cert, const gnutls_datum_t *key,
 		ret = TLS_ERR_KEY;
 		goto out;
 	}
-	cr = xcalloc(1, sizeof(*cr));
-	atomic_init(&cr->refs, 1);
-	if (gnutls_certificate_allocate_credentials(&cr->cred) < 0)
-		xalloc_failed("GnuTLS credentials");
-	/* GnuTLS checks that the key is the certificate's. */
-	if ((rc = gnutls_certificate_set_x509_key(cr->cred, crts, n_crts,
-	    pkey)) < 0) {
-		ret = rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? TLS_ERR_MISMATCH :
-		    TLS_ERR_CERT;
-		if (ret == TLS_ERR_MISMATCH)
-			snprintf(err, errlen, "it is not the private key of the "
-			    "certificate");
-		else
-			snprintf(err, errlen, "GnuTLS cannot use the certificate "
-			    "with that key (%s)", gnutls_strerror(rc));
-		creds_unref(cr);
-		goto out;
-	}
-	*out = cr;
+	ret = creds_pair(crts, n_crts, pkey, out, err, errlen);
 out:
 	for (unsigned i = 0; i < n_crts; i++)
 		gnutls_x509_crt_deinit(crts[i]);

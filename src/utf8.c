@@ -11,6 +11,22 @@ utf8_scan_init(struct utf8_scan *s)
 	*s = (struct utf8_scan){ .need = 0, .lo = 0x80, .hi = 0xbf };
 }
 
+/* Past the whole 8-byte words of ASCII at p: the fast path between
+ * characters. */
+static const uint8_t *
+ascii_words(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t w;
+
+	while ((size_t)(end - p) >= 8) {
+		memcpy(&w, p, sizeof(w));
+		if ((w & ASCII_MASK) != 0)
+			break;
+		p += 8;
+	}
+	return p;
+}
+
 /*
  * The table of RFC 3629 §4, byte by byte: a lead byte says how many
  * continuation bytes follow and, for E0, ED, F0 and F4, narrows the range
@@ -26,16 +42,10 @@ utf8_scan(struct utf8_scan *s, const void *buf, size_t len)
 	while (p < end) {
 		uint8_t b;
 
-		/* ASCII, 8 bytes at a time, between characters. */
-		if (need == 0 && (size_t)(end - p) >= 8) {
-			uint64_t w;
-
-			memcpy(&w, p, sizeof(w));
-			if ((w & ASCII_MASK) == 0) {
-				p += 8;
-				continue;
-			}
-		}
+		if (need == 0)
+			p = ascii_words(p, end);
+		if (p == end)
+			break;
 		b = *p++;
 		if (need > 0) {
 			if (b < lo || b > hi)

@@ -12,37 +12,29 @@
  * leave while the lock is held.
  *
  * What a thread is doing is one atomic word in its own entry, which only
- * the thread itself writes: its state in the top byte, and in the other 56
- * (THREADS_STATE_SHIFT) bits what it waits on *in words*, a pointer to a static string (a
- * TS_COND text, or a channel's name: every chan_set_name in wshub gives a
- * literal) or NULL.  A channel hands its name over when a thread sleeps
- * on it (chan_set_sleep_hook, which threads_enter installs: chan knows
- * nothing of the registry), while the sleeping thread holds the channel
- * and it is certainly alive; threads_block stores state and name with one
- * relaxed store; a
- * dump reads them with one relaxed load.  So a dump always sees a state
- * with its own object, and never follows a pointer a thread may have moved
- * on from: whatever the threads do, it cannot crash or mismatch.  (It used
- * to keep the chan_t * and call chan_name() at dump time, after loading
- * `state` and `on` separately: a writer that went from its channel to "the
- * reader's end" between the two loads made it read a string literal as a
- * channel: SIGSEGV.  Issue 17, item 4; test/support/dump_flip.c.)
+ * the thread itself writes: its state in the top byte, and in the other
+ * 56 (THREADS_STATE_SHIFT) bits what it waits on, in words: a pointer to a
+ * static string (a TS_COND text, or a channel's name: every chan_set_name
+ * in wshub gives a literal) or NULL.  A channel hands its name over when a
+ * thread sleeps on it (chan_set_sleep_hook, which threads_enter installs:
+ * chan knows nothing of the registry).  threads_block stores state and
+ * name with one relaxed store, a dump reads them with one relaxed load: a
+ * dump always sees a state with its own object and never follows a
+ * pointer a thread has moved on from (two loads once read a string
+ * literal as a channel: issue 17, item 4; test/support/dump_flip.c).  No
+ * ordering is needed: the strings are constants of the program.
+ * threads_block and threads_run, on every channel wait, are a thread-local
+ * load and one plain store on x86-64: no lock, nothing shared.  A dump is
+ * a snapshot: a thread may move on while it is written.
  *
- * Why one word and not a seqlock: a seqlock (a count made odd around the
- * two stores, a dump retrying until it reads the same even count on both
- * sides) is as cheap for the thread, but a dump that catches a thread
- * preempted between its stores must wait for that thread to get a CPU
- * again, holding the list's lock meanwhile, or give up; on this 2-vCPU
- * machine, under test load, that was over 300 ms now and then.  One word
- * has no in-between.  It needs user-space addresses to fit in 56 bits,
- * which every Linux address space does (x86-64 with 5-level paging gives
- * user space 2^56 bytes; arm64 at most 2^52; RISC-V sv57 2^56); a pointer
- * that did not would be stored as NULL: the state alone, never a wrong
- * pair.  No ordering is needed: the strings are constants of the program.
- * threads_block and threads_run are a thread-local load and one plain store
- * on x86-64: no lock, no read-modify-write, nothing shared (they are on
- * every channel wait).  A dump is a snapshot: a thread may
- * move on while it is written.
+ * Why one word and not a seqlock: a seqlock is as cheap for the thread,
+ * but a dump that catches a thread preempted between its two stores must
+ * wait for it to get a CPU again, holding the list's lock (over 300 ms now
+ * and then on a 2-vCPU machine under test load), or give up.  One word
+ * needs user-space addresses to fit in 56 bits, as every Linux address
+ * space does (x86-64 with 5-level paging 2^56 bytes, arm64 at most 2^52,
+ * RISC-V sv57 2^56); a pointer that did not would be stored as NULL: the
+ * state alone, never a wrong pair.
  *
  * The entries live in the threads' own storage (their stacks or their
  * connection): registering allocates nothing.

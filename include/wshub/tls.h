@@ -14,26 +14,14 @@
  *        ▼
  *   the last conn_unref: tls_session_free (gnutls_deinit), then close(2)
  *
- * GnuTLS allows a session to be shared by two threads, one sending, the
- * other receiving, with no renegotiation and the sender ending with
- * gnutls_bye(GNUTLS_SHUT_WR) (GnuTLS manual, "Thread safety"): Go's
- * crypto/tls.Conn with one Read and one Write at a time.  The same page
- * excludes key updates: "any other operation which may send or receive
- * data, like key update ..., must not be performed while threads are
- * receiving or writing".  A TLS 1.3 peer can ask for one at any moment,
- * and GnuTLS 3.7.9 handles it on both threads: gnutls_record_recv (the
- * reader) installs the peer's new key in a new epoch that copies the
- * write side's key and sequence number and becomes the write epoch too
- * (lib/tls13/key_update.c:_gnutls13_recv_key_update → update_keys →
- * lib/constate.c:_tls13_connection_state_init), and only marks our own
- * KeyUpdate as due (rsend_state = RECORD_SEND_KEY_UPDATE_1); the next
- * gnutls_record_send (the writer) sends it and switches the read epoch
- * the same way (lib/record.c:gnutls_record_send2).  So the bytes keep one
- * sender, but each thread then rewrites state the other one is using.
- * Hence one mutex per session (`mu`), taken around each record call:
- * the calls never block (the socket is non-blocking; waiting happens in
- * poll(2) outside the lock), so it is held for the CPU work of a record,
- * never across a wait.
+ * GnuTLS lets one thread send while another receives (its manual,
+ * "Thread safety": Go's crypto/tls.Conn with one Read and one Write at a
+ * time), but a TLS 1.3 key update rewrites state on both threads; why, in
+ * GnuTLS's code: docs/ARCHITECTURE.md, "TLS: one receiver, one sender, one
+ * lock".  Hence one mutex per session (`mu`), taken around each record
+ * call: the calls never block (the socket is non-blocking; waiting happens
+ * in poll(2) outside the lock), so it is held for the CPU work of a
+ * record, never across a wait.
  *
  * The one-sender rule is checked, not assumed: the transport's push
  * function refuses to send from any thread but the session's sender (the
@@ -45,9 +33,8 @@
  * new handshakes while older sessions keep theirs until they end.
  *
  * GnuTLS is opened with dlopen(3) by the first tls_context_new, not
- * linked: linked, its thread-local storage would sit in every thread's
- * static TLS block, TLS server or not (tls.c, "GnuTLS, opened at run
- * time").
+ * linked, so a server without TLS never maps it (why: tls.c, "GnuTLS,
+ * opened at run time").
  *
  * Deliberately not supported: renegotiation (a TLS 1.2 client that asks
  * is disconnected), session resumption (no tickets), client certificates,
@@ -93,8 +80,7 @@ enum tls_error {
  * directory", "not at '...' (...)").  A priority string that enables a TLS
  * version before 1.2, or neither 1.2 nor 1.3, is refused.
  *
- * The first call opens GnuTLS (dlopen of libgnutls.so.30: wshub does not
- * link it, so a server without TLS never maps it; see tls.c).  If that
+ * The first call opens GnuTLS (libgnutls.so.30, DESIGN).  If that
  * fails, TLS_ERR_LIBRARY, with "cannot load GnuTLS (libgnutls.so.30): "
  * and dlerror(3)'s words in `err`, and every later call fails the same
  * way.  Does not print; main thread, before any other thread exists (the

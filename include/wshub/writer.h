@@ -4,8 +4,8 @@
  * DESIGN
  * The write thread is the only thread that writes to the connection's
  * socket.  It blocks on the send channel, writes up to 15 queued frames
- * (and a ping when one is due) with one sendmsg(2) (a gathered write, like writev(2), that cannot
- * raise SIGPIPE), and pings every --ping-interval even when the queue
+ * (and a ping when one is due) with one sendmsg(2) (a gathered write,
+ * like writev(2), that cannot raise SIGPIPE), and pings every --ping-interval even when the queue
  * never empties.  Once the hub closes the channel, it sends what is still
  * queued (unless the client was dropped as slow), then one close frame
  * (the reader's, or its own), half-closes, waits briefly for the peer's
