@@ -21,18 +21,22 @@
  *   reader, writer ─unregister─┼──▶ events ──▶ hub thread ──try_send──▶ send channels
  *   bridge subscriber ─remote──┘      (hub_deliver_remote: other hubs' messages)
  *
- * - Events from one thread are handled in the order sent (FIFO), so a
- *   connection's register is always seen before its unregister.
+ * - Events from one thread are handled in the order sent (FIFO): a
+ *   connection's register is seen before its unregister, and a reader's
+ *   last broadcast is queued for every client (the sender included) before
+ *   its unregister closes its channel, so the sender's close frame follows
+ *   its own echo.
  * - A broadcast reaches every client of its sender's room, the sender
  *   included, and no one else, through
  *   chan_try_send_many (a run of queued broadcasts at once, one wake-up):
  *   the hub never blocks on a client.  A client is slow when it has
  *   stopped taking data: more than --send-queue messages wait for it while
  *   its writer has been blocked on the full socket for half the write
- *   timeout (client_is_slow), or its queue reached its hard limit
- *   (SEND_QUEUE_LIMIT messages, or --send-queue-bytes).  A queue that is long only because its writer has
- *   not run yet is not slow.  The hub drops a slow client with the verdict
- *   1008 (client_drop_slow: its queued data is freed at once), removes it,
+ *   timeout (client_is_slow: the stall rule), or its queue reached its
+ *   hard cap (SEND_QUEUE_LIMIT messages, or --send-queue-bytes).  A queue
+ *   that is long only because its writer has not run yet is not slow.  The
+ *   hub drops a slow client with a 1008 verdict naming the rule
+ *   (client_drop_slow: its queued data is freed at once), removes it,
  *   counts and logs it.
  * - Only a registered client is heard: a broadcast from a client the hub
  *   dropped, removed or refused (its reader may run on until its close
@@ -45,10 +49,6 @@
  *   would pass --max-rooms (1013, never linked) and one that registers
  *   after the shutdown (1001, linked until its unregister).
  * - Unregistering a client the hub no longer has is a no-op.
- * - Events from one thread keep their order, so a reader's last broadcast
- *   is queued for every client (the sender included) before the reader's
- *   unregister closes its channel: the sender's close frame follows its
- *   own echo.
  * - Every event that names a connection holds a reference to it, so the
  *   connection outlives any event still queued for the hub.
  * - Shutdown: every client's send channel is closed with 1001 (going away);
