@@ -14,6 +14,10 @@ and writes, with gnuplot's SVG terminal:
   s4-rss.svg          S4: server memory per connection against the number
                       of connections, from every `connect` run (S4-1k,
                       S4-5k, S4, S4b: whichever were run).
+  s3-vs-gorilla.svg   S3-vs-gorilla: the sweep against wshub and against
+                      Gorilla's chat example, in one sitting, both with
+                      --split-lines; deliveries per second against p99,
+                      one line per run, one colour per server.
 A picture whose runs are missing is left as it is, and the script says so.
 Every number drawn comes from the JSON files; none is written here.
 """
@@ -103,6 +107,36 @@ plot {", ".join(plots)}
 """)
 
 
+def plot_s3_vs_gorilla(json_dir, out):
+    rows, plots = [], []
+    servers = (("wshub", "wshub", "#1f77b4"),
+               ("gorilla", "Gorilla's chat example", "#d62728"))
+    for label, title, colour in servers:
+        for i, r in enumerate(runs(json_dir, f"S3-vs-gorilla-{label}")):
+            rows += [(rd["deliveries_per_s"], rd["latency_us"]["p99"] / 1000)
+                     for rd in r["rounds"]] + [(), ()]
+            best = (r["result"] or {}).get("deliveries_per_s", 0)
+            plots.append(f"$sweep index {len(plots)} using 1:2 with "
+                         f"linespoints lw 2 pt {7 if label == 'wshub' else 5}"
+                         f" lc rgb '{colour}' title \"{title}, run {i + 1}: "
+                         f"best {best / 1000:.0f}k/s\"")
+    if not plots:
+        return "no S3-vs-gorilla runs"
+    gnuplot(os.path.join(out, "s3-vs-gorilla.svg"), f"""
+{datablock('sweep', rows)}
+set title "S3 sweep, wshub and Gorilla's chat example (--split-lines)"
+set xlabel "deliveries per second (received by all clients)"
+set ylabel "fan-out latency p99 (ms)"
+set logscale xy
+set format x "%.0s%c"
+set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2
+set label "p99 limit, 100 ms" at graph 0.02, first 115
+set key top left
+set grid
+plot {", ".join(plots)}
+""")
+
+
 def plot_s4(json_dir, out):
     rows = []
     for scen in ("S4-1k", "S4-5k", "S4", "S4b"):
@@ -139,7 +173,7 @@ def main():
         raise SystemExit(__doc__)
     json_dir, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    for plot in (plot_s2, plot_s3, plot_s4):
+    for plot in (plot_s2, plot_s3, plot_s4, plot_s3_vs_gorilla):
         missing = plot(json_dir, out)
         if missing:
             print(f"bench-plot: {missing}: {plot.__name__[5:]} not redrawn")

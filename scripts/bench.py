@@ -15,6 +15,13 @@ The scenario `switch` runs the thread hand-off microbenchmark
 (test/bench/chan_pingpong.c, built next to WSHUB) instead of wshub-load, and
 keeps its table as OUT/switch.txt.
 
+The scenario `S3-vs-gorilla` runs S3's sweep with --split-lines against
+wshub and against Gorilla's chat example in one sitting, the two servers
+alternating run by run, each freshly started; it needs GORILLA=PATH, the
+example built as BENCHMARKS.md's "Benchmarking another server side by side"
+says (started as PATH -addr 127.0.0.1:PORT).  It keeps
+OUT/S3-vs-gorilla-wshub-RUN.json and OUT/S3-vs-gorilla-gorilla-RUN.json.
+
 On a shared machine, set BENCH_MAX_LOAD (e.g. 0.5): before each run the
 script waits until the 1-minute load average is below it, polling every
 30 s for up to 20 minutes, then runs anyway and says so.
@@ -24,10 +31,13 @@ usage: scripts/bench.py WSHUB WSHUB_LOAD [RUNS] [SCENARIO...]
 import glob
 import json
 import os
+import re
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "test", "support"))
@@ -57,8 +67,35 @@ SCENARIOS = {
               ["connect", "-c", "1000", "-d", "5"]),
     "S4-5k": ("capacity: 5,000 idle connections held 5 s, then one broadcast",
               ["connect", "-c", "5000", "-d", "5"]),
+    # Chat-shaped load (issue 21 §3): many small rooms, one sender each.
+    # Both deliver 50,000 messages/s: S6 in 1,000 rooms of 10, S6-mixed
+    # half of it in 5 rooms of 1,000 (25,000/s) and half in 500 of 10.
+    "S6": ("chat: 10,000 clients in 1,000 rooms of 10, a sender per room "
+           "x 5 msg/s, 10 s",
+           ["broadcast", "-c", "10000", "-s", "1000", "-r", "5",
+            "--rooms", "1000", "-d", "10"]),
+    "S6-mixed": ("chat: 10,000 clients in 5 rooms of 1,000 and 500 of 10, "
+                 "a sender per room x 5 msg/s, 10 s",
+                 ["broadcast", "--room-sizes", "1000x5,10x500", "-s", "505",
+                  "-r", "5", "-d", "10"]),
+    # The highest rate each holds (loss <= 1 %, p99 <= 100 ms): the rate
+    # per sender doubles from 5/s, 5 s a step, until a step fails.
+    "S6-sweep": ("chat saturation: S6's rooms, rate doubling from 5/s",
+                 ["sweep", "-c", "10000", "-s", "1000", "-r", "5",
+                  "--rooms", "1000", "-d", "5", "--steps", "8"]),
+    "S6-mixed-sweep": ("chat saturation: S6-mixed's rooms, rate doubling "
+                       "from 5/s",
+                       ["sweep", "--room-sizes", "1000x5,10x500", "-s",
+                        "505", "-r", "5", "-d", "5", "--steps", "8"]),
 }
 DEFAULT = ["switch", "S1", "S2", "S3", "S4-1k", "S4-5k", "S4"]
+
+# Against another server: NAME -> (the scenario whose command it runs,
+# the flags it adds).  Gorilla's chat example joins the messages queued
+# for a client with '\n', so both servers are measured with --split-lines
+# (which changes nothing for wshub, one frame per message).
+SIDE_BY_SIDE = {"S3-vs-gorilla": ("S3", ["--split-lines"])}
+GORILLA_START_S = 5        # for Gorilla's example to listen
 
 LOAD_POLL_S = 30          # how often to look at the load average
 LOAD_WAIT_MAX_S = 20 * 60  # then run anyway, and say so
@@ -107,23 +144,114 @@ def start_server(wshub):
     return server, host, port
 
 
+def free_port():
+    """A TCP port nothing listens on now, for a server that cannot pick
+    its own (Gorilla's example takes -addr HOST:PORT)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gorilla(path):
+    """A fresh Gorilla chat example; (the Popen, host, port) once it
+    accepts connections."""
+    port = free_port()
+    proc = subprocess.Popen([path, "-addr", f"127.0.0.1:{port}"],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + GORILLA_START_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, "127.0.0.1", port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise SystemExit(f"bench: {path} -addr 127.0.0.1:{port} did not listen "
+                     f"within {GORILLA_START_S} s")
+
+
+def stop_gorilla(proc):
+    proc.terminate()
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def server_stats(host, port):
+    """wshub's /stats, or None (another server, or no answer)."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/stats",
+                                    timeout=5) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def run_load(load, args, pid, host, port):
+    """wshub-load against the server `pid` at host:port, sampling it
+    (--server-pid); the JSON summary, with the machine's context switches
+    per second and the server's /stats before and after."""
+    time.sleep(0.2)
+    stats0 = server_stats(host, port)
+    ctxt0, t0 = machine_ctxt(), time.monotonic()
+    out = subprocess.run(
+        [load] + args + ["-q", "--json", "--server-pid", str(pid),
+                         f"ws://{host}:{port}/ws"],
+        capture_output=True, text=True, timeout=900)
+    ctxt_per_s = (machine_ctxt() - ctxt0) / (time.monotonic() - t0)
+    r = json.loads(out.stdout)
+    r["bench"] = {"machine_ctxt_per_s": round(ctxt_per_s),
+                  "stats_before": stats0,
+                  "stats_after": server_stats(host, port)}
+    return r
+
+
 def run_once(wshub, load, args):
-    """One run of wshub-load against a fresh server, which it samples
-    (--server-pid); the JSON summary."""
+    """One run of wshub-load against a fresh wshub; the JSON summary."""
     server, host, port = start_server(wshub)
     try:
-        time.sleep(0.2)
-        ctxt0, t0 = machine_ctxt(), time.monotonic()
-        out = subprocess.run(
-            [load] + args + ["-q", "--json", "--server-pid", str(server.pid),
-                             f"ws://{host}:{port}/ws"],
-            capture_output=True, text=True, timeout=600)
-        ctxt_per_s = (machine_ctxt() - ctxt0) / (time.monotonic() - t0)
-        r = json.loads(out.stdout)
-        r["bench"] = {"machine_ctxt_per_s": round(ctxt_per_s)}
-        return r
+        return run_load(load, args, server.pid, host, port)
     finally:
         server.stop(STOP_TIMEOUT_S)
+
+
+def run_once_gorilla(gorilla, load, args):
+    """One run of wshub-load against a fresh Gorilla chat example."""
+    proc, host, port = start_gorilla(gorilla)
+    try:
+        return run_load(load, args, proc.pid, host, port)
+    finally:
+        stop_gorilla(proc)
+
+
+# ---- The hub's time per broadcast (issue 21 §3) -------------------------
+# HERE: the lead is adding a counter to wshub's /stats, the hub thread's
+# time spent broadcasting, in all.  Name it in HUB_BROADCAST_NS once it
+# exists (and its unit, if not nanoseconds); until then, and against a
+# server without it, the figure is left out.  /stats's messages_in counts
+# the broadcasts (one per message received).  run_load keeps /stats from
+# just before and just after the run in the JSON's "bench" object.
+HUB_BROADCAST_NS = None    # e.g. "hub_broadcast_ns"
+BROADCASTS = "messages_in"
+
+
+def hub_us_per_broadcast(r):
+    """The hub's time per broadcast over the run, in us, or None."""
+    b = r.get("bench", {})
+    before, after = b.get("stats_before"), b.get("stats_after")
+    if not HUB_BROADCAST_NS or not before or not after \
+            or HUB_BROADCAST_NS not in after:
+        return None
+    n = after[BROADCASTS] - before[BROADCASTS]
+    if n <= 0:
+        return None
+    return (after[HUB_BROADCAST_NS] - before[HUB_BROADCAST_NS]) / n / 1000
+# -------------------------------------------------------------------------
 
 
 def figures(mode, r):
@@ -141,6 +269,12 @@ def figures(mode, r):
         f["server us/delivery"] = (res.get("server_cpu_ns_per_delivery")
                                    or 0) / 1000
         f["client us/frame"] = res.get("client_cpu_ns_per_frame", 0) / 1000
+    if mode in ("broadcast", "sweep") and r.get("room_sizes"):
+        for b in res.get("by_room_size", []):
+            f[f"rooms of {b['size']}: p50 ms"] = b["latency_us"]["p50"] / 1000
+            f[f"rooms of {b['size']}: p99 ms"] = b["latency_us"]["p99"] / 1000
+    if mode in ("broadcast", "sweep") and hub_us_per_broadcast(r) is not None:
+        f["hub us/broadcast"] = hub_us_per_broadcast(r)
     if mode == "sweep":
         f["best rate/sender"] = res.get("rate", 0)
     if mode == "connect":
@@ -166,24 +300,67 @@ def run_switch(out_dir, runs):
     print("".join("  " + line for line in table.splitlines(True)), end="")
 
 
+def remove_runs(out_dir, name):
+    """Deletes OUT/NAME-RUN.json, and not another scenario's whose name
+    starts with NAME (S4-1k-1.json is not S4's)."""
+    for old in glob.glob(os.path.join(out_dir, f"{name}-*.json")):
+        if re.fullmatch(re.escape(name) + r"-\d+\.json",
+                        os.path.basename(old)):
+            os.remove(old)
+
+
+def keep_run(out_dir, name, i, r, before):
+    r["bench"].update(scenario=name, run=i, loadavg_1min_before=before)
+    with open(os.path.join(out_dir, f"{name}-{i}.json"), "w") as f:
+        json.dump(r, f)
+        f.write("\n")
+
+
+def print_samples(samples, indent="  "):
+    for k, vs in samples.items():
+        print(f"{indent}{k:26} {statistics.median(vs):>12.2f}  "
+              f"[{min(vs):.2f}-{max(vs):.2f}]")
+
+
 def run_scenario(wshub, load, out_dir, runs, name):
     title, args = SCENARIOS[name]
     print(f"  wshub-load {' '.join(args)}", flush=True)
-    for old in glob.glob(os.path.join(out_dir, f"{name}-*.json")):
-        os.remove(old)
+    remove_runs(out_dir, name)
     samples = {}
     for i in range(1, runs + 1):
         before = wait_quiet()
         r = run_once(wshub, load, args)
-        r["bench"].update(scenario=name, run=i, loadavg_1min_before=before)
-        with open(os.path.join(out_dir, f"{name}-{i}.json"), "w") as f:
-            json.dump(r, f)
-            f.write("\n")
+        keep_run(out_dir, name, i, r, before)
         for k, v in figures(args[0], r).items():
             samples.setdefault(k, []).append(v)
-    for k, vs in samples.items():
-        print(f"  {k:22} {statistics.median(vs):>12.2f}  "
-              f"[{min(vs):.2f}-{max(vs):.2f}]")
+    print_samples(samples)
+
+
+def run_side_by_side(wshub, load, out_dir, runs, name):
+    """wshub and Gorilla's example alternating, run by run (SIDE_BY_SIDE)."""
+    gorilla = os.environ.get("GORILLA")
+    if not gorilla:
+        raise SystemExit(f"bench: {name} needs GORILLA=PATH, Gorilla's chat "
+                         "example (BENCHMARKS.md, \"Benchmarking another "
+                         "server side by side\")")
+    base, extra = SIDE_BY_SIDE[name]
+    args = SCENARIOS[base][1] + extra
+    print(f"  wshub-load {' '.join(args)}, against each in turn", flush=True)
+    servers = (("wshub", lambda: run_once(wshub, load, args)),
+               ("gorilla", lambda: run_once_gorilla(gorilla, load, args)))
+    samples = {label: {} for label, _ in servers}
+    for label, _ in servers:
+        remove_runs(out_dir, f"{name}-{label}")
+    for i in range(1, runs + 1):
+        for label, run in servers:
+            before = wait_quiet()
+            r = run()
+            keep_run(out_dir, f"{name}-{label}", i, r, before)
+            for k, v in figures(args[0], r).items():
+                samples[label].setdefault(k, []).append(v)
+    for label, _ in servers:
+        print(f"  {label}:")
+        print_samples(samples[label], "    ")
 
 
 def main():
@@ -193,9 +370,10 @@ def main():
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     names = sys.argv[4:] or DEFAULT
     for name in names:
-        if name != "switch" and name not in SCENARIOS:
+        if name != "switch" and name not in SCENARIOS \
+                and name not in SIDE_BY_SIDE:
             raise SystemExit(f"bench: no scenario {name} (switch, "
-                             f"{', '.join(SCENARIOS)})")
+                             f"{', '.join(list(SCENARIOS) + list(SIDE_BY_SIDE))})")
     out_dir = os.path.dirname(os.path.abspath(wshub))
     print(f"machine: {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB, "
@@ -204,6 +382,11 @@ def main():
         if name == "switch":
             print("\nswitch: one thread hand-off (test/bench/chan_pingpong.c)")
             run_switch(out_dir, runs)
+        elif name in SIDE_BY_SIDE:
+            base = SIDE_BY_SIDE[name][0]
+            print(f"\n{name} {SCENARIOS[base][0]}: wshub and Gorilla's chat "
+                  "example, alternating")
+            run_side_by_side(wshub, load, out_dir, runs, name)
         else:
             print(f"\n{name} {SCENARIOS[name][0]}")
             run_scenario(wshub, load, out_dir, runs, name)

@@ -4,6 +4,9 @@
 # build/bench; then the pictures (docs/bench/*.svg) from the runs' JSON.
 #   scripts/bench.sh [RUNS] [SCENARIO...]     e.g. scripts/bench.sh 3 S2 S3
 #   BENCH_MAX_LOAD=0.5 scripts/bench.sh       wait for a quiet machine first
+#   GORILLA=/tmp/gorilla-chat scripts/bench.sh 3 S3-vs-gorilla
+#                                             S3 against wshub and Gorilla's
+#                                             chat example, alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s BUILD=build/bench CFLAGS="-O2 -g -DNDEBUG" build/bench/wshub \

@@ -133,7 +133,8 @@ deliver(const struct plan *p, const bool *open, uint32_t sender, bool all,
 		if (route == PLAN_OTHER_ROOM)
 			rs->wrong_room++;
 		else
-			stats_round_delivered(rs, route == PLAN_OTHER_URL,
+			stats_round_delivered(rs, plan_size_of(p,
+			    plan_room(p, sender)), route == PLAN_OTHER_URL,
 			    1000 + j, 1);
 	}
 }
@@ -157,7 +158,7 @@ Test(load_plan, a_room_hub_delivers_exactly_what_is_expected, .timeout = 10)
 
 		cr_assert_eq(e.same_url + e.other_url, 10, "room of 10");
 		cr_assert_eq(e.same_url, 5);
-		stats_round_sent(&rs, e.same_url, e.other_url);
+		stats_round_sent(&rs, 0, e.same_url, e.other_url);
 		deliver(&p, open, sender, false, &rs);
 	}
 	cr_assert_eq(rs.sent, 20);
@@ -190,7 +191,7 @@ Test(load_plan, a_closed_connection_is_not_expected, .timeout = 10)
 	stats_round_init(&rs, 1);
 	e = plan_expected(&o, &p, 1);
 	cr_assert_eq(e.same_url + e.other_url, 9);
-	stats_round_sent(&rs, e.same_url, e.other_url);
+	stats_round_sent(&rs, 0, e.same_url, e.other_url);
 	deliver(&p, open, 1, false, &rs);
 	cr_assert_eq(rs.received, 9);
 	cr_assert_eq(rs.received, rs.expected);
@@ -214,7 +215,7 @@ Test(load_plan, a_hub_that_ignores_rooms_is_caught, .timeout = 10)
 	memset(open, 1, sizeof(open));
 	stats_round_init(&rs, 1);
 	e = plan_expected(&o, &p, 0);
-	stats_round_sent(&rs, e.same_url, e.other_url);
+	stats_round_sent(&rs, 0, e.same_url, e.other_url);
 	deliver(&p, open, 0, true, &rs);
 	cr_assert_eq(rs.received, 10, "its own room counts as received");
 	cr_assert_eq(rs.wrong_room, 30, "the other rooms as misrouted");
@@ -237,7 +238,7 @@ Test(load_plan, independent_hubs_lose_only_the_cross_url_share,
 	stats_round_init(&rs, 1);
 	for (uint32_t sender = 0; sender < 4; sender++) {
 		e = plan_expected(&o, &p, sender);
-		stats_round_sent(&rs, e.same_url, e.other_url);
+		stats_round_sent(&rs, 0, e.same_url, e.other_url);
 		for (uint32_t j = 0; j < p.conns; j++)
 			open[j] = plan_url(&p, j) == plan_url(&p, sender);
 		deliver(&p, open, sender, false, &rs);
@@ -249,16 +250,16 @@ Test(load_plan, independent_hubs_lose_only_the_cross_url_share,
 	plan_open_free(&o);
 }
 
-Test(load_stats, merge_adds_the_url_split, .timeout = 10)
+Test(load_stats, merge_adds_the_url_and_size_splits, .timeout = 10)
 {
 	struct round_stats a, b;
 
 	stats_round_init(&a, 1);
 	stats_round_init(&b, 1);
-	stats_round_sent(&a, 3, 2);
-	stats_round_delivered(&a, true, 500, 7);
-	stats_round_sent(&b, 1, 4);
-	stats_round_delivered(&b, false, 900, 9);
+	stats_round_sent(&a, 0, 3, 2);
+	stats_round_delivered(&a, 0, true, 500, 7);
+	stats_round_sent(&b, 1, 1, 4);
+	stats_round_delivered(&b, 1, false, 900, 9);
 	b.wrong_room = 2;
 	stats_round_merge(&a, &b);
 	cr_assert_eq(a.sent, 2);
@@ -271,4 +272,136 @@ Test(load_stats, merge_adds_the_url_split, .timeout = 10)
 	cr_assert_eq(a.latency_other.max, 500);
 	cr_assert_eq(a.latency_same.max, 900);
 	cr_assert_eq(a.latency.count, 2);
+	cr_assert_eq(a.by_size[0].expected, 5, "a's message, room size 0");
+	cr_assert_eq(a.by_size[1].expected, 5, "b's message, room size 1");
+	cr_assert_eq(a.by_size[0].received, 1);
+	cr_assert_eq(a.by_size[1].received, 1);
+	cr_assert_eq(a.by_size[0].latency.max, 500);
+	cr_assert_eq(a.by_size[1].latency.max, 900);
+}
+
+/* The S6-mixed shape, small: 2 rooms of 5 and 3 of 2, on 2 URLs. */
+static struct plan
+mixed_plan(void)
+{
+	struct plan p = { .urls = 2, .numbered = true };
+
+	cr_assert_eq(plan_sizes_parse(&p, "2x3,5x2", 1000), PLAN_SIZES_OK);
+	return p;
+}
+
+Test(load_plan, room_sizes_parse_sorts_largest_first, .timeout = 10)
+{
+	struct plan p = mixed_plan();
+
+	cr_assert_eq(p.nsizes, 2);
+	cr_assert(p.sizes[0].size == 5 && p.sizes[0].rooms == 2);
+	cr_assert(p.sizes[1].size == 2 && p.sizes[1].rooms == 3);
+	cr_assert_eq(p.conns, 16);
+	cr_assert_eq(p.rooms, 5);
+	cr_assert_eq(plan_sizes_parse(&p, "10x1000", 1000000), PLAN_SIZES_OK);
+	cr_assert(p.nsizes == 1 && p.conns == 10000 && p.rooms == 1000);
+}
+
+Test(load_plan, room_sizes_parse_names_each_error, .timeout = 10)
+{
+	static const struct {
+		const char *text;
+		int err;
+	} bad[] = {
+		{ "", PLAN_SIZES_SYNTAX }, { "10", PLAN_SIZES_SYNTAX },
+		{ "x5", PLAN_SIZES_SYNTAX }, { "5x", PLAN_SIZES_SYNTAX },
+		{ "5x2,", PLAN_SIZES_SYNTAX }, { "5x2x3", PLAN_SIZES_SYNTAX },
+		{ "5 x2", PLAN_SIZES_SYNTAX }, { "0x5", PLAN_SIZES_RANGE },
+		{ "5x0", PLAN_SIZES_RANGE }, { "1001x1", PLAN_SIZES_RANGE },
+		{ "1x1,2x1,3x1,4x1,5x1", PLAN_SIZES_TOO_MANY },
+		{ "5x2,3x1,5x1", PLAN_SIZES_REPEATED },
+		{ "500x2,1x1", PLAN_SIZES_TOTAL },
+	};
+	struct plan p = { .urls = 1 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(plan_sizes_parse(&p, bad[i].text, 1000), bad[i].err,
+		    "'%s'", bad[i].text);
+	cr_assert_str_eq(plan_sizes_strerror(PLAN_SIZES_REPEATED),
+	    "a SIZE given twice");
+	cr_assert_eq(plan_sizes_parse(&p, "500x2", 1000), PLAN_SIZES_OK,
+	    "exactly the limit");
+}
+
+Test(load_plan, the_even_layout_is_round_robin, .timeout = 10)
+{
+	struct plan p = { .conns = 43, .rooms = 4, .urls = 3 };
+	struct plan_size g[PLAN_SIZES_MAX];
+
+	cr_assert_eq(plan_layout(&p, g), 2);
+	cr_assert(g[0].size == 11 && g[0].rooms == 3, "43 = 3 x 11 + 10");
+	cr_assert(g[1].size == 10 && g[1].rooms == 1);
+	for (uint32_t i = 0; i < p.conns; i++) {
+		cr_assert_eq(plan_room(&p, i), i % 4, "connection %u", i);
+		cr_assert_eq(plan_url(&p, i), (i % 4 + i / 4) % 3);
+	}
+	cr_assert_eq(plan_size_of(&p, 2), 0);
+	cr_assert_eq(plan_size_of(&p, 3), 1);
+	p.conns = 44;
+	cr_assert_eq(plan_layout(&p, g), 1, "no empty size");
+	cr_assert(g[0].size == 11 && g[0].rooms == 4);
+}
+
+Test(load_plan, room_sizes_fill_each_room_to_its_size, .timeout = 10)
+{
+	struct plan p = mixed_plan();
+	uint32_t n[5] = { 0 }, seen[5][2] = { { 0 } };
+	struct plan_spread sp;
+
+	for (uint32_t k = 0; k < p.rooms; k++)  /* senders: one per room */
+		cr_assert_eq(plan_room(&p, k), k);
+	for (uint32_t i = 0; i < p.conns; i++) {
+		uint32_t r = plan_room(&p, i);
+
+		cr_assert_lt(r, 5, "connection %u", i);
+		/* Pass n[r] of room r: URL (room + pass) mod U. */
+		cr_assert_eq(plan_url(&p, i), (r + n[r]) % 2, "connection %u", i);
+		n[r]++;
+		seen[r][plan_url(&p, i)]++;
+	}
+	for (uint32_t r = 0; r < 5; r++) {
+		cr_assert_eq(n[r], r < 2 ? 5 : 2, "room %u", r);
+		cr_assert_eq(plan_size_of(&p, r), r < 2 ? 0 : 1, "room %u", r);
+		cr_assert(seen[r][0] > 0 && seen[r][1] > 0, "room %u on both",
+		    r);
+	}
+	plan_spread(&p, &sp);
+	cr_assert(sp.room_min == 2 && sp.room_max == 5);
+	cr_assert(sp.url_min == 8 && sp.url_max == 8);
+}
+
+Test(load_plan, room_sizes_are_accounted_apart, .timeout = 10)
+{
+	struct plan p = mixed_plan();
+	struct plan_open o;
+	struct round_stats rs;
+	bool open[16];
+
+	plan_open_init(&o, &p);
+	open_all(&o, &p, p.conns);
+	memset(open, 1, sizeof(open));
+	stats_round_init(&rs, 1);
+	for (uint32_t sender = 0; sender < p.rooms; sender++) {
+		struct plan_expect e = plan_expected(&o, &p, sender);
+		uint32_t size = plan_size_of(&p, plan_room(&p, sender));
+
+		cr_assert_eq(e.same_url + e.other_url, p.sizes[size].size);
+		stats_round_sent(&rs, size, e.same_url, e.other_url);
+		deliver(&p, open, sender, false, &rs);
+	}
+	cr_assert_eq(rs.by_size[0].expected, 2 * 5, "2 rooms of 5");
+	cr_assert_eq(rs.by_size[1].expected, 3 * 2, "3 rooms of 2");
+	cr_assert_eq(rs.by_size[0].received, rs.by_size[0].expected);
+	cr_assert_eq(rs.by_size[1].received, rs.by_size[1].expected);
+	cr_assert_eq(rs.by_size[0].latency.count + rs.by_size[1].latency.count,
+	    rs.latency.count);
+	cr_assert_eq(rs.expected, 16);
+	cr_assert_eq(rs.wrong_room, 0);
+	plan_open_free(&o);
 }

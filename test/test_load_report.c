@@ -117,9 +117,9 @@ rooms_run(struct load_config *cfg, struct run_result *res,
 	memset(rr, 0, sizeof(*rr));
 	stats_round_init(&rr->rs, 1);
 	for (int m = 0; m < 8; m++)
-		stats_round_sent(&rr->rs, 5, 5);
+		stats_round_sent(&rr->rs, 0, 5, 5);
 	for (int d = 0; d < 80; d++)
-		stats_round_delivered(&rr->rs, d % 2, 1000, 1);
+		stats_round_delivered(&rr->rs, 0, d % 2, 1000, 1);
 	rr->round = 1;
 	rr->senders = 4;
 	rr->rate = 8;
@@ -517,4 +517,84 @@ Test(load_report, errors_give_the_reason_and_suggest_split_lines,
 	    "longer than -b, starting with one of our messages: the server "
 	    "joins messages into one frame; try --split-lines)\n"));
 	cr_assert(prints(report_json, &cfg, &res, "\"frames_joined\":2,"));
+}
+
+/* rooms_run, with --room-sizes 20x1,5x4: each size its own latency. */
+static void
+sizes_run(struct load_config *cfg, struct run_result *res,
+    struct round_result *rr)
+{
+	rooms_run(cfg, res, rr);
+	cfg->plan.urls = 1;
+	cr_assert_eq(plan_sizes_parse(&cfg->plan, "5x4,20x1", 100), 0);
+	stats_round_init(&rr->rs, 1);
+	stats_round_sent(&rr->rs, 0, 20, 0);   /* room r0, of 20 */
+	for (int m = 0; m < 4; m++)
+		stats_round_sent(&rr->rs, 1, 5, 0);
+	for (int d = 0; d < 20; d++)
+		stats_round_delivered(&rr->rs, 0, false, 50 * 1000000, 1);
+	for (int d = 0; d < 19; d++)
+		stats_round_delivered(&rr->rs, 1, false, 2 * 1000000, 1);
+}
+
+Test(load_report, room_sizes_have_their_own_lines, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	sizes_run(&cfg, &res, &rr);
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "rooms          5 (r0 .. r4), 1 of 20, "
+	    "4 of 5 connections\n"), "%s", s);
+	cr_assert_not_null(strstr(s, "rooms of 20    20 of 20 expected "
+	    "(100.000 %) in 1 room\n  latency      min 50 ms"), "%s", s);
+	cr_assert_not_null(strstr(s, "rooms of 5     19 of 20 expected "
+	    "(95.000 %) in 4 rooms\n  latency      min 2 ms"), "%s", s);
+	free(s);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"room_sizes\":[{\"size\":20,\"rooms\":1},"
+	    "{\"size\":5,\"rooms\":4}],"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"by_room_size\":[{\"size\":20,\"rooms\":"
+	    "1,\"expected\":20,\"received\":20,\"delivery_ratio\":1.000000,"
+	    "\"latency_us\":{\"n\":20,\"min\":50000.000,"), "%s", s);
+	cr_assert_not_null(strstr(s, "{\"size\":5,\"rooms\":4,\"expected\":20,"
+	    "\"received\":19,\"delivery_ratio\":0.950000,\"latency_us\":{\"n\":"
+	    "19,\"min\":2000.000,"), "%s", s);
+	free(s);
+}
+
+Test(load_report, one_room_size_needs_no_split, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	rooms_run(&cfg, &res, &rr);
+	s = printed(report_text, &cfg, &res);
+	cr_assert_null(strstr(s, "rooms of"), "%s", s);
+	free(s);
+	s = printed(report_json, &cfg, &res);
+	cr_assert_not_null(strstr(s, "\"room_sizes\":null,"), "%s", s);
+	cr_assert_not_null(strstr(s, "\"by_room_size\":[{\"size\":10,\"rooms\":"
+	    "4,\"expected\":80,\"received\":80,"), "%s", s);
+	free(s);
+}
+
+Test(load_report, a_sweep_step_shows_each_room_size, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+	char *s;
+
+	sizes_run(&cfg, &res, &rr);
+	cfg.mode = MODE_SWEEP;
+	s = printed(report_text, &cfg, &res);
+	cr_assert_not_null(strstr(s, "  rooms of 20"), "%s", s);
+	cr_assert_not_null(strstr(s, "  rooms of 5 "), "%s", s);
+	cr_assert_not_null(strstr(s, "50 ms     50 ms\n"), "%s", s);
+	free(s);
 }

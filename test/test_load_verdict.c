@@ -22,9 +22,9 @@ round_ok(struct load_config *cfg, struct round_result *rr)
 	memset(rr, 0, sizeof(*rr));
 	stats_round_init(&rr->rs, 1);
 	for (int m = 0; m < 10; m++)
-		stats_round_sent(&rr->rs, 10, 0);
+		stats_round_sent(&rr->rs, 0, 10, 0);
 	for (int d = 0; d < 100; d++)
-		stats_round_delivered(&rr->rs, false, 1000000, 1);
+		stats_round_delivered(&rr->rs, 0, false, 1000000, 1);
 }
 
 Test(load_verdict, a_round_that_kept_up_passes, .timeout = 10)

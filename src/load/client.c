@@ -373,7 +373,8 @@ delivered(void *arg, const uint8_t *prefix, size_t prefix_len, uint64_t len)
 		e->rs->wrong_room++;
 		return;
 	}
-	stats_round_delivered(e->rs, route == PLAN_OTHER_URL,
+	stats_round_delivered(e->rs, plan_size_of(&e->cfg->plan,
+	    plan_room(&e->cfg->plan, p.sender)), route == PLAN_OTHER_URL,
 	    e->now_ns > (int64_t)p.sent_ns ?
 	    (uint64_t)(e->now_ns - (int64_t)p.sent_ns) : 0, e->now_ns);
 }

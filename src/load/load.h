@@ -72,6 +72,7 @@ struct load_config {
 	enum load_mode mode;
 	struct load_target urls[PLAN_URLS_MAX]; /* plan.urls of them */
 	struct plan plan;              /* rooms and URLs by connection */
+	const char *room_sizes;        /* --room-sizes, or NULL (plan.sizes) */
 	uint32_t conns;                /* -c */
 	uint32_t senders;              /* -s */
 	uint32_t rate;                 /* -r, per sender */

@@ -185,7 +185,8 @@ send_slot(struct loop *l, uint64_t m)
 		return;
 	}
 	due = plan_expected(l->env.open, &l->cfg->plan, k);
-	stats_round_sent(&l->rs, due.same_url, due.other_url);
+	stats_round_sent(&l->rs, plan_size_of(&l->cfg->plan,
+	    plan_room(&l->cfg->plan, k)), due.same_url, due.other_url);
 }
 
 /* Sends every message that is due; ends the round's sending at end_ns. */

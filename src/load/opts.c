@@ -24,6 +24,7 @@ enum {
 	OPT_BINARY, OPT_SERVER_PID, OPT_TIMEOUT, OPT_JSON, OPT_ROOM, OPT_ROOMS,
 	OPT_SPLIT_LINES, OPT_CA, OPT_INSECURE, OPT_ALLOW_CLOSED,
 	OPT_ALLOW_SKIPPED,
+	OPT_ROOM_SIZES,
 };
 
 static const struct option longopts[] = {
@@ -39,6 +40,7 @@ static const struct option longopts[] = {
 	{ "steps", required_argument, NULL, OPT_STEPS },
 	{ "room", required_argument, NULL, OPT_ROOM },
 	{ "rooms", required_argument, NULL, OPT_ROOMS },
+	{ "room-sizes", required_argument, NULL, OPT_ROOM_SIZES },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "binary", no_argument, NULL, OPT_BINARY },
 	{ "split-lines", no_argument, NULL, OPT_SPLIT_LINES },
@@ -128,6 +130,14 @@ static const char usage_text2[] =
 "                       connection i joins room i mod K, so -s >= K gives\n"
 "                       each room a sender (default 1 room; -s then\n"
 "                       defaults to at least K)\n"
+"      --room-sizes SIZExCOUNT[,SIZExCOUNT...]\n"
+"                       rooms of different sizes instead of --rooms: COUNT\n"
+"                       rooms of SIZE connections each, e.g. 1000x5,10x500;\n"
+"                       -c is their sum (give it or leave it out); rooms\n"
+"                       are numbered largest first, connection k joins\n"
+"                       room k for k below the number of rooms, so senders\n"
+"                       are dealt one per room as with --rooms; latency is\n"
+"                       also reported per size (at most %d sizes)\n"
 "      --text, --binary message type (default text)\n"
 "      --split-lines    count each line of a received text frame as one\n"
 "                       message, for servers that join the messages queued\n"
@@ -178,7 +188,8 @@ usage(FILE *f)
 	    PAYLOAD_TEXT_HEADER, PAYLOAD_BINARY_HEADER, DEF_BYTES,
 	    DEF_DURATION_S, DEF_INFLIGHT, DEF_THREADS, DEF_DRAIN_MS,
 	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS);
-	fprintf(f, usage_text2, SEND_BACKLOG_MAX, PLAN_URLS_MAX);
+	fprintf(f, usage_text2, PLAN_SIZES_MAX, SEND_BACKLOG_MAX,
+	    PLAN_URLS_MAX);
 }
 
 /* One line on stderr, then exit status 2. */
@@ -383,6 +394,35 @@ check_rooms(const struct load_config *cfg)
 	}
 }
 
+/*
+ * --room-sizes: the layout it gives, which also sets -c and names the
+ * rooms as --rooms does; with --rooms, or another -c, it is an error.
+ */
+static void
+check_room_sizes(struct load_config *cfg, bool conns_given, bool rooms_given)
+{
+	const char *text = cfg->room_sizes;
+	int rc;
+
+	if (text == NULL)
+		return;
+	if (rooms_given)
+		bad_usage("--rooms with --room-sizes '%s': both give the rooms; "
+		    "give one", text);
+	if ((rc = plan_sizes_parse(&cfg->plan, text, MAX_CONNS)) < 0)
+		bad_usage("invalid --room-sizes '%s': %s; expected SIZExCOUNT"
+		    "[,SIZExCOUNT...] (COUNT rooms of SIZE connections), SIZE "
+		    "and COUNT from 1 to %d, at most %d sizes and %d "
+		    "connections in all", text, plan_sizes_strerror(rc),
+		    MAX_CONNS, PLAN_SIZES_MAX, MAX_CONNS);
+	if (conns_given && cfg->conns != cfg->plan.conns)
+		bad_usage("-c/--connections: %u, but --room-sizes '%s' holds %u "
+		    "connections; give that number or leave -c out",
+		    cfg->conns, text, cfg->plan.conns);
+	cfg->conns = cfg->plan.conns;
+	cfg->plan.numbered = true;
+}
+
 /* The flags that interact, checked once all are known. */
 static void
 check_combined(struct load_config *cfg, bool senders_given)
@@ -459,6 +499,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 	case OPT_ROOM:
 		cfg->plan.room = optarg;
 		break;
+	case OPT_ROOM_SIZES:
+		cfg->room_sizes = optarg;
+		break;
 	case OPT_CA:
 		cfg->ca_file = optarg;
 		break;
@@ -514,6 +557,7 @@ void
 opts_parse(int argc, char **argv, struct load_config *cfg)
 {
 	bool senders_given = false;
+	bool conns_given = false, rooms_given = false;  /* --room-sizes */
 	int opt, nurls;
 
 	set_defaults(cfg);
@@ -521,6 +565,8 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 	while ((opt = getopt_long(argc, argv, ":c:s:r:b:d:t:qhV", longopts,
 	    NULL)) != -1) {
 		senders_given |= opt == 's';
+		conns_given |= opt == 'c';
+		rooms_given |= opt == OPT_ROOMS;
 		cfg->plan.numbered |= opt == OPT_ROOMS;
 		if (!set_number(cfg, opt, optarg))
 			set_flag(cfg, opt, argv);
@@ -535,6 +581,7 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 	cfg->plan.urls = (uint32_t)nurls;
 	for (int u = 0; u < nurls; u++)
 		parse_url(&cfg->urls[u], argv[optind + 1 + u]);
+	check_room_sizes(cfg, conns_given, rooms_given);
 	check_combined(cfg, senders_given);
 	setup_tls(cfg);
 }

@@ -4,31 +4,101 @@
 #include <string.h>
 
 #include "plan.h"
+#include "wshub/flagval.h"
 #include "wshub/xmalloc.h"
 
-/* i mod R: rooms are dealt round-robin. */
+/* --room-sizes as given, or --rooms' even layout: q + 1 and q. */
+uint32_t
+plan_layout(const struct plan *p, struct plan_size out[PLAN_SIZES_MAX])
+{
+	uint32_t q = p->conns / p->rooms, r = p->conns % p->rooms;
+
+	if (p->nsizes > 0) {
+		memcpy(out, p->sizes, p->nsizes * sizeof(*out));
+		return p->nsizes;
+	}
+	if (r == 0) {
+		out[0] = (struct plan_size){ q, p->rooms };
+		return 1;
+	}
+	out[0] = (struct plan_size){ q + 1, r };
+	out[1] = (struct plan_size){ q, p->rooms - r };
+	return 2;
+}
+
+/*
+ * The room and pass of connection `conn` (plan.h).  Passes below the
+ * smallest size take every room; the passes up to the next size take
+ * every room but the smallest ones; and so on, each phase of the deal
+ * holding a prefix of the rooms, since they are numbered largest first.
+ */
+static void
+place(const struct plan *p, uint32_t conn, uint32_t *room, uint32_t *pass)
+{
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t n = plan_layout(p, g), nrooms = p->rooms, below = 0;
+	uint64_t i = conn;
+
+	for (uint32_t k = n; k-- > 0;) {
+		uint64_t span = (uint64_t)nrooms * (g[k].size - below);
+
+		if (i < span) {
+			*room = (uint32_t)(i % nrooms);
+			*pass = below + (uint32_t)(i / nrooms);
+			return;
+		}
+		i -= span;
+		below = g[k].size;
+		nrooms -= g[k].rooms;
+	}
+	*room = *pass = 0;  /* conn >= conns: no such connection */
+}
+
+/* The room of the pass that dealt it. */
 uint32_t
 plan_room(const struct plan *p, uint32_t conn)
 {
-	return conn % p->rooms;
+	uint32_t room, pass;
+
+	place(p, conn, &room, &pass);
+	return room;
 }
 
-/* (i mod R + i div R) mod U: round-robin, shifted at each pass. */
+/* (room + pass) mod U: round-robin, shifted at each pass. */
 uint32_t
 plan_url(const struct plan *p, uint32_t conn)
 {
-	return (uint32_t)(((uint64_t)(conn % p->rooms) + conn / p->rooms) %
-	    p->urls);
+	uint32_t room, pass;
+
+	place(p, conn, &room, &pass);
+	return (uint32_t)(((uint64_t)room + pass) % p->urls);
 }
 
-/* Room sizes in closed form; URL sizes by dealing every connection. */
+/* Rooms are numbered largest first: walk the sizes. */
+uint32_t
+plan_size_of(const struct plan *p, uint32_t room)
+{
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t n = plan_layout(p, g);
+
+	for (uint32_t k = 0; k < n; k++) {
+		if (room < g[k].rooms)
+			return k;
+		room -= g[k].rooms;
+	}
+	return n - 1;
+}
+
+/* Room sizes from the layout; URL sizes by dealing every connection. */
 void
 plan_spread(const struct plan *p, struct plan_spread *out)
 {
 	uint32_t n[PLAN_URLS_MAX] = { 0 };
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t ng = plan_layout(p, g);
 
-	out->room_min = p->conns / p->rooms;
-	out->room_max = out->room_min + (p->conns % p->rooms != 0);
+	out->room_max = g[0].size;
+	out->room_min = g[ng - 1].size;
 	for (uint32_t i = 0; i < p->conns; i++)
 		n[plan_url(p, i)]++;
 	out->url_min = out->url_max = n[0];
@@ -36,6 +106,106 @@ plan_spread(const struct plan *p, struct plan_spread *out)
 		out->url_min = n[u] < out->url_min ? n[u] : out->url_min;
 		out->url_max = n[u] > out->url_max ? n[u] : out->url_max;
 	}
+}
+
+/* The number in [s, s + len), 1 .. max, into *v. */
+static int
+number_parse(const char *s, size_t len, uint32_t max, uint32_t *v)
+{
+	char num[24];
+	long long n;
+	int rc;
+
+	if (len == 0 || len >= sizeof(num))
+		return PLAN_SIZES_SYNTAX;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	rc = flagval_int(num, 1, max, &n);
+	if (rc == FLAGVAL_TOO_SMALL || rc == FLAGVAL_TOO_LARGE)
+		return PLAN_SIZES_RANGE;
+	if (rc != FLAGVAL_OK)
+		return PLAN_SIZES_SYNTAX;
+	*v = (uint32_t)n;
+	return PLAN_SIZES_OK;
+}
+
+/* One "SIZExCOUNT" of [s, end) into `out`. */
+static int
+size_parse(const char *s, const char *end, uint32_t max,
+    struct plan_size *out)
+{
+	const char *x = memchr(s, 'x', (size_t)(end - s));
+	int rc;
+
+	if (x == NULL)
+		return PLAN_SIZES_SYNTAX;
+	if ((rc = number_parse(s, (size_t)(x - s), max, &out->size)) < 0)
+		return rc;
+	return number_parse(x + 1, (size_t)(end - x - 1), max, &out->rooms);
+}
+
+/* Sorts p->sizes largest first; a size given twice is an error. */
+static int
+sizes_sort(struct plan *p)
+{
+	for (uint32_t i = 1; i < p->nsizes; i++)
+		for (uint32_t j = i; j > 0 &&
+		    p->sizes[j].size >= p->sizes[j - 1].size; j--) {
+			struct plan_size t = p->sizes[j];
+
+			if (t.size == p->sizes[j - 1].size)
+				return PLAN_SIZES_REPEATED;
+			p->sizes[j] = p->sizes[j - 1];
+			p->sizes[j - 1] = t;
+		}
+	return PLAN_SIZES_OK;
+}
+
+/* Comma-separated SIZExCOUNT, then sorted and totalled. */
+int
+plan_sizes_parse(struct plan *p, const char *text, uint32_t max)
+{
+	uint64_t conns = 0, rooms = 0;
+	const char *s = text;
+	int rc;
+
+	p->nsizes = 0;
+	for (;;) {
+		const char *end = s + strcspn(s, ",");
+
+		if (p->nsizes == PLAN_SIZES_MAX)
+			return PLAN_SIZES_TOO_MANY;
+		if ((rc = size_parse(s, end, max, &p->sizes[p->nsizes])) < 0)
+			return rc;
+		conns += (uint64_t)p->sizes[p->nsizes].size *
+		    p->sizes[p->nsizes].rooms;
+		rooms += p->sizes[p->nsizes++].rooms;
+		if (*end == '\0')
+			break;
+		s = end + 1;
+	}
+	if (conns > max)
+		return PLAN_SIZES_TOTAL;
+	p->conns = (uint32_t)conns;
+	p->rooms = (uint32_t)rooms;
+	return sizes_sort(p);
+}
+
+static const char *const sizes_errors[] = {
+	[-PLAN_SIZES_OK] = "ok",
+	[-PLAN_SIZES_SYNTAX] = "not SIZExCOUNT",
+	[-PLAN_SIZES_RANGE] = "a SIZE or COUNT out of range",
+	[-PLAN_SIZES_TOO_MANY] = "too many sizes",
+	[-PLAN_SIZES_REPEATED] = "a SIZE given twice",
+	[-PLAN_SIZES_TOTAL] = "too many connections in all",
+};
+
+/* Error code -> a few words. */
+const char *
+plan_sizes_strerror(int err)
+{
+	return err <= 0 && -err < (int)(sizeof(sizes_errors) /
+	    sizeof(sizes_errors[0])) ? sizes_errors[-err] : "?";
 }
 
 /* --room or --rooms was given. */

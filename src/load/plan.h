@@ -2,14 +2,22 @@
  * plan — which room and which URL each connection of wshub-load gets, and
  * how many deliveries each message should make.
  *
- * Connection i (0 <= i < conns) joins room i mod R and connects to URL
- * (i mod R + i div R) mod U.  Rooms are dealt round-robin; URLs are dealt
- * round-robin too, shifted by one at every pass over the rooms.  So the
- * first R connections (one per room) alternate URLs, and every room has
- * connections on every URL once conns >= R x U.  (Plain i mod U would not
- * do: with R = U = 2, room 0 would be all on URL 0 and no message would
- * ever cross from one URL to another.)  Senders are connections 0 .. s-1,
- * so they are dealt the same way: s >= R gives every room a sender.
+ * The layout: R rooms in at most PLAN_SIZES_MAX sizes, largest first.
+ * --rooms K alone is the even layout (conns div K in each room, one more
+ * in the first conns mod K rooms); --room-sizes gives the sizes.  Rooms
+ * are numbered largest first, so the rooms of one size are consecutive.
+ *
+ * Connections are dealt round-robin over the rooms that are not yet full:
+ * pass j (0, 1, ...) gives one connection to each room larger than j, in
+ * room order.  Connection i joins that room, and connects to URL
+ * (room + j) mod U: URLs are dealt round-robin too, shifted by one at
+ * every pass.  In the even layout this is room i mod R, URL
+ * (i mod R + i div R) mod U.  So the first R connections (one per room)
+ * alternate URLs, and every room has connections on every URL once it
+ * holds U of them.  (Plain i mod U would not do: with R = U = 2, room 0
+ * would be all on URL 0 and no message would ever cross from one URL to
+ * another.)  Senders are connections 0 .. s-1, so they are dealt the same
+ * way: s >= R gives every room a sender, connection k being room k's.
  *
  * A message from connection k is expected at every OPEN connection of k's
  * room, whatever its URL, k's own echo included: hubs joined through Redis
@@ -35,6 +43,13 @@
 #define PLAN_URLS_MAX 16       /* several hubs, not a fleet */
 #define PLAN_ROOM_NAME_MAX 64  /* wshub's ROOM_NAME_MAX: 1-64 bytes */
 #define PLAN_PATH_MAX (sizeof("/ws/") + PLAN_ROOM_NAME_MAX)
+#define PLAN_SIZES_MAX 4       /* room sizes in one run: a few, not a curve */
+
+/* `rooms` rooms of `size` connections each. */
+struct plan_size {
+	uint32_t size;
+	uint32_t rooms;
+};
 
 struct plan {
 	uint32_t conns;                /* -c, >= 1 */
@@ -42,6 +57,21 @@ struct plan {
 	uint32_t urls;                 /* U: URLs given; 1 .. conns */
 	const char *room;              /* --room NAME, or NULL */
 	bool numbered;                 /* --rooms given: names end in k */
+	uint32_t nsizes;               /* --room-sizes: 1 .. PLAN_SIZES_MAX;
+	                                  0 = the even layout of `rooms` */
+	struct plan_size sizes[PLAN_SIZES_MAX]; /* largest first, sizes
+	                                  distinct; their rooms sum to R and
+	                                  size x rooms to conns */
+};
+
+/* Why plan_sizes_parse refused its text. */
+enum plan_sizes_err {
+	PLAN_SIZES_OK = 0,
+	PLAN_SIZES_SYNTAX = -1,        /* not SIZExCOUNT[,SIZExCOUNT...] */
+	PLAN_SIZES_RANGE = -2,         /* a SIZE or COUNT outside 1 .. max */
+	PLAN_SIZES_TOO_MANY = -3,      /* more than PLAN_SIZES_MAX sizes */
+	PLAN_SIZES_REPEATED = -4,      /* one SIZE given twice */
+	PLAN_SIZES_TOTAL = -5,         /* more than `max` connections in all */
 };
 
 /* Where a delivery went, seen from its sender. */
@@ -72,9 +102,32 @@ struct plan_open {
 	atomic_uint *cell;             /* rooms x urls, xcalloc'd */
 };
 
+/*
+ * Parses --room-sizes: "SIZExCOUNT[,SIZExCOUNT...]", COUNT rooms of SIZE
+ * connections each, SIZE and COUNT from 1 to `max`, at most `max`
+ * connections in all.  On success fills p->sizes (sorted largest first),
+ * p->nsizes, p->rooms and p->conns and returns PLAN_SIZES_OK; else returns
+ * a negative enum plan_sizes_err and leaves `p` unspecified.
+ */
+int plan_sizes_parse(struct plan *p, const char *text, uint32_t max);
+
+/* What a plan_sizes_parse error means, for the flag's message. */
+const char *plan_sizes_strerror(int err);
+
+/*
+ * The layout: fills `out` with the plan's sizes, largest first (the even
+ * layout's two, the first of which may have no rooms, when nsizes is 0)
+ * and returns how many.
+ */
+uint32_t plan_layout(const struct plan *p,
+    struct plan_size out[PLAN_SIZES_MAX]);
+
 /* Room and URL index of connection `conn`. */
 uint32_t plan_room(const struct plan *p, uint32_t conn);
 uint32_t plan_url(const struct plan *p, uint32_t conn);
+
+/* Index in plan_layout of the size of room `room`. */
+uint32_t plan_size_of(const struct plan *p, uint32_t room);
 
 /* How the plan spreads p->conns connections over rooms and URLs. */
 void plan_spread(const struct plan *p, struct plan_spread *out);

@@ -475,6 +475,32 @@ text_urls_split(FILE *f, const struct round_stats *rs)
 	text_hist(f, "  latency", &rs->latency_other);
 }
 
+/*
+ * --room-sizes with several sizes: the deliveries in the rooms of each
+ * size, each with its latency.
+ */
+static void
+text_sizes_split(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t n = plan_layout(&cfg->plan, g);
+	char label[32];
+
+	if (cfg->plan.nsizes < 2)
+		return;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct size_stats *ss = &rs->by_size[k];
+
+		snprintf(label, sizeof(label), "rooms of %u", g[k].size);
+		fprintf(f, "%-14s %" PRIu64 " of %" PRIu64 " expected (%.3f "
+		    "%%) in %u room%s\n", label, ss->received, ss->expected,
+		    100 * share(ss->received, ss->expected), g[k].rooms,
+		    g[k].rooms == 1 ? "" : "s");
+		text_hist(f, "  latency", &ss->latency);
+	}
+}
+
 /* --split-lines: how many lines (deliveries) a frame carried. */
 static void
 text_frames(FILE *f, const struct load_config *cfg,
@@ -512,6 +538,7 @@ text_round(FILE *f, const struct load_config *cfg,
 	    100 * ratio(rs), per_second(rr));
 	text_frames(f, cfg, rs);
 	text_hist(f, "latency", &rs->latency);
+	text_sizes_split(f, cfg, rs);
 	if (cfg->plan.urls > 1)
 		text_urls_split(f, rs);
 	text_wrong_room(f, cfg, rs);
@@ -519,9 +546,30 @@ text_round(FILE *f, const struct load_config *cfg,
 	text_verdict(f, cfg, rr);
 }
 
+/* --room-sizes with several sizes: a sweep step's p50 and p99 by size. */
+static void
+text_sweep_sizes(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t n = plan_layout(&cfg->plan, g);
+	char label[32], p50[32], p99[32];
+
+	if (cfg->plan.nsizes < 2)
+		return;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct hist *h = &rs->by_size[k].latency;
+
+		snprintf(label, sizeof(label), "  rooms of %u", g[k].size);
+		fprintf(f, "%-50s %9s %9s\n", label,
+		    fmt_ns(p50, sizeof(p50), hist_percentile(h, 50)),
+		    fmt_ns(p99, sizeof(p99), hist_percentile(h, 99)));
+	}
+}
+
 /* The sweep's steps, one line each, and the verdict. */
 static void
-text_sweep(FILE *f, const struct run_result *r)
+text_sweep(FILE *f, const struct load_config *cfg, const struct run_result *r)
 {
 	const struct round_result *best = NULL;
 	char p50[32], p99[32];
@@ -540,6 +588,7 @@ text_sweep(FILE *f, const struct run_result *r)
 		    rr->pass ? "pass" : "FAIL: ");
 		text_rules(f, rr->failed);
 		fputc('\n', f);
+		text_sweep_sizes(f, cfg, &rr->rs);
 		if (rr->pass)
 			best = rr;
 	}
@@ -589,6 +638,16 @@ text_each(FILE *f, uint32_t n, uint32_t min, uint32_t max)
 		fprintf(f, "%u to %u connections each\n", min, max);
 }
 
+/* "5 of 1000, 500 of 10 connections": --room-sizes, largest first. */
+static void
+text_sizes(FILE *f, const struct plan *p)
+{
+	for (uint32_t k = 0; k < p->nsizes; k++)
+		fprintf(f, "%s%u of %u", k ? ", " : "", p->sizes[k].rooms,
+		    p->sizes[k].size);
+	fputs(" connections\n", f);
+}
+
 /* Rooms named by the flags, and several URLs: how the run spread. */
 static void
 text_spread(FILE *f, const struct load_config *cfg)
@@ -603,7 +662,10 @@ text_spread(FILE *f, const struct load_config *cfg)
 		plan_room_name(p, p->rooms - 1, last);
 		fprintf(f, "%-14s %u (%s%s%s), ", "rooms", p->rooms, first,
 		    p->rooms > 1 ? " .. " : "", p->rooms > 1 ? last : "");
-		text_each(f, p->rooms, sp.room_min, sp.room_max);
+		if (p->nsizes > 1)
+			text_sizes(f, p);
+		else
+			text_each(f, p->rooms, sp.room_min, sp.room_max);
 	}
 	if (p->urls > 1) {
 		fprintf(f, "%-14s %u, ", "urls", p->urls);
@@ -657,7 +719,7 @@ report_text(FILE *f, const struct load_config *cfg,
 	text_tls(f, cfg);
 	text_conns(f, cfg, res);
 	if (cfg->mode == MODE_SWEEP)
-		text_sweep(f, res);
+		text_sweep(f, cfg, res);
 	else if (cfg->mode == MODE_CONNECT && rr != NULL) {
 		text_connect(f, cfg, rr);
 		text_verdict(f, cfg, rr);
@@ -786,6 +848,32 @@ json_urls_split(FILE *f, const struct load_config *cfg,
 	    &rs->latency_other);
 }
 
+/*
+ * "by_room_size":[{"size":..,"rooms":..,"expected":..,"received":..,
+ * "delivery_ratio":..,"latency_us":{..}},..]: the layout's sizes, largest
+ * first.
+ */
+static void
+json_sizes_split(FILE *f, const struct load_config *cfg,
+    const struct round_stats *rs)
+{
+	struct plan_size g[PLAN_SIZES_MAX];
+	uint32_t n = plan_layout(&cfg->plan, g);
+
+	fputs("\"by_room_size\":[", f);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct size_stats *ss = &rs->by_size[k];
+
+		fprintf(f, "%s{\"size\":%u,\"rooms\":%u,\"expected\":%" PRIu64
+		    ",\"received\":%" PRIu64 ",\"delivery_ratio\":%.6f,",
+		    k ? "," : "", g[k].size, g[k].rooms, ss->expected,
+		    ss->received, share(ss->received, ss->expected));
+		json_hist(f, "latency_us", &ss->latency);
+		fputc('}', f);
+	}
+	fputs("],", f);
+}
+
 /* One round as a JSON object. */
 static void
 json_round(FILE *f, const struct load_config *cfg,
@@ -805,6 +893,7 @@ json_round(FILE *f, const struct load_config *cfg,
 	json_hist(f, "latency_us", &rs->latency);
 	fputc(',', f);
 	json_urls_split(f, cfg, rs);
+	json_sizes_split(f, cfg, rs);
 	fprintf(f, "\"client_cpu_ns_per_frame\":%.1f,"
 	    "\"client_user_ns_per_frame\":%.1f,"
 	    "\"client_sys_ns_per_frame\":%.1f,\"client_cpu_cores\":%.3f,"
@@ -890,6 +979,13 @@ json_spread(FILE *f, const struct load_config *cfg)
 	fprintf(f, ",\"connections_per_room\":{\"min\":%u,\"max\":%u},"
 	    "\"connections_per_url\":{\"min\":%u,\"max\":%u},",
 	    sp.room_min, sp.room_max, sp.url_min, sp.url_max);
+	fputs("\"room_sizes\":", f);
+	if (p->nsizes == 0)
+		fputs("null,", f);
+	for (uint32_t k = 0; k < p->nsizes; k++)
+		fprintf(f, "%s{\"size\":%u,\"rooms\":%u}%s", k ? "," : "[",
+		    p->sizes[k].size, p->sizes[k].rooms,
+		    k + 1 == p->nsizes ? "]," : "");
 }
 
 /* The JSON summary: one object, one line. */

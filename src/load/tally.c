@@ -31,24 +31,30 @@ stats_round_init(struct round_stats *s, uint32_t round)
 	hist_init(&s->latency);
 	hist_init(&s->latency_same);
 	hist_init(&s->latency_other);
+	for (int k = 0; k < PLAN_SIZES_MAX; k++)
+		hist_init(&s->by_size[k].latency);
 }
 
 /* One more message, and the deliveries it is due. */
 void
-stats_round_sent(struct round_stats *s, uint64_t same_url, uint64_t other_url)
+stats_round_sent(struct round_stats *s, uint32_t size, uint64_t same_url,
+    uint64_t other_url)
 {
 	s->sent++;
 	s->expected += same_url + other_url;
 	s->expected_other += other_url;
+	s->by_size[size].expected += same_url + other_url;
 }
 
-/* One more delivery, in the total and in its URL's share. */
+/* One more delivery, in the total, its URL's share and its size's. */
 void
-stats_round_delivered(struct round_stats *s, bool other_url,
+stats_round_delivered(struct round_stats *s, uint32_t size, bool other_url,
     uint64_t latency_ns, int64_t now_ns)
 {
 	s->received++;
 	hist_record(&s->latency, latency_ns);
+	s->by_size[size].received++;
+	hist_record(&s->by_size[size].latency, latency_ns);
 	if (other_url) {
 		s->received_other++;
 		hist_record(&s->latency_other, latency_ns);
@@ -141,6 +147,11 @@ stats_round_merge(struct round_stats *dst, const struct round_stats *src)
 	hist_merge(&dst->latency, &src->latency);
 	hist_merge(&dst->latency_same, &src->latency_same);
 	hist_merge(&dst->latency_other, &src->latency_other);
+	for (int k = 0; k < PLAN_SIZES_MAX; k++) {
+		dst->by_size[k].expected += src->by_size[k].expected;
+		dst->by_size[k].received += src->by_size[k].received;
+		hist_merge(&dst->by_size[k].latency, &src->by_size[k].latency);
+	}
 }
 
 /* Error kind -> report name. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "plan.h"
 #include "upgrade.h"
 
 /* Why a connection failed or an error was counted. */
@@ -60,6 +61,13 @@ struct conn_stats {
 	                                (over wss:// TLS's handshake too) */
 };
 
+/* A round's deliveries in the rooms of one size (plan_layout's index). */
+struct size_stats {
+	uint64_t expected;
+	uint64_t received;
+	struct hist latency;         /* send to receive, ns */
+};
+
 /*
  * One sending round: messages sent and their deliveries.  "Other URL"
  * counts are the part of a total whose receiver used another URL than the
@@ -85,25 +93,28 @@ struct round_stats {
 	struct hist latency;         /* send to receive, ns */
 	struct hist latency_same;    /* ... on the sender's URL */
 	struct hist latency_other;   /* ... on another URL */
+	struct size_stats by_size[PLAN_SIZES_MAX]; /* ... by the size of the
+	                                sender's room (plan_size_of) */
 };
 
 void stats_conn_init(struct conn_stats *s);
 void stats_round_init(struct round_stats *s, uint32_t round);
 
 /*
- * Counts one message sent, due at `same_url` + `other_url` connections
+ * Counts one message sent from a room of size index `size`
+ * (plan_size_of), due at `same_url` + `other_url` connections
  * (plan_expected).
  */
-void stats_round_sent(struct round_stats *s, uint64_t same_url,
-    uint64_t other_url);
+void stats_round_sent(struct round_stats *s, uint32_t size,
+    uint64_t same_url, uint64_t other_url);
 
 /*
- * Counts one delivery of this round's message in its sender's room,
- * `latency_ns` after the sending, arrived at `now_ns` on the sender's URL
- * or (`other_url`) another.
+ * Counts one delivery of this round's message in its sender's room, of
+ * size index `size`, `latency_ns` after the sending, arrived at `now_ns`
+ * on the sender's URL or (`other_url`) another.
  */
-void stats_round_delivered(struct round_stats *s, bool other_url,
-    uint64_t latency_ns, int64_t now_ns);
+void stats_round_delivered(struct round_stats *s, uint32_t size,
+    bool other_url, uint64_t latency_ns, int64_t now_ns);
 
 /* Counts a close by the server with `code` (1006: no close frame). */
 void stats_close_add(struct conn_stats *s, uint16_t code);

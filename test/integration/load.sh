@@ -244,6 +244,26 @@ else
 	cat "$tmp/rooms.txt" >&2
 fi
 
+# Room sizes: 1 room of 20 and 4 of 5, one sender in each; every
+# delivery is counted in its sender's room size, and the server sees them.
+poll_stats "$port" "$tmp/sizes.stats"
+"$WSHUB_LOAD" broadcast --room-sizes 5x4,20x1 -s 5 -r 50 -d 1 --json "$url" \
+	>"$tmp/sizes.json" 2>"$tmp/sizes.txt"
+stop_poller
+z="$tmp/sizes.json"
+check_json "room sizes: -c is their sum, one sender per room" "$z" \
+	'j["connections"]["ok"] == 40 and j["rooms"] == 5 and j["result"]["senders"] == 5 and j["room_sizes"] == [{"size": 20, "rooms": 1}, {"size": 5, "rooms": 4}]'
+check_json "room sizes: each size's deliveries arrived, and add up" "$z" \
+	'[(b["size"], b["rooms"]) for b in j["result"]["by_room_size"]] == [(20, 1), (5, 4)] and all(b["received"] == b["expected"] > 0 and b["latency_us"]["n"] == b["received"] for b in j["result"]["by_room_size"]) and sum(b["received"] for b in j["result"]["by_room_size"]) == j["result"]["received"]'
+check_json "room sizes: the server's /stats saw 5 rooms, the largest of 20" \
+	"$tmp/sizes.stats" 'j["rooms"] == 5 and j["largest_room"] == 20'
+if grep -q '^rooms of 20 ' "$tmp/sizes.txt" && grep -q '^rooms of 5 ' "$tmp/sizes.txt"; then
+	ok "room sizes: the table gives each size its latency"
+else
+	not_ok "room sizes: the table gives each size its latency"
+	cat "$tmp/sizes.txt" >&2
+fi
+
 # Two URLs, both this server (with and without the path): the URLs
 # alternate, every room is on both, and a message is due at its whole room.
 "$WSHUB_LOAD" broadcast -c 40 -s 8 -r 50 -d 1 --rooms 4 --json "$url" \
