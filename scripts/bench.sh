@@ -4,6 +4,9 @@
 # build/bench; then the pictures (docs/bench/*.svg) from the runs' JSON.
 #   scripts/bench.sh [RUNS] [SCENARIO...]     e.g. scripts/bench.sh 3 S2 S3
 #   BENCH_MAX_LOAD=0.5 scripts/bench.sh       wait for a quiet machine first
+#   scripts/bench.sh 1 S4-50k                 50,000 connections: only when
+#                     named, and skipped (one line, exit 0) unless the limits
+#                     of README "Scaling up one box" are raised
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s BUILD=build/bench CFLAGS="-O2 -g -DNDEBUG" build/bench/wshub \
