@@ -11,6 +11,12 @@ Every run's `wshub-load --json` summary is kept as OUT/SCENARIO-RUN.json
 run, and the whole machine's context switches per second during it.
 scripts/bench-plot.py draws the pictures from these files.
 
+The scenario S4-50k (50,000 connections, 100,000 server threads) is run
+only when named, and only when the kernel's limits allow it: it checks
+them first (s4_50k_missing) and otherwise prints one line, "S4-50k skipped:
+needs ...", naming each setting and the value it needs (README, "Scaling
+up one box"), and goes on; a skip is not a failure.
+
 The scenario `switch` runs the thread hand-off microbenchmark
 (test/bench/chan_pingpong.c, built next to WSHUB) instead of wshub-load, and
 keeps its table as OUT/switch.txt.
@@ -30,9 +36,11 @@ usage: scripts/bench.py WSHUB WSHUB_LOAD [RUNS] [SCENARIO...]
 """
 import glob
 import json
+import math
 import os
 import re
 import socket
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,7 +95,16 @@ SCENARIOS = {
                        "from 5/s",
                        ["sweep", "--room-sizes", "1000x5,10x500", "-s",
                         "505", "-r", "5", "-d", "5", "--steps", "8"]),
+    # Issue 21's goal; run only when named, and only when the kernel's
+    # limits allow it (s4_50k_missing).  Eight source addresses: 6,250
+    # connections each, well within one address's ports.
+    "S4-50k": ("capacity: 50,000 idle connections held 10 s, then one "
+               "broadcast (needs the sysctls of README 'Scaling up one box')",
+               ["connect", "-c", "50000", "-d", "10", "--inflight", "128",
+                "--source", "127.0.0.1-127.0.0.8"]),
 }
+# Scenarios that check the machine's limits first; a skip is not a failure.
+GATED = {"S4-50k"}
 DEFAULT = ["switch", "S1", "S2", "S3", "S4-1k", "S4-5k", "S4"]
 
 # Against another server: NAME -> (the scenario whose command it runs,
@@ -99,6 +116,119 @@ GORILLA_START_S = 5        # for Gorilla's example to listen
 
 LOAD_POLL_S = 30          # how often to look at the load average
 LOAD_WAIT_MAX_S = 20 * 60  # then run anyway, and say so
+
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+# Memory per connection, both sides: 32 KiB of kernel stacks (two threads),
+# ~28 KiB of the server's RSS, ~23 KiB of slab (both sockets), ~9 KiB of
+# wshub-load's heap (S4-5k on this machine), with room to spare.
+KIB_PER_CONN = 128
+
+
+def c_define(path, name):
+    """The integer value of `#define NAME N` in a source file of the repo."""
+    with open(os.path.join(ROOT, path)) as f:
+        m = re.search(r"^#define %s (\d+)" % name, f.read(), re.M)
+    if not m:
+        raise SystemExit(f"bench: no #define {name} in {path}")
+    return int(m.group(1))
+
+
+def server_limits():
+    """The server's own list of the limits a client counts against
+    (futex_hash_client_ceiling in src/futex_hash.c, whose DESIGN is in
+    include/wshub/futex_hash.h), read from that table so that it is told
+    once: [(name, field, fixed, per client)]."""
+    with open(os.path.join(ROOT, "src", "futex_hash.c")) as f:
+        text = f.read()
+    rows = re.findall(r'\{ "([^"]+)",\s*clients_under\(l->(\w+), (\w+), '
+                      r'(\d+)\) \}', text)
+    if len(rows) < 5:
+        raise SystemExit("bench: cannot read the limits' table of "
+                         "futex_hash_client_ceiling (src/futex_hash.c)")
+    fixed = {"FUTEX_HASH_FIXED_THREADS":
+             c_define("include/wshub/futex_hash.h", "FUTEX_HASH_FIXED_THREADS")}
+    for name in ("FIXED_FDS", "FIXED_MAPS"):
+        fixed[name] = c_define("src/futex_hash.c", name)
+    return [(n, fld, fixed[k], int(per)) for n, fld, k, per in rows]
+
+
+def sysctl(name):
+    with open("/proc/sys/" + name.replace(".", "/")) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def tasks_now():
+    """Threads on the whole machine now (/proc/loadavg's running/total)."""
+    with open("/proc/loadavg") as f:
+        return int(f.read().split()[3].split("/")[1])
+
+
+def nofile_can_get(need):
+    """Raises this process's RLIMIT_NOFILE (both processes inherit it) as far
+    as it may, up to `need`: root may raise the hard limit to fs.nr_open.
+    Returns the hard limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+        except (ValueError, OSError):
+            pass
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return math.inf if hard == resource.RLIM_INFINITY else hard
+
+
+def source_count(args):
+    """How many addresses `--source FIRST-LAST` in `args` holds (1 without)."""
+    if "--source" not in args:
+        return 1
+    spec = args[args.index("--source") + 1].split("-")
+    if len(spec) == 1:
+        return 1
+    first, last = ([int(o) for o in a.split(".")] for a in spec)
+    value = lambda q: (q[0] << 24) | (q[1] << 16) | (q[2] << 8) | q[3]
+    return value(last) - value(first) + 1
+
+
+def s4_50k_missing(args):
+    """What the machine lacks for the connect run `args`: a list of
+    "SETTING >= NEEDED (now N)", empty when it may run."""
+    conns = int(args[args.index("-c") + 1])
+    missing = []
+
+    def need(name, now, needed):
+        if now < needed:
+            missing.append(f"{name} >= {needed} (now {now})")
+
+    others = tasks_now()  # threads of every other process share pid_max
+    for name, field, fixed, per in server_limits():
+        needed = fixed + per * conns
+        if field == "nofile":
+            # wshub-load holds one descriptor per connection too, and
+            # FD_RESERVE more (src/load/load.h).
+            needed = max(needed, conns + c_define("src/load/load.h",
+                                                  "FD_RESERVE") + 2)
+            hard = nofile_can_get(needed)
+            need("ulimit -Hn", hard, needed)
+            need("fs.nr_open", sysctl("fs.nr_open")[0], needed)
+        elif field == "nproc" and os.geteuid() != 0:
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            if hard != resource.RLIM_INFINITY:
+                need("ulimit -Hu", hard, needed + others)
+        elif field in ("pid_max", "threads_max"):
+            need(name, sysctl(name)[0], needed + others)
+        elif field == "max_map_count":
+            need(name, sysctl(name)[0], needed)
+    lo, hi = sysctl("net.ipv4.ip_local_port_range")
+    per_source = -(-conns // source_count(args))
+    need("net.ipv4.ip_local_port_range ports per source address",
+         hi - lo + 1, per_source)
+    with open("/proc/meminfo") as f:
+        avail = next(int(line.split()[1]) for line in f
+                     if line.startswith("MemAvailable:"))
+    need("MemAvailable MiB", avail >> 10, conns * KIB_PER_CONN >> 10)
+    return missing
 
 
 def loadavg_1min():
@@ -281,6 +411,10 @@ def figures(mode, r):
         f["last receiver ms"] = lat.get("max", 0) / 1000
         f["server KiB/conn"] = srv.get("rss_bytes_per_conn", 0) / 1024
         f["server threads"] = srv.get("threads_peak", 0)
+        kern = r.get("kernel") or {}
+        f["slab KiB/conn"] = (kern.get("slab_bytes_per_conn") or 0) / 1024
+        f["kstack KiB/conn"] = (kern.get("kernel_stack_bytes_per_conn")
+                                or 0) / 1024
     f["machine ctxt/s"] = r["bench"]["machine_ctxt_per_s"]
     f["load avg before"] = r["bench"]["loadavg_1min_before"]
     return f
@@ -322,6 +456,11 @@ def print_samples(samples, indent="  "):
 
 def run_scenario(wshub, load, out_dir, runs, name):
     title, args = SCENARIOS[name]
+    missing = s4_50k_missing(args) if name in GATED else []
+    if missing:
+        print(f"  {name} skipped: needs {', '.join(missing)} "
+              f"(README, 'Scaling up one box')", flush=True)
+        return
     print(f"  wshub-load {' '.join(args)}", flush=True)
     remove_runs(out_dir, name)
     samples = {}

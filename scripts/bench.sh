@@ -7,6 +7,9 @@
 #   GORILLA=/tmp/gorilla-chat scripts/bench.sh 3 S3-vs-gorilla
 #                                             S3 against wshub and Gorilla's
 #                                             chat example, alternating
+#   scripts/bench.sh 1 S4-50k                 50,000 connections: only when
+#                     named, and skipped (one line, exit 0) unless the limits
+#                     of README "Scaling up one box" are raised
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s BUILD=build/bench CFLAGS="-O2 -g -DNDEBUG" build/bench/wshub \

@@ -598,3 +598,56 @@ Test(load_report, a_sweep_step_shows_each_room_size, .timeout = 10)
 	cr_assert_not_null(strstr(s, "50 ms     50 ms\n"), "%s", s);
 	free(s);
 }
+
+Test(load_report, ports_running_out_is_said_once_with_the_fix,
+    .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	rooms_run(&cfg, &res, &rr);
+	cr_assert(prints(report_json, &cfg, &res, "\"no_port\":0,"));
+	for (int i = 0; i < 3; i++)
+		stats_err_add(&res.cs, LERR_CONNECT, EADDRNOTAVAIL);
+	stats_err_add(&res.cs, LERR_CONNECT, ECONNREFUSED);
+	cr_assert_eq(res.cs.no_port, 3);
+	cr_assert(prints(report_text, &cfg, &res, "ports ran out  3 connects "
+	    "found no free local port (EADDRNOTAVAIL): "
+	    "net.ipv4.ip_local_port_range "));
+	cr_assert(prints(report_text, &cfg, &res, "this run had 1 source "
+	    "address (the kernel's choice); widen the range, or spread the "
+	    "connections over more addresses with --source FIRST-LAST"));
+	cr_assert(prints(report_json, &cfg, &res, "\"no_port\":3,"));
+	cr_assert_eq(source_parse("127.0.0.1-127.0.0.2", &cfg.source),
+	    SOURCE_OK);
+	cfg.source_arg = "127.0.0.1-127.0.0.2";
+	cr_assert(prints(report_text, &cfg, &res, "this run had 2 source "
+	    "addresses (127.0.0.1-127.0.0.2);"));
+}
+
+Test(load_report, kernel_memory_per_connection, .timeout = 10)
+{
+	struct load_config cfg;
+	struct run_result res;
+	struct round_result rr;
+
+	rooms_run(&cfg, &res, &rr);
+	cr_assert(prints(report_json, &cfg, &res, "\"kernel\":null,"));
+	cr_assert(lacks(report_text, &cfg, &res, "\nkernel "));
+	res.cs.ok = 1024;
+	res.kmem_ok = true;
+	res.kmem_before = (struct kernmem){ .slab_kib = 100 * 1024,
+	    .kernel_stack_kib = 10 * 1024 };
+	res.kmem_open = (struct kernmem){ .slab_kib = 108 * 1024,
+	    .kernel_stack_kib = 42 * 1024 };
+	cr_assert(prints(report_text, &cfg, &res, "kernel         "
+	    "machine-wide, both sides: slab 100.0 -> 108.0 MiB, kernel stacks "
+	    "10.0 -> 42.0 MiB: 8.0 KiB slab and 32.0 KiB stack per "
+	    "connection\n"));
+	cr_assert(prints(report_json, &cfg, &res, "\"kernel\":{"
+	    "\"slab_kib_before\":102400,\"slab_kib_open\":110592,"
+	    "\"kernel_stack_kib_before\":10240,\"kernel_stack_kib_open\":43008,"
+	    "\"slab_bytes_per_conn\":8192,\"kernel_stack_bytes_per_conn\":"
+	    "32768},"));
+}

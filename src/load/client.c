@@ -219,7 +219,7 @@ client_connect(struct client *c)
 	const struct load_config *cfg = c->env->cfg;
 	const struct load_target *t = &cfg->urls[plan_url(&cfg->plan, c->id)];
 	char path[PLAN_PATH_MAX];
-	int one = 1;
+	int one = 1, rc;
 
 	c->env->cs->attempted++;
 	c->started_ns = mono_ns();
@@ -237,6 +237,10 @@ client_connect(struct client *c)
 	c->hs->done = 0;
 	c->hs->req_len = (size_t)upgrade_request(c->hs->buf, t->host,
 	    request_path(c, path), c->hs->accept);
+	if ((rc = source_bind(c->fd, &cfg->source, c->id)) < 0) {
+		fail(c, LERR_CONNECT, -rc);
+		return;
+	}
 	if (watch(c, EPOLL_CTL_ADD, true) < 0 ||
 	    (connect(c->fd, (const struct sockaddr *)&t->addr,
 	    t->addrlen) < 0 && errno != EINPROGRESS))

@@ -17,6 +17,7 @@
 
 #include "payload.h"
 #include "plan.h"
+#include "source.h"
 
 /* Defaults, mirrored as flags (see opts.c for the --help text). */
 #define DEF_CONNS 100          /* -c */
@@ -87,6 +88,8 @@ struct load_config {
 	enum payload_kind kind;        /* --text / --binary */
 	bool split_lines;              /* --split-lines: a line, a message */
 	pid_t server_pid;              /* --server-pid, 0 = none */
+	struct source_range source;    /* --source, n == 0 = the kernel's */
+	const char *source_arg;        /* --source as given, or NULL */
 	const char *ca_file;           /* --ca, NULL = the system's trust */
 	bool insecure;                 /* --insecure: certificates unchecked */
 	struct tls_client *tls;        /* for wss:// URLs (tls.h), or NULL */

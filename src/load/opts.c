@@ -2,6 +2,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,10 @@ enum {
 	OPT_SPLIT_LINES, OPT_CA, OPT_INSECURE, OPT_ALLOW_CLOSED,
 	OPT_ALLOW_SKIPPED,
 	OPT_ROOM_SIZES,
+};
+/* Flags of their own block, apart from the list above. */
+enum {
+	OPT_SOURCE = 320,
 };
 
 static const struct option longopts[] = {
@@ -50,6 +55,7 @@ static const struct option longopts[] = {
 	{ "allow-closed", no_argument, NULL, OPT_ALLOW_CLOSED },
 	{ "allow-skipped", no_argument, NULL, OPT_ALLOW_SKIPPED },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -147,7 +153,11 @@ static const char usage_text2[] =
 "                       them)\n"
 "      --server-pid PID sample the server's RSS, threads and CPU in /proc;\n"
 "                       PID must exist, and should listen on the URL's port\n"
-"                       (the report says if it does not)\n"
+"                       (the report says if it does not).  Every run also\n"
+"                       reads the kernel's Slab and KernelStack\n"
+"                       (/proc/meminfo) before and with the connections\n"
+"                       open: machine-wide, so wshub-load's own sockets\n"
+"                       count too\n"
 "      --allow-closed   connections the server closes do not fail the run\n"
 "                       (default: any fails it; a server that went away\n"
 "                       mid-run loses no delivery that was still due)\n"
@@ -180,6 +190,15 @@ static const char usage_text2[] =
 "exit status: 0 run completed, whatever its verdict (gate on the JSON's\n"
 "result.pass), 1 nothing could connect, 2 bad usage.\n";
 
+/* The --help text of --source, between the two halves. */
+static const char usage_source[] =
+"      --source ADDR|FIRST-LAST\n"
+"                       connect from these local addresses, round-robin\n"
+"                       (at most %d; a range is IPv4: 127.0.0.1-127.0.0.8):\n"
+"                       the kernel has net.ipv4.ip_local_port_range's ports\n"
+"                       for each source address and URL, 28,232 by default\n"
+"                       (default: the address the kernel picks)\n";
+
 /* The --help text. */
 static void
 usage(FILE *f)
@@ -188,6 +207,7 @@ usage(FILE *f)
 	    PAYLOAD_TEXT_HEADER, PAYLOAD_BINARY_HEADER, DEF_BYTES,
 	    DEF_DURATION_S, DEF_INFLIGHT, DEF_THREADS, DEF_DRAIN_MS,
 	    DEF_CONNECT_DRAIN_MS, DEF_SWEEP_STEPS);
+	fprintf(f, usage_source, SOURCE_MAX);
 	fprintf(f, usage_text2, PLAN_SIZES_MAX, SEND_BACKLOG_MAX,
 	    PLAN_URLS_MAX);
 }
@@ -473,6 +493,60 @@ check_combined(struct load_config *cfg, bool senders_given)
 		    cfg->plan.rooms - cfg->senders == 1 ? "s" : "");
 }
 
+/* --source ADDR or FIRST-LAST, its syntax; check_source does the rest. */
+static void
+set_source(struct load_config *cfg, const char *arg)
+{
+	int rc = source_parse(arg, &cfg->source);
+
+	if (rc != SOURCE_OK)
+		bad_usage("invalid --source '%s': %s; expected an address of "
+		    "this host, or a range of at most %d IPv4 addresses such "
+		    "as 127.0.0.1-127.0.0.8", arg, source_strerror(rc),
+		    SOURCE_MAX);
+	cfg->source_arg = arg;
+}
+
+/* "IPv4" or "IPv6". */
+static const char *
+family_name(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/*
+ * --source against the URLs and the host: every URL of the same family,
+ * every address one this host can bind (a typo would otherwise fail each
+ * connection with the EADDRNOTAVAIL that means "out of ports").
+ */
+static void
+check_source(const struct load_config *cfg)
+{
+	const struct source_range *r = &cfg->source;
+	char addr[INET6_ADDRSTRLEN];
+	int fd, rc;
+
+	for (uint32_t u = 0; u < cfg->plan.urls && r->n > 0; u++)
+		if (cfg->urls[u].addr.ss_family != r->first.ss_family)
+			bad_usage("invalid --source '%s': the URL '%s' is %s, "
+			    "the source addresses %s; expected addresses of "
+			    "the URLs' family", cfg->source_arg,
+			    cfg->urls[u].url, family_name(&cfg->urls[u].addr),
+			    family_name(&r->first));
+	for (uint32_t i = 0; i < r->n; i++) {
+		if ((fd = socket(r->first.ss_family, SOCK_STREAM |
+		    SOCK_CLOEXEC, 0)) < 0)
+			err(1, "socket");
+		rc = source_bind(fd, r, i);
+		close(fd);
+		if (rc < 0)
+			bad_usage("invalid --source '%s': cannot bind to %s "
+			    "(%s); expected addresses of this host",
+			    cfg->source_arg, source_name(r, i, addr,
+			    sizeof(addr)), strerror(-rc));
+	}
+}
+
 /* Handles one flag that is not an integer. */
 static void
 set_flag(struct load_config *cfg, int opt, char **argv)
@@ -507,6 +581,9 @@ set_flag(struct load_config *cfg, int opt, char **argv)
 		break;
 	case OPT_INSECURE:
 		cfg->insecure = true;
+		break;
+	case OPT_SOURCE:
+		set_source(cfg, optarg);
 		break;
 	case 'q':
 		cfg->quiet = true;
@@ -583,6 +660,7 @@ opts_parse(int argc, char **argv, struct load_config *cfg)
 		parse_url(&cfg->urls[u], argv[optind + 1 + u]);
 	check_room_sizes(cfg, conns_given, rooms_given);
 	check_combined(cfg, senders_given);
+	check_source(cfg);
 	setup_tls(cfg);
 }
 

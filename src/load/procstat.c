@@ -111,6 +111,27 @@ procstat_read(pid_t pid, struct procstat *ps)
 	return 0;
 }
 
+/* Slab and KernelStack, both or nothing. */
+int
+procstat_kernmem(struct kernmem *k)
+{
+	struct kernmem tmp = { -1, -1 };
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		sscanf(line, "Slab: %ld kB", &tmp.slab_kib);
+		sscanf(line, "KernelStack: %ld kB", &tmp.kernel_stack_kib);
+	}
+	fclose(f);
+	if (tmp.slab_kib < 0 || tmp.kernel_stack_kib < 0)
+		return -EINVAL;
+	*k = tmp;
+	return 0;
+}
+
 /* A struct timeval as nanoseconds. */
 static int64_t
 tv_ns(const struct timeval *tv)

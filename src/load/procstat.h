@@ -57,6 +57,22 @@ void procstat_comm(pid_t pid, char *buf, size_t cap);
  */
 size_t procstat_children(pid_t pid, pid_t *out, size_t cap);
 
+/*
+ * Kernel memory, machine-wide, from /proc/meminfo: what a connection costs
+ * the kernel beyond a process's RSS.  A thread's kernel stack (16 KiB on
+ * x86-64) is in KernelStack; sockets, their buffers' bookkeeping, task
+ * structs and the like are in Slab.  Machine-wide, so a run's growth
+ * includes wshub-load's own sockets and whatever else the machine did.
+ */
+struct kernmem {
+	long slab_kib;          /* Slab */
+	long kernel_stack_kib;  /* KernelStack */
+};
+
+/* Reads /proc/meminfo.  Returns 0, or -errno (-EINVAL if a field is
+ * missing); *k is then unchanged. */
+int procstat_kernmem(struct kernmem *k);
+
 /* CPU time in nanoseconds, split by where it was spent. */
 struct cpu_time {
 	int64_t user_ns;

@@ -131,6 +131,33 @@ tls_error(const struct conn_stats *cs, char *why, size_t cap)
 	return true;
 }
 
+/*
+ * Connects that found no local port (EADDRNOTAVAIL), on one line with what
+ * gives more: a wider port range, or more source addresses (source.h).
+ */
+static void
+text_no_port(FILE *f, const struct load_config *cfg,
+    const struct conn_stats *cs)
+{
+	int lo, hi;
+
+	if (cs->no_port == 0)
+		return;
+	fprintf(f, "%-14s %" PRIu64 " connects found no free local port "
+	    "(EADDRNOTAVAIL): ", "ports ran out", cs->no_port);
+	if (source_port_range(&lo, &hi) == 0)
+		fprintf(f, "%s %d-%d gives %d ports ", SOURCE_PORT_SYSCTL, lo,
+		    hi, hi - lo + 1);
+	else
+		fprintf(f, "%s gives the ports ", SOURCE_PORT_SYSCTL);
+	fprintf(f, "per source address and URL, and this run had %u source "
+	    "address%s (%s); widen the range, or spread the connections over "
+	    "more addresses with --source FIRST-LAST (127.0.0.1-127.0.0.8)\n",
+	    cfg->source.n > 0 ? cfg->source.n : 1,
+	    cfg->source.n > 1 ? "es" : "", cfg->source_arg != NULL ?
+	    cfg->source_arg : "the kernel's choice");
+}
+
 /* Connection outcomes: counts, close codes, errors. */
 static void
 text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
@@ -174,6 +201,7 @@ text_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 		any = true;
 	}
 	fputs(any ? "\n" : " none\n", f);
+	text_no_port(f, cfg, cs);
 }
 
 /* Why the server's RSS growth gives no per-connection figure, or none. */
@@ -363,6 +391,36 @@ text_server(FILE *f, const struct load_config *cfg,
 		fputs("; cpu under one clock tick over the round, too little "
 		    "to divide", f);
 	fputc('\n', f);
+}
+
+/* Growth of a kernel figure per open connection, in bytes. */
+static double
+kern_per_conn(long before_kib, long open_kib, uint64_t conns)
+{
+	return (double)(open_kib - before_kib) * 1024 / (double)conns;
+}
+
+/*
+ * Kernel memory (machine-wide, procstat.h) before the first connect and
+ * with the connections open, and its growth per connection: what threads
+ * and sockets cost that no RSS shows.  Nothing if it could not be read or
+ * nothing opened.
+ */
+static void
+text_kernel(FILE *f, const struct run_result *r)
+{
+	const struct kernmem *b = &r->kmem_before, *o = &r->kmem_open;
+
+	if (!r->kmem_ok || r->cs.ok == 0)
+		return;
+	fprintf(f, "%-14s machine-wide, both sides: slab %.1f -> %.1f MiB, "
+	    "kernel stacks %.1f -> %.1f MiB: %.1f KiB slab and %.1f KiB "
+	    "stack per connection\n", "kernel", (double)b->slab_kib / 1024,
+	    (double)o->slab_kib / 1024, (double)b->kernel_stack_kib / 1024,
+	    (double)o->kernel_stack_kib / 1024,
+	    kern_per_conn(b->slab_kib, o->slab_kib, r->cs.ok) / 1024,
+	    kern_per_conn(b->kernel_stack_kib, o->kernel_stack_kib,
+	    r->cs.ok) / 1024);
 }
 
 /* Cores this process kept busy over the round (CPU time / wall time). */
@@ -726,6 +784,7 @@ report_text(FILE *f, const struct load_config *cfg,
 	} else if (rr != NULL)
 		text_round(f, cfg, rr);
 	text_server(f, cfg, res, rr);
+	text_kernel(f, res);
 	if (res->timed_out)
 		fputs("TIMED OUT: the run hit its hard time limit\n", f);
 }
@@ -786,7 +845,8 @@ json_conns(FILE *f, const struct load_config *cfg, const struct run_result *r)
 	for (int k = 0; k < LERR_COUNT; k++)
 		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "",
 		    stats_err_name((enum load_err)k), cs->err[k]);
-	fprintf(f, "},\"last_http_status\":%d,\"last_http_reason\":",
+	fprintf(f, "},\"no_port\":%" PRIu64, cs->no_port);
+	fprintf(f, ",\"last_http_status\":%d,\"last_http_reason\":",
 	    cs->http_status);
 	if (cs->http_status != 0)
 		json_string(f, cs->http_reason);
@@ -955,6 +1015,31 @@ json_server(FILE *f, const struct load_config *cfg, const struct run_result *r)
 		    rss_refusal_names[why]);
 }
 
+/* "kernel":{...} (text_kernel's figures) or "kernel":null */
+static void
+json_kernel(FILE *f, const struct run_result *r)
+{
+	const struct kernmem *b = &r->kmem_before, *o = &r->kmem_open;
+
+	if (!r->kmem_ok) {
+		fputs("\"kernel\":null,", f);
+		return;
+	}
+	fprintf(f, "\"kernel\":{\"slab_kib_before\":%ld,\"slab_kib_open\":%ld,"
+	    "\"kernel_stack_kib_before\":%ld,\"kernel_stack_kib_open\":%ld,",
+	    b->slab_kib, o->slab_kib, b->kernel_stack_kib,
+	    o->kernel_stack_kib);
+	if (r->cs.ok == 0) {
+		fputs("\"slab_bytes_per_conn\":null,"
+		    "\"kernel_stack_bytes_per_conn\":null},", f);
+		return;
+	}
+	fprintf(f, "\"slab_bytes_per_conn\":%.0f,"
+	    "\"kernel_stack_bytes_per_conn\":%.0f},",
+	    kern_per_conn(b->slab_kib, o->slab_kib, r->cs.ok),
+	    kern_per_conn(b->kernel_stack_kib, o->kernel_stack_kib, r->cs.ok));
+}
+
 /*
  * "urls":[..],"rooms":K,"room":"NAME"|null,
  * "connections_per_room":{"min":..,"max":..},"connections_per_url":{..},
@@ -1005,6 +1090,7 @@ report_json(FILE *f, const struct load_config *cfg,
 	json_tls(f, cfg);
 	json_conns(f, cfg, res);
 	json_server(f, cfg, res);
+	json_kernel(f, res);
 	fputs("\"rounds\":[", f);
 	for (uint32_t i = 0; i < res->nrounds; i++) {
 		fputs(i ? "," : "", f);

@@ -256,6 +256,7 @@ run_start(struct run *r)
 	r->events = chan_new(4 * n + 16, 0);
 	r->loops = xcalloc(n, sizeof(*r->loops));
 	sample_server(r, &r->res->srv_before);
+	r->res->kmem_ok = procstat_kernmem(&r->res->kmem_before) == 0;
 	check_server(r);
 	if (r->cfg->server_pid != 0 && !r->cfg->quiet)
 		report_server_warning(stderr, r->cfg, r->res);
@@ -277,6 +278,7 @@ run_settle(struct run *r)
 	if (run_wait(r, until, all_settled, 0))
 		r->res->settled_ns = mono_ns();
 	sample_server(r, &r->res->srv_open);
+	r->res->kmem_ok &= procstat_kernmem(&r->res->kmem_open) == 0;
 }
 
 /*

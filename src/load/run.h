@@ -57,6 +57,9 @@ struct run_result {
 	struct procstat srv_before;    /* just before the first connect */
 	struct procstat srv_open;      /* once connections settled */
 	struct procstat srv_peak;      /* largest RSS and thread count seen */
+	bool kmem_ok;                  /* both kernel samples were read */
+	struct kernmem kmem_before;    /* machine-wide, like srv_before */
+	struct kernmem kmem_open;      /* ... and like srv_open */
 };
 
 /*

@@ -1,4 +1,5 @@
 /* tally — per-thread counters and their merging (see tally.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,8 @@ stats_err_add(struct conn_stats *s, enum load_err kind, int err)
 	s->err[kind]++;
 	if (err != 0)
 		s->err_errno[kind] = err;
+	if (kind == LERR_CONNECT && err == EADDRNOTAVAIL)
+		s->no_port++;
 }
 
 /* The last refusal wins, status and reason together. */
@@ -114,6 +117,7 @@ stats_conn_merge(struct conn_stats *dst, const struct conn_stats *src)
 	for (int i = 0; i < CLOSE_CODES_MAX && src->closes[i].n > 0; i++)
 		close_add_n(dst, src->closes[i].code, src->closes[i].n);
 	dst->closes_other += src->closes_other;
+	dst->no_port += src->no_port;
 	for (int k = 0; k < LERR_COUNT; k++) {
 		dst->err[k] += src->err[k];
 		if (src->err_errno[k] != 0)

@@ -46,6 +46,9 @@ struct conn_stats {
 	struct close_count closes[CLOSE_CODES_MAX];
 	uint64_t closes_other;       /* codes beyond CLOSE_CODES_MAX */
 	uint64_t err[LERR_COUNT];
+	uint64_t no_port;            /* of err[LERR_CONNECT]: EADDRNOTAVAIL,
+	                                no local port left for the pair of
+	                                source address and URL (source.h) */
 	int err_errno[LERR_COUNT];   /* last errno seen per kind, or 0; for
 	                                LERR_TLS a GnuTLS code (tls_reason) */
 	unsigned tls_status;         /* with it: why the certificate was
@@ -119,7 +122,8 @@ void stats_round_delivered(struct round_stats *s, uint32_t size,
 /* Counts a close by the server with `code` (1006: no close frame). */
 void stats_close_add(struct conn_stats *s, uint16_t code);
 
-/* Counts one error of `kind`, remembering errno `err` if non-zero. */
+/* Counts one error of `kind`, remembering errno `err` if non-zero (and
+ * a connect's EADDRNOTAVAIL in no_port too). */
 void stats_err_add(struct conn_stats *s, enum load_err kind, int err);
 
 /*

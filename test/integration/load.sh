@@ -208,6 +208,13 @@ else
 	cat "$tmp/broadcast.txt" >&2
 fi
 
+"$WSHUB_LOAD" connect -c 20 -d 1 --drain 2000 --source 127.0.0.2-127.0.0.5 \
+	--json "$url" >"$tmp/source.json" 2>"$tmp/source.txt"
+check_json "--source: every connection opened from 4 addresses" \
+	"$tmp/source.json" 'j["connections"]["ok"] == 20 and j["no_port"] == 0'
+check_json "connect: kernel memory before and with them open" \
+	"$tmp/source.json" 'j["kernel"]["kernel_stack_kib_open"] > 0'
+
 "$WSHUB_LOAD" connect -c 200 -d 1 --binary --json "$url" \
 	>"$tmp/connect.json" 2>"$tmp/connect.txt"
 c="$tmp/connect.json"
