@@ -451,6 +451,36 @@ resolve(bridge_t *b, char *err, size_t errlen)
 	return lookup_finish(b, q, err, errlen);
 }
 
+/* A TCP connection to `ai`, not blocking, made by `deadline`; -1 with
+ * err set. */
+static int
+connect_one(bridge_t *b, const struct addrinfo *ai,
+    const struct timespec *deadline, char *err, size_t errlen)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0, fd = socket(ai->ai_family, ai->ai_socktype |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+	    errno != EINPROGRESS)
+		soerr = errno;
+	else if (wait_fd(b, fd, POLLOUT, deadline, "connect: no answer within "
+	    "1 s", err, errlen) != 0)
+		soerr = -1;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+		soerr = errno;
+	if (soerr == 0)
+		return fd;
+	if (soerr > 0)
+		snprintf(err, errlen, "connect: %s", strerror(soerr));
+	close(fd);
+	return -1;
+}
+
 /* A TCP connection to the URL's host, not blocking; -1 with err set.
  * Waits CONNECT_TIMEOUT_MS at most (after the name lookup). */
 static int
@@ -460,32 +490,8 @@ tcp_connect(bridge_t *b, char *err, size_t errlen)
 	struct timespec deadline = deadline_after_ms(CONNECT_TIMEOUT_MS);
 	int fd = -1, one = 1;
 
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		socklen_t len = sizeof(int);
-		int soerr = 0;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			snprintf(err, errlen, "socket: %s", strerror(errno));
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-		    errno != EINPROGRESS)
-			soerr = errno;
-		else if (wait_fd(b, fd, POLLOUT, &deadline, "connect: no "
-		    "answer within 1 s", err, errlen) != 0)
-			soerr = -1;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
-			soerr = errno;
-		if (soerr != 0) {
-			if (soerr > 0)
-				snprintf(err, errlen, "connect: %s",
-				    strerror(soerr));
-			close(fd);
-			fd = -1;
-		}
-	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+		fd = connect_one(b, ai, &deadline, err, errlen);
 	if (res != NULL)
 		freeaddrinfo(res);
 	/* Without TCP_NODELAY a publish waits for Nagle's timer: slower,
@@ -1150,6 +1156,17 @@ bridge_probe(const struct bridge_config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/* Ends every wait of the bridge's threads on Redis: the stop descriptor
+ * turns readable for good.  Any thread. */
+static void
+signal_stop(bridge_t *b)
+{
+	/* Fails only if the counter would overflow: it is written twice at
+	 * most, so a failure is a bug, and a lost stop a hang. */
+	if (eventfd_write(b->stop_fd, 1) != 0)
+		abort();
+}
+
 int
 bridge_start(bridge_t *b)
 {
@@ -1161,7 +1178,7 @@ bridge_start(bridge_t *b)
 	    != 0) {
 		atomic_store(&b->stopping, true);
 		chan_close(b->cmds);
-		eventfd_write(b->stop_fd, 1);
+		signal_stop(b);
 		pthread_join(b->publisher, NULL);
 		return err;
 	}
@@ -1239,7 +1256,7 @@ bridge_free(bridge_t *b)
 		atomic_store(&b->stopping, true);
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
-		eventfd_write(b->stop_fd, 1);
+		signal_stop(b);
 		pthread_join(b->publisher, NULL); /* it shuts the socket... */
 		pthread_join(b->subscriber, NULL);
 	}
