@@ -1,6 +1,6 @@
 /* bridge — the link to Redis pub/sub (see bridge.h for the design). */
 #include <errno.h>
-#include <hiredis/hiredis.h>
+#include <hiredis/hiredis.h> /* redisFormatCommandArgv only */
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>

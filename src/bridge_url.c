@@ -147,8 +147,10 @@ read_bounded(int fd, char *buf, size_t size, size_t *len, char *err,
 	return 0;
 }
 
-/* What is wrong with a password file's bytes buf[0..len) (len < size: the
- * whole file), or NULL, with the password's length in *plen. */
+/* What is wrong with a password file whose first len bytes (of a buffer
+ * of size: len == size means it may be longer) are buf, for a password
+ * buffer of out_size; NULL if nothing, with the password's length in
+ * *plen. */
 static const char *
 password_problem(const char *buf, size_t len, size_t size, size_t out_size,
     size_t *plen)
