@@ -102,7 +102,8 @@ test-tsan: deps
 tsan-drivers: $(TSAN_DRIVERS)
 
 # libFuzzer (clang): replays test/fuzz/regress/, then fuzzes each target
-# for FUZZ_SECONDS.  Every check is strict (see test/fuzz/README.md).
+# for FUZZ_SECONDS or a share of it (scripts/fuzz.sh).  Every check is
+# strict (see test/fuzz/README.md).
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

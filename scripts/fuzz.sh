@@ -6,8 +6,13 @@
 #
 #   scripts/fuzz.sh [SECONDS]
 #
-# Targets: fuzz_http (http.c, handshake.c) and fuzz_recv (the read thread
-# of conn.c, driven through wslay).  Both run at once, one per core.  Any
+# Targets: fuzz_http (http.c, handshake.c), fuzz_recv (the read thread of
+# conn.c, driven through wslay) and fuzz_redis (bridge_codec.c, what Redis
+# sends).  At most two run at once, one per core: fuzz_http and fuzz_recv
+# for SECONDS each, then fuzz_redis for a third of SECONDS (at least 1):
+# a small, pure parser whose coverage levels off within seconds, so the
+# wall time grows by that third (20 s in CI) and the other two keep all
+# of theirs.  Any
 # crash, sanitizer report, leak, timeout or broken invariant fails the run;
 # libFuzzer saves the input as build/fuzz/artifacts/TARGET-crash-*, and the
 # log names it.  Add such an input to test/fuzz/regress/TARGET/ so every
@@ -55,13 +60,13 @@ build() {
 	done
 	rm -f "$out/libwshub-fuzz.a"
 	ar rcs "$out/libwshub-fuzz.a" "${objs[@]}" || return 1
-	for t in http recv; do
+	for t in http recv redis; do
 		"$cc" "${cflags[@]}" -o "$out/fuzz_$t" "test/fuzz/fuzz_$t.c" \
 		    "$out/libwshub-fuzz.a" "${libs[@]}" || return 1
 	done
 }
 
-echo "== fuzz: building $out/fuzz_http and $out/fuzz_recv with $cc"
+echo "== fuzz: building $out/fuzz_http, fuzz_recv and fuzz_redis with $cc"
 if ! build; then
 	echo "fuzz: build failed"
 	exit 2
@@ -92,6 +97,7 @@ replay() {
 echo "== fuzz: replaying test/fuzz/regress/"
 replay http
 replay recv
+replay redis
 
 scratch=$(mktemp -d)
 pids=()
@@ -106,13 +112,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Fuzzes one target in the background; its log goes to $out/TARGET.log.
+# Fuzzes one target in the background for SECS seconds; its log goes to
+# $out/TARGET.log.
 start() {
-	local t=$1 max_len=$2
+	local t=$1 secs=$2 max_len=$3
 
-	shift 2
+	shift 3
 	cp -r "test/fuzz/corpus/$t" "$scratch/$t"
-	"$out/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" \
+	"$out/fuzz_$t" -max_total_time="$secs" -max_len="$max_len" \
 	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$out/artifacts/$t-" "$@" "$scratch/$t" \
 	    >"$out/$t.log" 2>&1 &
@@ -142,11 +149,17 @@ finish() {
 	echo "    (full report: $out/$t.log; keep the input under test/fuzz/regress/$t/)"
 }
 
-echo "== fuzz: ${seconds}s per target"
-start http 9000 -dict=test/fuzz/http.dict
-start recv 65536
+redis_seconds=$((seconds / 3 > 0 ? seconds / 3 : 1))
+echo "== fuzz: ${seconds}s for fuzz_http and fuzz_recv at once, then ${redis_seconds}s for fuzz_redis"
+start http "$seconds" 9000 -dict=test/fuzz/http.dict
+start recv "$seconds" 65536
 finish http "${pids[0]}"
 finish recv "${pids[1]}"
+pids=()
+# -len_control=0: its seeds sit at the line and length bounds (1 KiB and
+# more), which libFuzzer's slowly growing length limit would not reach.
+start redis "$redis_seconds" 4096 -len_control=0 -dict=test/fuzz/redis.dict
+finish redis "${pids[0]}"
 pids=()
 
 echo "fuzz: $passed passed, $failed failed"

@@ -1,7 +1,6 @@
 /* bridge — the link to Redis pub/sub (see bridge.h for the design). */
 #include <errno.h>
-#include <fcntl.h>
-#include <hiredis/hiredis.h>
+#include <hiredis/hiredis.h> /* redisFormatCommandArgv only */
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,6 +21,7 @@
 #include <vis.h>
 
 #include "wshub/bridge.h"
+#include "wshub/bridge_codec.h"
 #include "wshub/chan.h"
 #include "wshub/config.h"
 #include "wshub/deadline.h"
@@ -41,25 +41,8 @@
 #define IDLE_CLOSE_MIN_MS 1000   /* Redis's `timeout` is whole seconds */
 #define DRAIN_MS 250             /* at the stop, for what is queued to go */
 #define SUBSCRIBE_BATCH 256      /* channels per SUBSCRIBE command */
-#define READ_BUF 16384
-#define HUB_ID_LEN 8
-#define ENVELOPE_HEAD (HUB_ID_LEN + 1)
-#define PREFIX_MAX 63
-#define CHANNEL_MAX (PREFIX_MAX + 1 + ROOM_NAME_MAX + 1)
-#define PUB_HEAD_MAX (64 + CHANNEL_MAX + ENVELOPE_HEAD)
+#define READ_BUF 16384           /* bytes per recv(2) from Redis */
 #define REASON_MAX 96            /* of Redis's own error text, in a log line */
-
-/*
- * What a reply may be: what a hub can use.  A push is an array of three
- * ("message", the channel, the envelope), never nested; a string at most
- * the largest envelope any hub can publish (--max-message is at most
- * MAX_MESSAGE_LIMIT); a status or error line at most LINE_MAX_BYTES.  The
- * publish connection gets integers and status lines only.
- */
-#define PUSH_ELEMENTS 3
-#define LINE_MAX_BYTES 1024
-#define ENVELOPE_MAX ((size_t)ENVELOPE_HEAD + MAX_MESSAGE_LIMIT)
-#define PUSH_MAX (ENVELOPE_MAX + 2 * CHANNEL_MAX + 64) /* framing included */
 
 /* A room the hub has, or had, local clients in. */
 struct want {
@@ -93,22 +76,14 @@ struct pub {
  * the publisher has something to look at besides publishes. */
 static char wake_token;
 
-/* The limits of one connection's replies, checked by hiredis's reader as
- * it builds them (the reader's privdata). */
-struct bounds {
-	redisReplyObjectFunctions *inner; /* hiredis's own */
-	int max_elements;       /* an array's, 0: no arrays */
-	size_t max_string;      /* a bulk string */
-	size_t max_reply;       /* bytes of one reply, buffered or built */
-	size_t built;           /* bytes of the reply being built */
-	char why[REASON_MAX];   /* what was refused */
-};
-
-/* One connection to Redis: a non-blocking socket and a reader. */
+/* One connection to Redis: a non-blocking socket, and the bytes read from
+ * it that no reply has taken yet, buf[start..end). */
 struct link {
 	int fd;                 /* -1: none */
-	redisReader *rd;
-	struct bounds bd;
+	const struct bridge_reply_limits *lim; /* its replies' */
+	char *buf;              /* cap bytes, at most lim->max_reply + READ_BUF */
+	size_t cap, start, end;
+	size_t taken;           /* bytes of the reply link_reply last returned */
 	const char *name;       /* "publish" or "subscribe", for the log */
 };
 
@@ -194,315 +169,16 @@ take_wake_token(bridge_t *b, void *const *items, size_t n,
 	return k;
 }
 
-/* ---- the URL ------------------------------------------------------------ */
+/* ---- a connection's bytes ---------------------------------------------- */
 
-/* Copies s[0..len) into out (size bytes); -1 if it does not fit. */
-static int
-copy_part(char *out, size_t size, const char *s, size_t len)
-{
-	if (len >= size)
-		return -1;
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
-/* A decimal number s[0..len) in [lo, hi]; -1 if it is not one. */
-static long
-parse_number(const char *s, size_t len, long lo, long hi)
-{
-	long v = 0;
-
-	if (len == 0 || len > 9)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v < lo || v > hi ? -1 : v;
-}
-
-/* "[[USER]:PASSWORD@]": fills user and password; returns what follows. */
-static const char *
-parse_credentials(const char *s, struct bridge_url *u, const char **why)
-{
-	const char *at = strrchr(s, '@'), *colon;
-
-	if (at == NULL)
-		return s;
-	colon = memchr(s, ':', (size_t)(at - s));
-	if (colon == NULL) {
-		*why = "credentials must be ':PASSWORD@' or 'USER:PASSWORD@'";
-		return NULL;
-	}
-	if (copy_part(u->user, sizeof(u->user), s, (size_t)(colon - s)) != 0 ||
-	    copy_part(u->password, sizeof(u->password), colon + 1,
-	    (size_t)(at - colon - 1)) != 0) {
-		*why = "user or password too long";
-		return NULL;
-	}
-	return at + 1;
-}
-
-int
-bridge_parse_url(const char *url, struct bridge_url *u, char *err,
-    size_t errlen)
-{
-	const char *why = NULL, *s, *end, *port, *db;
-
-	memset(u, 0, sizeof(*u));
-	u->port = 6379;
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "must start with redis://");
-		return -1;
-	}
-	if ((s = parse_credentials(url + 8, u, &why)) == NULL)
-		goto bad;
-	db = strchr(s, '/');
-	end = db ? db : s + strlen(s);
-	port = memchr(s, ':', (size_t)(end - s));
-	if (copy_part(u->host, sizeof(u->host), s,
-	    (size_t)((port ? port : end) - s)) != 0 || u->host[0] == '\0') {
-		why = "no host (redis://HOST[:PORT][/DB])";
-		goto bad;
-	}
-	if (port && (u->port = (int)parse_number(port + 1,
-	    (size_t)(end - port - 1), 1, 65535)) < 0) {
-		why = "the port is not a number from 1 to 65535";
-		goto bad;
-	}
-	if (db && (u->db = (int)parse_number(db + 1, strlen(db + 1), 0,
-	    1000000)) < 0) {
-		why = "the database is not a number";
-		goto bad;
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "%s", why);
-	return -1;
-}
-
-/* Length of a URL scheme followed by "://" at the start of s, else 0. */
-static size_t
-scheme_len(const char *s)
-{
-	size_t i = 0;
-
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	while (s[i] != '\0' && strchr("abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-", s[i]) != NULL)
-		i++;
-	return strncmp(s + i, "://", 3) == 0 ? i + 3 : 0;
-}
-
-const char *
-bridge_redact_url(const char *url, char *out, size_t size)
-{
-	const char *start = url + scheme_len(url), *at = strrchr(start, '@');
-	const char *colon;
-
-	if (at == NULL) {
-		snprintf(out, size, "%s", url);
-		return out;
-	}
-	colon = memchr(start, ':', (size_t)(at - start));
-	snprintf(out, size, "%.*s***%s", (int)((colon ? colon + 1 : start) - url),
-	    url, at);
-	return out;
-}
-
-int
-bridge_read_password_file(const char *path, char *out, size_t size,
-    char *err, size_t errlen)
-{
-	/* The longest file taken: the password, then "\r\n". */
-	char buf[BRIDGE_PASSWORD_MAX + 2];
-	const char *why = NULL;
-	size_t len = 0, plen;
-	char *eol;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open it: %s", strerror(errno));
-		return -1;
-	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "cannot read it: %s", strerror(errno));
-			close(fd);
-			explicit_bzero(buf, sizeof(buf));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	eol = memchr(buf, '\n', len);
-	plen = eol ? (size_t)(eol - buf) : len;
-	if (plen > 0 && buf[plen - 1] == '\r')
-		plen--;
-	if (eol && (size_t)(eol - buf) + 1 < len)
-		why = "more than one line (the password is the only line)";
-	else if (plen >= BRIDGE_PASSWORD_MAX || plen >= size ||
-	    (!eol && len == sizeof(buf)))
-		why = "longer than 255 bytes";
-	else if (plen == 0)
-		why = "empty";
-	else if (memchr(buf, '\0', plen) != NULL)
-		why = "a NUL byte in the password";
-	if (why == NULL) {
-		memcpy(out, buf, plen);
-		out[plen] = '\0';
-	} else
-		snprintf(err, errlen, "%s", why);
-	explicit_bzero(buf, sizeof(buf));
-	return why ? -1 : 0;
-}
-
-/* ---- replies: bounded before hiredis allocates them -------------------- */
-
-/*
- * Written for hiredis 0.14 (Debian 12's): its object functions and its
- * reader's stack of tasks (rstack).  hiredis 1.x changes both, and parses
- * RESP3 types these functions would have to refuse too.
- */
-#if HIREDIS_MAJOR != 0
-#error "the reply bounds below are written for hiredis 0.14"
-#endif
-#define LENGTH_LINE_MAX 24       /* "$N\r\n": N has at most 20 digits */
-
-static void *
-bounded_array(const redisReadTask *task, int elements)
-{
-	struct bounds *bd = task->privdata;
-
-	if (task->parent != NULL) {
-		snprintf(bd->why, sizeof(bd->why), "an array inside an array");
-		return NULL;
-	}
-	if (elements > bd->max_elements) {
-		snprintf(bd->why, sizeof(bd->why), "an array of %d elements "
-		    "(at most %d)", elements, bd->max_elements);
-		return NULL;
-	}
-	return bd->inner->createArray(task, elements);
-}
-
-static void *
-bounded_string(const redisReadTask *task, char *str, size_t len)
-{
-	struct bounds *bd = task->privdata;
-	size_t max = task->type == REDIS_REPLY_STRING ? bd->max_string :
-	    LINE_MAX_BYTES;
-
-	if (len > max || bd->built + len > bd->max_reply) {
-		snprintf(bd->why, sizeof(bd->why), "a reply longer than %zu "
-		    "bytes", len > max ? max : bd->max_reply);
-		return NULL;
-	}
-	bd->built += len;
-	return bd->inner->createString(task, str, len);
-}
-
-static void *
-bounded_integer(const redisReadTask *task, long long value)
-{
-	return ((struct bounds *)task->privdata)->inner->createInteger(task,
-	    value);
-}
-
-static void *
-bounded_nil(const redisReadTask *task)
-{
-	return ((struct bounds *)task->privdata)->inner->createNil(task);
-}
-
-/* hiredis calls these for each object of a reply; NULL refuses it (the
- * reader then fails, and bd->why says why). */
-static redisReplyObjectFunctions bounded_functions = {
-	.createString = bounded_string,
-	.createArray = bounded_array,
-	.createInteger = bounded_integer,
-	.createNil = bounded_nil,
-	.freeObject = freeReplyObject,
-};
-
-/*
- * The bytes of the reply hiredis is waiting for, checked before it waits
- * for more: a bulk string's announced length at most max_string (refused
- * as soon as its length line is in, before anything of it is buffered),
- * a line (status, error, integer, an array's or a string's length) at
- * most LINE_MAX_BYTES, everything buffered at most max_reply.  hiredis
- * scans an unfinished line from its start at every read; so its length
- * bounds the work too.  True if it may go on; else the reason in bd->why.
- */
-static bool
-pending_ok(struct link *l)
-{
-	redisReader *rd = l->rd;
-	const char *p = rd->buf + rd->pos, *eol;
-	size_t pending = rd->len - rd->pos;
-	int type = rd->ridx >= 0 ? rd->rstack[rd->ridx].type : -1;
-
-	if (pending > l->bd.max_reply) {
-		snprintf(l->bd.why, sizeof(l->bd.why), "a reply longer than %zu "
-		    "bytes", l->bd.max_reply);
-		return false;
-	}
-	if (type != REDIS_REPLY_STRING) {
-		if (pending <= LINE_MAX_BYTES)
-			return true;
-		snprintf(l->bd.why, sizeof(l->bd.why), "a line longer than %d "
-		    "bytes", LINE_MAX_BYTES);
-		return false;
-	}
-	eol = memmem(p, pending < LENGTH_LINE_MAX ? pending : LENGTH_LINE_MAX,
-	    "\r\n", 2);
-	if (eol == NULL) {
-		if (pending < LENGTH_LINE_MAX)
-			return true;
-		snprintf(l->bd.why, sizeof(l->bd.why), "a string length of "
-		    "more than %d digits", LENGTH_LINE_MAX - 4);
-		return false;
-	}
-	if (eol > p && p[0] != '-') {
-		char digits[LENGTH_LINE_MAX];
-		unsigned long long len;
-
-		memcpy(digits, p, (size_t)(eol - p));
-		digits[eol - p] = '\0';
-		len = strtoull(digits, NULL, 10); /* hiredis checks the rest */
-		if (len > l->bd.max_string) {
-			snprintf(l->bd.why, sizeof(l->bd.why), "a string of %llu "
-			    "bytes (at most %zu)", len, l->bd.max_string);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* A new reader for `l`, within the limits of its connection. */
+/* `l`, its socket just connected, ready for replies within `lim`. */
 static void
-link_reader(struct link *l, bool subscribe)
+link_reset(struct link *l, const struct bridge_reply_limits *lim)
 {
-	redisReader *rd = redisReaderCreate();
-
-	if (rd == NULL)
-		abort(); /* out of memory, as xmalloc */
-	l->bd = (struct bounds){ .inner = rd->fn,
-	    .max_elements = subscribe ? PUSH_ELEMENTS : 0,
-	    .max_string = subscribe ? ENVELOPE_MAX : LINE_MAX_BYTES,
-	    .max_reply = subscribe ? PUSH_MAX : LINE_MAX_BYTES + 64 };
-	rd->fn = &bounded_functions;
-	rd->privdata = &l->bd;
-	l->rd = rd;
+	l->lim = lim;
+	l->buf = xreallocarray(l->buf, READ_BUF, 1);
+	l->cap = READ_BUF;
+	l->start = l->end = l->taken = 0;
 }
 
 static void
@@ -511,8 +187,45 @@ link_close(struct link *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
-	redisReaderFree(l->rd);
-	l->rd = NULL;
+	free(l->buf);
+	l->buf = NULL;
+	l->cap = l->start = l->end = l->taken = 0;
+}
+
+/* Lets go of the reply link_reply last returned; a buffer a large reply
+ * grew shrinks back once nothing is left in it. */
+static void
+link_drop_taken(struct link *l)
+{
+	l->start += l->taken;
+	l->taken = 0;
+	if (l->start == l->end && l->cap > READ_BUF) {
+		l->buf = xreallocarray(l->buf, READ_BUF, 1);
+		l->cap = READ_BUF;
+		l->start = l->end = 0;
+	}
+}
+
+/* Room for READ_BUF more bytes, what is buffered moved to the front.  At
+ * most lim->max_reply + READ_BUF in all: the codec refuses a reply still
+ * coming past max_reply, so no more is ever buffered before a read. */
+static void
+link_make_room(struct link *l)
+{
+	size_t cap;
+
+	if (l->start > 0) {
+		memmove(l->buf, l->buf + l->start, l->end - l->start);
+		l->end -= l->start;
+		l->start = 0;
+	}
+	if (l->cap - l->end >= READ_BUF)
+		return;
+	cap = l->cap * 2 > l->end + READ_BUF ? l->cap * 2 : l->end + READ_BUF;
+	if (cap > l->lim->max_reply + READ_BUF)
+		cap = l->lim->max_reply + READ_BUF;
+	l->buf = xreallocarray(l->buf, cap, 1);
+	l->cap = cap;
 }
 
 /* ---- waiting on a socket, and on the stop -------------------------------- */
@@ -601,59 +314,65 @@ fail:
 	return -1;
 }
 
-/*
- * The next reply on `l`, waiting until `deadline` (NULL: as long as it
- * takes) or the bridge stops.  0 with *reply, or -1 with the reason in
- * err: the connection failed, or Redis sent something a hub cannot use
- * (nothing of it is allocated past the bounds).  Bridge threads.
- */
+/* Reads what `l` has (at least a byte), waiting until `deadline` (NULL:
+ * as long as it takes) or the bridge stops.  0, or -1 with the reason in
+ * why. */
 static int
-link_reply(bridge_t *b, struct link *l, redisReply **reply,
-    const struct timespec *deadline, char *err, size_t errlen)
+link_fill(bridge_t *b, struct link *l, const struct timespec *deadline,
+    char *why, size_t size)
 {
-	char buf[READ_BUF], why[160];
-	void *r;
-
+	link_make_room(l);
 	for (;;) {
-		ssize_t n;
+		ssize_t n = recv(l->fd, l->buf + l->end, l->cap - l->end,
+		    MSG_DONTWAIT);
 
-		l->bd.why[0] = '\0';
-		if (redisReaderGetReply(l->rd, &r) != REDIS_OK) {
-			snprintf(why, sizeof(why), "%s%s", l->bd.why[0] ?
-			    "refused a reply: " : "", l->bd.why[0] ? l->bd.why :
-			    l->rd->errstr);
-			break;
-		}
-		if (r != NULL) {
-			l->bd.built = 0;
-			*reply = r;
+		if (n > 0) {
+			l->end += (size_t)n;
 			return 0;
 		}
-		if (!pending_ok(l)) {
-			snprintf(why, sizeof(why), "refused a reply: %s",
-			    l->bd.why);
-			break;
-		}
-		n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0) {
-			if (redisReaderFeed(l->rd, buf, (size_t)n) != REDIS_OK)
-				abort(); /* out of memory: nothing else fails */
-			continue;
-		}
 		if (n == 0) {
-			snprintf(why, sizeof(why), "Redis closed the connection");
-			break;
+			snprintf(why, size, "Redis closed the connection");
+			return -1;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-			break;
+			snprintf(why, size, "%s", strerror(errno));
+			return -1;
 		}
 		if (wait_fd(b, l->fd, POLLIN, deadline, "no reply within 2 s",
-		    why, sizeof(why)) != 0)
-			break;
+		    why, size) != 0)
+			return -1;
 	}
+}
+
+/*
+ * The next reply on `l`, waiting until `deadline` (NULL: as long as it
+ * takes) or the bridge stops.  0 with *r (pointing into l's buffer, until
+ * the next call), or -1 with the reason in err: the connection failed, or
+ * Redis sent something a hub cannot use (refused before more of it than
+ * the connection's limits is buffered).  Bridge threads.
+ */
+static int
+link_reply(bridge_t *b, struct link *l, struct bridge_reply *r,
+    const struct timespec *deadline, char *err, size_t errlen)
+{
+	char why[160], reason[128];
+	ssize_t n;
+
+	link_drop_taken(l);
+	while ((n = bridge_codec_parse(l->buf + l->start, l->end - l->start,
+	    l->lim, r)) == BRIDGE_CODEC_INCOMPLETE)
+		if (link_fill(b, l, deadline, why, sizeof(why)) != 0)
+			goto fail;
+	if (n < 0) {
+		snprintf(why, sizeof(why), "refused a reply: %s",
+		    bridge_codec_reason(n, r, l->lim, reason, sizeof(reason)));
+		goto fail;
+	}
+	l->taken = (size_t)n;
+	return 0;
+fail:
 	snprintf(err, errlen, "%s connection: %s", l->name, why);
 	return -1;
 }
@@ -671,35 +390,21 @@ struct lookup {
 	char port[8];
 };
 
+/* Waits for the lookup q started, looking at the stop every
+ * LOOKUP_POLL_MS; its addresses, or NULL with err set.  Frees q, unless
+ * glibc may still write to it. */
 static struct addrinfo *
-resolve(bridge_t *b, char *err, size_t errlen)
+lookup_finish(bridge_t *b, struct lookup *q, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res = NULL;
-	struct lookup *q = xcalloc(1, sizeof(*q));
-	struct gaicb *list[1] = { &q->cb };
+	const struct gaicb *const list[1] = { &q->cb };
 	struct timespec step = { 0, LOOKUP_POLL_MS * 1000000L };
+	struct addrinfo *res;
 	int rc;
 
-	snprintf(q->port, sizeof(q->port), "%d", b->url.port);
-	if (getaddrinfo(b->url.host, q->port, &hints, &res) == 0) {
-		free(q); /* an address: nothing to look up */
-		return res;
-	}
-	strlcpy(q->host, b->url.host, sizeof(q->host));
-	q->hints = (struct addrinfo){ .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
-	q->cb = (struct gaicb){ .ar_name = q->host, .ar_service = q->port,
-	    .ar_request = &q->hints };
-	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
-		snprintf(err, errlen, "name lookup: %s", gai_strerror(rc));
-		free(q);
-		return NULL;
-	}
 	threads_block(TS_COND, "a name lookup");
 	while ((rc = gai_error(&q->cb)) == EAI_INPROGRESS &&
 	    !atomic_load(&b->stopping))
-		gai_suspend((const struct gaicb *const *)list, 1, &step);
+		gai_suspend(list, 1, &step);
 	threads_run();
 	if (rc == EAI_INPROGRESS) {
 		snprintf(err, errlen, "the bridge stops");
@@ -719,6 +424,63 @@ resolve(bridge_t *b, char *err, size_t errlen)
 	return res;
 }
 
+static struct addrinfo *
+resolve(bridge_t *b, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res = NULL;
+	struct lookup *q = xcalloc(1, sizeof(*q));
+	struct gaicb *list[1] = { &q->cb };
+	int rc;
+
+	snprintf(q->port, sizeof(q->port), "%d", b->url.port);
+	if (getaddrinfo(b->url.host, q->port, &hints, &res) == 0) {
+		free(q); /* an address: nothing to look up */
+		return res;
+	}
+	strlcpy(q->host, b->url.host, sizeof(q->host));
+	q->hints = (struct addrinfo){ .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+	q->cb = (struct gaicb){ .ar_name = q->host, .ar_service = q->port,
+	    .ar_request = &q->hints };
+	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
+		snprintf(err, errlen, "name lookup: %s", gai_strerror(rc));
+		free(q);
+		return NULL;
+	}
+	return lookup_finish(b, q, err, errlen);
+}
+
+/* A TCP connection to `ai`, not blocking, made by `deadline`; -1 with
+ * err set. */
+static int
+connect_one(bridge_t *b, const struct addrinfo *ai,
+    const struct timespec *deadline, char *err, size_t errlen)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0, fd = socket(ai->ai_family, ai->ai_socktype |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+	    errno != EINPROGRESS)
+		soerr = errno;
+	else if (wait_fd(b, fd, POLLOUT, deadline, "connect: no answer within "
+	    "1 s", err, errlen) != 0)
+		soerr = -1;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+		soerr = errno;
+	if (soerr == 0)
+		return fd;
+	if (soerr > 0)
+		snprintf(err, errlen, "connect: %s", strerror(soerr));
+	close(fd);
+	return -1;
+}
+
 /* A TCP connection to the URL's host, not blocking; -1 with err set.
  * Waits CONNECT_TIMEOUT_MS at most (after the name lookup). */
 static int
@@ -728,32 +490,8 @@ tcp_connect(bridge_t *b, char *err, size_t errlen)
 	struct timespec deadline = deadline_after_ms(CONNECT_TIMEOUT_MS);
 	int fd = -1, one = 1;
 
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		socklen_t len = sizeof(int);
-		int soerr = 0;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			snprintf(err, errlen, "socket: %s", strerror(errno));
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-		    errno != EINPROGRESS)
-			soerr = errno;
-		else if (wait_fd(b, fd, POLLOUT, &deadline, "connect: no "
-		    "answer within 1 s", err, errlen) != 0)
-			soerr = -1;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
-			soerr = errno;
-		if (soerr != 0) {
-			if (soerr > 0)
-				snprintf(err, errlen, "connect: %s",
-				    strerror(soerr));
-			close(fd);
-			fd = -1;
-		}
-	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+		fd = connect_one(b, ai, &deadline, err, errlen);
 	if (res != NULL)
 		freeaddrinfo(res);
 	/* Without TCP_NODELAY a publish waits for Nagle's timer: slower,
@@ -783,7 +521,7 @@ command_ok(bridge_t *b, struct link *l, int argc, const char **argv,
 {
 	struct timespec deadline;
 	struct iovec iov;
-	redisReply *r;
+	struct bridge_reply r;
 	char *cmd, why[REASON_MAX * 4 + 4];
 	int len, rc;
 
@@ -796,20 +534,19 @@ command_ok(bridge_t *b, struct link *l, int argc, const char **argv,
 	deadline = deadline_after_ms(REPLY_TIMEOUT_MS);
 	if (rc != 0 || link_reply(b, l, &r, &deadline, err, errlen) != 0)
 		return -1;
-	if (r->type == REDIS_REPLY_ERROR) {
-		visible(why, sizeof(why), r->str, r->len);
+	if (r.top.type == '-') {
+		visible(why, sizeof(why), r.top.str, r.top.len);
 		snprintf(err, errlen, "%s connection: %s refused: %s", l->name,
 		    argv[0], why);
 		/* AUTH or SELECT refused, or a password Redis wants */
 		b->misconfigured = strcmp(argv[0], "PING") != 0 ||
-		    strncmp(r->str, "NOAUTH", 6) == 0;
+		    (r.top.len >= 6 && memcmp(r.top.str, "NOAUTH", 6) == 0);
 		rc = -1;
-	} else if (r->type != REDIS_REPLY_STATUS) {
+	} else if (r.top.type != '+') {
 		snprintf(err, errlen, "%s connection: %s: an answer that is "
 		    "not Redis's (is it a Redis server?)", l->name, argv[0]);
 		rc = -1;
 	}
-	freeReplyObject(r);
 	return rc;
 }
 
@@ -830,7 +567,8 @@ dial(bridge_t *b, struct link *l, char *err, size_t errlen)
 		snprintf(err, errlen, "%s connection: %s", l->name, why);
 		return -1;
 	}
-	link_reader(l, l == &b->sub);
+	link_reset(l, l == &b->sub ? &bridge_subscribe_limits :
+	    &bridge_publish_limits);
 	snprintf(db, sizeof(db), "%d", u->db);
 	select[1] = db;
 	if ((u->password[0] && (u->user[0] ?
@@ -858,8 +596,7 @@ send_subscriptions(bridge_t *b, const char *verb, struct want **rooms,
 
 	argv[0] = verb;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(channels[i], CHANNEL_MAX, "%s:%s", b->prefix,
-		    rooms[i]->room);
+		bridge_codec_channel(channels[i], b->prefix, rooms[i]->room);
 		argv[i + 1] = channels[i];
 	}
 	if ((len = redisFormatCommandArgv(&cmd, (int)n + 1, argv, NULL)) < 0)
@@ -884,6 +621,50 @@ forget_dropped(bridge_t *b, struct want **drop, size_t n)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* After a new connection: nothing is subscribed, every wanted room is to
+ * be.  Under b->mu. */
+static void
+requeue_all(bridge_t *b)
+{
+	struct want *w;
+
+	RB_FOREACH(w, want_tree, &b->wants) {
+		w->subscribed = false;
+		if (w->wanted && !w->queued) {
+			TAILQ_INSERT_TAIL(&b->changes, w, changed);
+			w->queued = true;
+		}
+	}
+}
+
+/* Takes up to SUBSCRIBE_BATCH changed rooms to (un)subscribe into add
+ * and drop, marked as they will be; a room neither wanted nor subscribed
+ * leaves the set.  Under b->mu. */
+static void
+take_changes(bridge_t *b, struct want **add, size_t *n_add,
+    struct want **drop, size_t *n_drop)
+{
+	struct want *w, *next;
+
+	*n_add = *n_drop = 0;
+	TAILQ_FOREACH_SAFE(w, &b->changes, changed, next) {
+		if (*n_add == SUBSCRIBE_BATCH || *n_drop == SUBSCRIBE_BATCH)
+			break;
+		TAILQ_REMOVE(&b->changes, w, changed);
+		w->queued = false;
+		if (w->wanted && !w->subscribed)
+			add[(*n_add)++] = w;
+		else if (!w->wanted && w->subscribed)
+			drop[(*n_drop)++] = w;
+		else if (!w->wanted) {
+			RB_REMOVE(want_tree, &b->wants, w);
+			free(w);
+			continue;
+		}
+		w->subscribed = w->wanted;
+	}
+}
+
 /*
  * Takes the rooms whose wish changed (all of them after a new connection,
  * `all`) and (un)subscribes them.  Rooms no longer wanted and not
@@ -892,49 +673,26 @@ forget_dropped(bridge_t *b, struct want **drop, size_t n)
 static int
 apply_subscriptions(bridge_t *b, bool all, char *err, size_t errlen)
 {
-	struct want *add[SUBSCRIBE_BATCH], *drop[SUBSCRIBE_BATCH], *w, *next;
+	struct want *add[SUBSCRIBE_BATCH], *drop[SUBSCRIBE_BATCH];
 	size_t n_add, n_drop;
 	int rc = 0;
 
 	do {
-		n_add = n_drop = 0;
 		pthread_mutex_lock(&b->mu);
-		if (all) {
-			RB_FOREACH(w, want_tree, &b->wants) {
-				w->subscribed = false; /* a new connection */
-				if (w->wanted && !w->queued) {
-					TAILQ_INSERT_TAIL(&b->changes, w, changed);
-					w->queued = true;
-				}
-			}
-			all = false;
-		}
-		TAILQ_FOREACH_SAFE(w, &b->changes, changed, next) {
-			if (n_add == SUBSCRIBE_BATCH || n_drop == SUBSCRIBE_BATCH)
-				break;
-			TAILQ_REMOVE(&b->changes, w, changed);
-			w->queued = false;
-			if (w->wanted && !w->subscribed)
-				add[n_add++] = w;
-			else if (!w->wanted && w->subscribed)
-				drop[n_drop++] = w;
-			else if (!w->wanted) {
-				RB_REMOVE(want_tree, &b->wants, w);
-				free(w);
-				continue;
-			}
-			w->subscribed = w->wanted;
-		}
+		if (all)
+			requeue_all(b);
+		all = false;
+		take_changes(b, add, &n_add, drop, &n_drop);
 		/* The names are read below without the lock: a room the
 		 * publisher marked (un)subscribed stays in the set until the
 		 * publisher itself removes it. */
 		pthread_mutex_unlock(&b->mu);
-		if (n_add > 0 && send_subscriptions(b, "SUBSCRIBE", add, n_add,
-		    err, errlen) != 0)
-			rc = -1;
-		if (rc == 0 && n_drop > 0 && send_subscriptions(b, "UNSUBSCRIBE",
-		    drop, n_drop, err, errlen) != 0)
-			rc = -1;
+		if (n_add > 0)
+			rc = send_subscriptions(b, "SUBSCRIBE", add, n_add, err,
+			    errlen);
+		if (rc == 0 && n_drop > 0)
+			rc = send_subscriptions(b, "UNSUBSCRIBE", drop, n_drop,
+			    err, errlen);
 		forget_dropped(b, drop, n_drop);
 	} while (rc == 0 && (n_add == SUBSCRIBE_BATCH ||
 	    n_drop == SUBSCRIBE_BATCH));
@@ -1098,6 +856,50 @@ publish_conn_state(bridge_t *b)
 	return n > 0 ? -1 : 1;
 }
 
+/* The PUBLISH commands of pubs[0..n): three iovecs each, the head in
+ * heads[i], the payload, "\r\n". */
+static void
+publish_iov(bridge_t *b, struct pub **pubs, size_t n,
+    char (*heads)[PUB_HEAD_MAX], struct iovec *iov)
+{
+	for (size_t i = 0; i < n; i++) {
+		const msg_t *m = pubs[i]->m;
+		size_t plen = msg_payload_len(m);
+
+		iov[3 * i] = (struct iovec){ heads[i],
+		    bridge_codec_publish_head(heads[i], b->prefix, pubs[i]->room,
+		    b->hub_id, msg_opcode(m), plen) };
+		iov[3 * i + 1] = (struct iovec){ (void *)msg_payload(m), plen };
+		iov[3 * i + 2] = (struct iovec){ "\r\n", 2 };
+	}
+}
+
+/* Reads the replies to n PUBLISHes, counting each published or dropped
+ * (an error reply); *done of them.  0, or -1 with err set. */
+static int
+publish_replies(bridge_t *b, size_t n, size_t *done, char *err,
+    size_t errlen)
+{
+	struct bridge_reply r;
+
+	for (*done = 0; *done < n; (*done)++) {
+		struct timespec deadline = deadline_after_ms(REPLY_TIMEOUT_MS);
+
+		if (link_reply(b, &b->pub, &r, &deadline, err, errlen) != 0)
+			return -1;
+		if (r.top.type == ':')
+			atomic_fetch_add(&b->st->published, 1);
+		else if (r.top.type == '-')
+			atomic_fetch_add(&b->st->dropped, 1);
+		else {
+			snprintf(err, errlen, "publish connection: PUBLISH got "
+			    "an answer that is not Redis's");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * PUBLISHes pubs[0..n) in one write, then reads their replies: each is
  * counted, published or dropped (an error reply, or lost when the
@@ -1112,42 +914,10 @@ publish_batch(bridge_t *b, struct pub **pubs, size_t n, char *err,
 	size_t done = 0;
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		const msg_t *m = pubs[i]->m;
-		size_t plen = msg_payload_len(m);
-		int len = snprintf(heads[i], PUB_HEAD_MAX - ENVELOPE_HEAD,
-		    "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s:%s\r\n$%zu\r\n",
-		    strlen(b->prefix) + 1 + strlen(pubs[i]->room), b->prefix,
-		    pubs[i]->room, ENVELOPE_HEAD + plen);
-
-		memcpy(heads[i] + len, b->hub_id, HUB_ID_LEN);
-		heads[i][len + HUB_ID_LEN] = (char)msg_opcode(m);
-		iov[3 * i] = (struct iovec){ heads[i],
-		    (size_t)len + ENVELOPE_HEAD };
-		iov[3 * i + 1] = (struct iovec){ (void *)msg_payload(m), plen };
-		iov[3 * i + 2] = (struct iovec){ "\r\n", 2 };
-	}
+	publish_iov(b, pubs, n, heads, iov);
 	rc = link_sendv(b, &b->pub, iov, (int)(3 * n), err, errlen);
-	while (rc == 0 && done < n) {
-		struct timespec deadline = deadline_after_ms(REPLY_TIMEOUT_MS);
-		redisReply *r;
-
-		if ((rc = link_reply(b, &b->pub, &r, &deadline, err, errlen))
-		    != 0)
-			break;
-		if (r->type == REDIS_REPLY_INTEGER)
-			atomic_fetch_add(&b->st->published, 1);
-		else if (r->type == REDIS_REPLY_ERROR)
-			atomic_fetch_add(&b->st->dropped, 1);
-		else {
-			snprintf(err, errlen, "publish connection: PUBLISH got "
-			    "an answer that is not Redis's");
-			rc = -1;
-		}
-		freeReplyObject(r);
-		if (rc == 0)
-			done++;
-	}
+	if (rc == 0)
+		rc = publish_replies(b, n, &done, err, errlen);
 	if (n > done)
 		atomic_fetch_add(&b->st->dropped, (long)(n - done));
 	for (size_t i = 0; i < n; i++)
@@ -1236,34 +1006,6 @@ publisher_main(void *arg)
 
 /* ---- the subscriber thread ----------------------------------------------- */
 
-static bool
-room_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-/* The room of a channel named PREFIX:ROOM, ROOM a valid room name (as
- * the handshake takes them: 1 to ROOM_NAME_MAX of A-Z a-z 0-9 . _ -),
- * copied into room; false if the channel is not a room's. */
-static bool
-channel_room(bridge_t *b, const redisReply *ch, char room[ROOM_NAME_MAX + 1])
-{
-	size_t plen = strlen(b->prefix), rlen;
-
-	if (ch->type != REDIS_REPLY_STRING || ch->len <= plen + 1 ||
-	    ch->len > plen + 1 + ROOM_NAME_MAX ||
-	    memcmp(ch->str, b->prefix, plen) != 0 || ch->str[plen] != ':')
-		return false;
-	rlen = ch->len - plen - 1;
-	for (size_t i = 0; i < rlen; i++)
-		if (!room_char(ch->str[plen + 1 + i]))
-			return false;
-	memcpy(room, ch->str + plen + 1, rlen);
-	room[rlen] = '\0';
-	return true;
-}
-
 /* A message from Redis that breaks a rule: dropped and counted. */
 static void
 reject(bridge_t *b, const char *why)
@@ -1275,45 +1017,32 @@ reject(bridge_t *b, const char *why)
 /* One push from Redis: a message from another hub goes to the hub if it
  * keeps the rules a client's message keeps. */
 static void
-on_push(bridge_t *b, const redisReply *r)
+on_push(bridge_t *b, const struct bridge_reply *r)
 {
-	char room[ROOM_NAME_MAX + 1];
-	const redisReply *payload;
-	size_t len;
-	uint8_t opcode;
+	struct bridge_message m;
+	char why[64];
+	int rc = bridge_codec_message(r, b->prefix, &m);
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[0]->len != 7 ||
-	    memcmp(r->element[0]->str, "message", 7) != 0)
+	if (rc == BRIDGE_CODEC_NOT_MESSAGE)
 		return; /* a (un)subscribe confirmation */
-	payload = r->element[2];
-	if (!channel_room(b, r->element[1], room)) {
-		reject(b, "its channel is not PREFIX:ROOM");
+	if (rc != 0) {
+		reject(b, bridge_codec_reason(rc, r, &bridge_subscribe_limits,
+		    why, sizeof(why)));
 		return;
 	}
-	if (payload->type != REDIS_REPLY_STRING ||
-	    payload->len < ENVELOPE_HEAD ||
-	    ((opcode = (uint8_t)payload->str[HUB_ID_LEN]) != MSG_TEXT &&
-	    opcode != MSG_BINARY)) {
-		reject(b, "not a wshub envelope");
-		return;
-	}
-	if (memcmp(payload->str, b->hub_id, HUB_ID_LEN) == 0)
+	if (memcmp(m.hub_id, b->hub_id, HUB_ID_LEN) == 0)
 		return; /* ours: the hub delivered it already */
-	len = payload->len - ENVELOPE_HEAD;
-	if (len > b->max_message) {
+	if (m.len > b->max_message) {
 		reject(b, "larger than --max-message");
 		return;
 	}
-	if (opcode == MSG_TEXT && !utf8_valid(payload->str + ENVELOPE_HEAD,
-	    len)) {
+	if (m.opcode == MSG_TEXT && !utf8_valid(m.payload, m.len)) {
 		reject(b, "a text message that is not UTF-8");
 		return;
 	}
 	atomic_fetch_add(&b->st->received, 1);
-	b->deliver(b->deliver_arg, room, msg_new_frame(opcode,
-	    payload->str + ENVELOPE_HEAD, len));
+	b->deliver(b->deliver_arg, m.room, msg_new_frame(m.opcode, m.payload,
+	    m.len));
 }
 
 /* Reads pushes from `fd` until it fails, is shut down or the bridge
@@ -1324,14 +1053,12 @@ static void
 read_pushes(bridge_t *b, int fd, char *err, size_t errlen)
 {
 	struct link l = { .fd = fd, .name = "subscribe" };
-	redisReply *r;
+	struct bridge_reply r;
 
-	link_reader(&l, true);
-	while (link_reply(b, &l, &r, NULL, err, errlen) == 0) {
-		on_push(b, r);
-		freeReplyObject(r);
-	}
-	redisReaderFree(l.rd); /* the socket is the publisher's */
+	link_reset(&l, &bridge_subscribe_limits);
+	while (link_reply(b, &l, &r, NULL, err, errlen) == 0)
+		on_push(b, &r);
+	free(l.buf); /* the socket is the publisher's */
 }
 
 /* Go: for { m := <-redis; hub.broadcast <- m }, one socket after another. */
@@ -1429,6 +1156,17 @@ bridge_probe(const struct bridge_config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/* Ends every wait of the bridge's threads on Redis: the stop descriptor
+ * turns readable for good.  Any thread. */
+static void
+signal_stop(bridge_t *b)
+{
+	/* Fails only if the counter would overflow: it is written twice at
+	 * most, so a failure is a bug, and a lost stop a hang. */
+	if (eventfd_write(b->stop_fd, 1) != 0)
+		abort();
+}
+
 int
 bridge_start(bridge_t *b)
 {
@@ -1440,7 +1178,7 @@ bridge_start(bridge_t *b)
 	    != 0) {
 		atomic_store(&b->stopping, true);
 		chan_close(b->cmds);
-		eventfd_write(b->stop_fd, 1);
+		signal_stop(b);
 		pthread_join(b->publisher, NULL);
 		return err;
 	}
@@ -1518,7 +1256,7 @@ bridge_free(bridge_t *b)
 		atomic_store(&b->stopping, true);
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
-		eventfd_write(b->stop_fd, 1);
+		signal_stop(b);
 		pthread_join(b->publisher, NULL); /* it shuts the socket... */
 		pthread_join(b->subscriber, NULL);
 	}

@@ -44,17 +44,19 @@
  *   lock (a room opened or closed), with a list of changed rooms that the
  *   publisher turns into SUBSCRIBE / UNSUBSCRIBE: a change is never lost,
  *   however full the channel is.
- * - Nothing from Redis is trusted.  Replies are parsed by hiredis's reader
- *   with our own object functions: an array is refused before it is
- *   allocated if it has more elements than a push (3) or sits inside
- *   another, a string if it is longer than the largest envelope any hub can
- *   publish, and the bytes buffered for one reply are bounded the same way.
- *   A message is delivered only if its channel is PREFIX:ROOM with a valid
- *   room name, its envelope is whole, its payload at most --max-message
- *   bytes, and a text payload is valid UTF-8: the limits a client's message
- *   passes.  Anything else is dropped and counted (rejected).
- * - Envelope: 8 (HUB_ID_LEN) bytes of hub id (random per process), 1 byte of opcode (1
- *   text, 2 binary), then the message's payload, byte for byte.
+ * - Nothing from Redis is trusted.  Replies are parsed by bridge_codec.h
+ *   (which also has the envelope and the PUBLISH) within each
+ *   connection's limits: an array is refused as soon as its count says
+ *   more elements than a push (3) or it sits inside another, a string as
+ *   soon as its length says more than the largest envelope any hub can
+ *   publish, and the bytes buffered for one reply are bounded the same
+ *   way.  A message is delivered only if its channel is PREFIX:ROOM with a
+ *   valid room name, its envelope is whole, its payload at most
+ *   --max-message bytes, and a text payload is valid UTF-8: the limits a
+ *   client's message passes.  Anything else is dropped and counted
+ *   (rejected).
+ * - The sockets and their reading are the bridge's own; hiredis only
+ *   formats the commands other than PUBLISH.
  */
 #ifndef WSHUB_BRIDGE_H
 #define WSHUB_BRIDGE_H
@@ -63,57 +65,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wshub/bridge_url.h"
 #include "wshub/msg.h"
 #include "wshub/stats.h"
 
 typedef struct bridge bridge_t;
 
-#define BRIDGE_HOST_MAX 256
-#define BRIDGE_PASSWORD_MAX 256  /* a password is at most 255 bytes */
-
-/* A parsed redis://[[USER]:PASSWORD@ | USER@]HOST[:PORT][/DB] address. */
-struct bridge_url {
-	char host[BRIDGE_HOST_MAX];
-	int port;                          /* default 6379 */
-	char user[BRIDGE_PASSWORD_MAX];    /* "" for a password alone */
-	char password[BRIDGE_PASSWORD_MAX]; /* "" for none */
-	int db;                            /* default 0 */
-};
-
 /* Its counters, struct bridge_stats, are in stats.h with the server's:
  * counters flow into stats, and stats knows no module. */
 
 struct bridge_config {
-	const char *url;       /* redis://... (see bridge_parse_url) */
+	const char *url;       /* redis://... (see bridge_url.h) */
 	const char *password;  /* NULL: the URL's (or none); else this one */
 	const char *prefix;    /* channels are PREFIX:ROOM */
 	size_t queue_len;      /* the publisher's channel */
 	size_t max_message;    /* --max-message: larger messages are refused */
 };
-
-/*
- * Parses `url`.  Returns 0, or -1 with a one-line reason in err (what is
- * wrong with this value; never the password).  Any thread; no I/O.
- */
-int bridge_parse_url(const char *url, struct bridge_url *out, char *err,
-    size_t errlen);
-
-/*
- * `url` for messages, its password (anything between "//" and the last
- * '@' after a ':', or all of it without one) replaced by "***", whether or
- * not bridge_parse_url takes it.  Returns out (size bytes, truncated).
- */
-const char *bridge_redact_url(const char *url, char *out, size_t size);
-
-/*
- * Reads a password from `path` (--redis-password-file): its first line,
- * without the line end, 1 to BRIDGE_PASSWORD_MAX - 1 bytes, no NUL, and
- * nothing after that line.  Reads at most BRIDGE_PASSWORD_MAX + 2 bytes.
- * Returns 0 with the password in out (size >= BRIDGE_PASSWORD_MAX), or -1
- * with a one-line reason in err that never shows the file's content.
- */
-int bridge_read_password_file(const char *path, char *out, size_t size,
-    char *err, size_t errlen);
 
 /*
  * Called on the subscriber thread for each message another hub published

@@ -5,7 +5,7 @@
 
 The seeds are committed; this script says what each one is and rebuilds
 them byte for byte (masking keys are fixed, not random). OUTDIR defaults to
-test/fuzz/corpus next to this file; http/ and recv/ are rewritten.
+test/fuzz/corpus next to this file; http/, recv/ and redis/ are rewritten.
 
 http/: raw request heads, as a client sends them.
 recv/: the input layout of fuzz_recv.c: a flags byte (bits 0-2: k, the
@@ -13,6 +13,9 @@ number of chunk-size bytes that follow; bit 3: the first chunk arrives as
 early bytes; bit 4: the writer is stalled; bit 5: the peer goes silent at
 the end instead of closing), k chunk-size bytes, then the
 client's byte stream (masked frames).
+redis/: the input layout of fuzz_redis.c: a flags byte (bits 0-1: the
+limits, 0 subscribe, 1 publish, 2 small; bits 2-4: k, the number of
+chunk-size bytes that follow), k chunk sizes, then what Redis sends.
 
 Inputs that trip a known bug do not belong here (a seed that crashes stops
 the run at once): they go to test/fuzz/regress/, which scripts/fuzz.sh
@@ -188,6 +191,75 @@ RECV = {
 }
 
 
+# ------------------------------------------------------------------ redis
+
+SUBSCRIBE, PUBLISH, SMALL = 0, 1, 2
+LINE_MAX = 1024       # LINE_MAX_BYTES
+ROOM_NAME_MAX = 64
+
+
+def redis_input(stream, limits=SUBSCRIBE, sizes=()):
+    """fuzz_redis's layout: limits and k, k chunk sizes, the stream."""
+    return bytes([limits | len(sizes) << 2]) + bytes(sizes) + stream
+
+
+def bulk(data):
+    return b"$%d\r\n" % len(data) + data + b"\r\n"
+
+
+def array(*items):
+    return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+def message(channel, envelope):
+    return array(bulk(b"message"), bulk(channel), bulk(envelope))
+
+
+def envelope(opcode, payload, hub=b"OTHERHUB"):
+    return hub + bytes([opcode]) + payload
+
+
+CONFIRM = array(bulk(b"subscribe"), bulk(b"wshub:r"), b":1\r\n")
+
+REDIS = {
+    "message": redis_input(message(b"wshub:r", envelope(1, b"hello"))),
+    "confirm-then-messages": redis_input(
+        CONFIRM + message(b"wshub:r", envelope(1, b"a")) +
+        message(b"wshub:blue", envelope(2, bytes(range(256)))), sizes=(7, 1, 30)),
+    "unsubscribe": redis_input(array(bulk(b"unsubscribe"), bulk(b"wshub:r"),
+                                     b":0\r\n")),
+    "room-64": redis_input(message(b"wshub:" + b"r" * ROOM_NAME_MAX, envelope(1, b"x"))),
+    "room-65": redis_input(message(b"wshub:" + b"r" * (ROOM_NAME_MAX + 1),
+                                   envelope(1, b"x"))),
+    "channel-nul": redis_input(message(b"wshub:r\0x", envelope(1, b"nul"))),
+    "envelope-short": redis_input(message(b"wshub:r", b"OTHERHUB")),
+    "envelope-empty": redis_input(message(b"wshub:r", envelope(2, b""))),
+    "envelope-opcode-9": redis_input(message(b"wshub:r", envelope(9, b"x"))),
+    "nil-channel": redis_input(array(bulk(b"message"), b"$-1\r\n", bulk(b"x"))),
+    "publish-replies": redis_input(b":1\r\n:0\r\n-ERR wrong\r\n+OK\r\n", PUBLISH),
+    "publish-array": redis_input(b"*0\r\n*1\r\n:1\r\n", PUBLISH),
+    "line-1024": redis_input(b"+" + b"x" * LINE_MAX + b"\r\n", PUBLISH),
+    "line-1025": redis_input(b"-" + b"x" * (LINE_MAX + 1) + b"\r\n", PUBLISH),
+    "string-1024": redis_input(bulk(b"s" * LINE_MAX), PUBLISH, sizes=(100,)),
+    "integers": redis_input(b":9223372036854775807\r\n:-9223372036854775808\r\n"
+                            b":007\r\n", PUBLISH),
+    "nils": redis_input(b"$-1\r\n*-1\r\n$-2\r\n"),
+    "huge-array": redis_input(b"*2147483647\r\n"),
+    "nested": redis_input(b"*3\r\n$7\r\nmessage\r\n*1\r\n*1\r\n"),
+    "huge-string": redis_input(array(bulk(b"message"), bulk(b"wshub:r")) +
+                               b"$2147483647\r\n" + b"x" * 64),
+    "length-overflow": redis_input(b"$99999999999999999999999\r\n"),
+    "small-edges": redis_input(array(bulk(b"s" * 40), bulk(b"t" * 40)) +
+                               array(bulk(b"s" * 41)), SMALL, sizes=(3, 0)),
+    "small-reply-100": redis_input(array(bulk(b"a" * 40), bulk(b"b" * 40),
+                                         b":12345\r\n"), SMALL),
+    "one-byte-chunks": redis_input(message(b"wshub:r", envelope(1, "héllo".encode())),
+                                   sizes=(1,)),
+    "resp3": redis_input(b"%1\r\n+a\r\n+b\r\n_\r\n"),
+    "garbage": redis_input(b"?garbage\r\n"),
+}
+
+
 def write(outdir, group, seeds):
     d = os.path.join(outdir, group)
     shutil.rmtree(d, ignore_errors=True)
@@ -200,7 +272,8 @@ def write(outdir, group, seeds):
 
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
-    n = write(outdir, "http", HTTP) + write(outdir, "recv", RECV)
+    n = write(outdir, "http", HTTP) + write(outdir, "recv", RECV) + \
+        write(outdir, "redis", REDIS)
     print("make_corpus: %d seeds in %s" % (n, outdir))
 
 
