@@ -1252,7 +1252,7 @@ bridge_free(bridge_t *b)
 		chan_close(b->cmds);
 		pthread_mutex_lock(&b->mu);
 		while (!b->publisher_done && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&b->cv, &b->mu, &deadline);
+			rc = deadline_cond_timedwait(&b->cv, &b->mu, &deadline);
 		atomic_store(&b->stopping, true);
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
