@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <criterion/criterion.h>
 #include <stdbool.h>
@@ -300,7 +301,8 @@ check_busy_dump(const char *t)
 struct chatter {
 	int fd[N];
 	atomic_bool stop;
-	int sent;
+	atomic_bool done;       /* the chatter thread stopped sending */
+	atomic_int sent;
 };
 
 /* Sends from every client in turn until told to stop (at most 20,000). */
@@ -308,15 +310,17 @@ static void *
 chatter_main(void *arg)
 {
 	struct chatter *ch = arg;
+	int sent = 0;
 
-	while (!atomic_load(&ch->stop) && ch->sent < 20000) {
+	while (!atomic_load(&ch->stop) && sent < 20000) {
 		char text[32];
-		int len = snprintf(text, sizeof(text), "message %d", ch->sent);
+		int len = snprintf(text, sizeof(text), "message %d", sent);
 
-		if (ws_send(ch->fd[ch->sent % N], 0x1, text, (size_t)len) != 0)
+		if (ws_send(ch->fd[sent % N], 0x1, text, (size_t)len) != 0)
 			break;
-		ch->sent++;
+		atomic_store(&ch->sent, ++sent);
 	}
+	atomic_store(&ch->done, true);
 	return NULL;
 }
 
@@ -329,7 +333,7 @@ chatter_main(void *arg)
 Test(debug_threads, a_dump_of_a_busy_server_says_only_what_is_possible,
     .timeout = 120)
 {
-	struct chatter ch = { .stop = false };
+	struct chatter ch = { .stop = false, .done = false, .sent = 0 };
 	pthread_t tid;
 
 	test_server_init(&ts);
@@ -341,6 +345,11 @@ Test(debug_threads, a_dump_of_a_busy_server_says_only_what_is_possible,
 	cr_assert(test_wait_counter(&test_server_stats(&ts)->clients, N,
 	    WS_TIMEOUT_MS));
 	cr_assert_eq(pthread_create(&tid, NULL, chatter_main, &ch), 0);
+	/* The dumps start once every client has sent: a busy server, not one
+	 * about to be (bounded by the test's timeout). */
+	while (atomic_load(&ch.sent) < N && !atomic_load(&ch.done))
+		sched_yield();
+	cr_assert_geq(atomic_load(&ch.sent), N, "the chat did not start");
 	for (int i = 0; i < 40; i++) {
 		char *t = ws_get(ts.port, "/debug/threads");
 
@@ -350,7 +359,6 @@ Test(debug_threads, a_dump_of_a_busy_server_says_only_what_is_possible,
 	}
 	atomic_store(&ch.stop, true);
 	pthread_join(tid, NULL);
-	cr_assert_gt(ch.sent, 0);
 	for (int i = 0; i < N; i++)
 		close(ch.fd[i]);
 	test_server_stop(&ts);
