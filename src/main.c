@@ -12,9 +12,9 @@
  * (stop it with SIGINT or SIGTERM).  SIGUSR1 is
  * how main tells the signal thread to finish (after setting signals_done,
  * so a SIGUSR1 from outside is ignored).  SIGPIPE is ignored, process-wide:
- * wshub's own writes use MSG_NOSIGNAL, but hiredis writes to Redis with
- * write(2), and a Redis that resets at the wrong moment (or a kill -PIPE)
- * must be an EPIPE, not the end of the server.
+ * every write of wshub's uses MSG_NOSIGNAL (to clients, GnuTLS's push, to
+ * Redis), and a kill -PIPE, or a library that one day writes with
+ * write(2), must be an EPIPE at most, not the end of the server.
  */
 #include <errno.h>
 #include <getopt.h>
