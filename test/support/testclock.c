@@ -24,6 +24,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t settled;          /* a sleeper looked again */
 static int64_t now_ns;                  /* mu */
 static uint64_t epoch;                  /* mu: advances so far */
+static int timeouts;                    /* mu: waits ended at a deadline */
 static LIST_HEAD(, sleeper) sleepers = LIST_HEAD_INITIALIZER(sleepers);
 
 static int64_t
@@ -51,42 +52,38 @@ test_now(void)
 }
 
 /*
- * Sleeps on `cond` until woken (0), or until `deadline` has passed on the
- * test clock (ETIMEDOUT).  To see an advance, it looks at the clock every
- * millisecond of real time, staying on the list of sleepers meanwhile, so
- * that after an advance the list holds exactly the threads still asleep.
+ * Sleeps on `cond` for at most a millisecond of real time, then returns 0
+ * (a spurious wake-up: the caller looks at its condition again), or
+ * ETIMEDOUT once `deadline` has passed on the test clock.  It never sleeps
+ * twice in one call: pthread_cond_timedwait may return ETIMEDOUT for a
+ * wait that a broadcast also ended (the time ran out while the broadcaster
+ * held the mutex), so only the caller, re-checking, can tell.  While it
+ * sleeps the thread is on the list of sleepers, so that an advance waits
+ * until every thread asleep before it has looked at the clock again.
  */
 static int
 test_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *cmu,
     const struct timespec *deadline)
 {
 	struct sleeper s;
-	int rc;
+	struct timespec real = deadline_real_now();
+	int rc = 0;
 
 	pthread_mutex_lock(&mu);
 	if (now_ns >= ns_of(deadline)) {
+		timeouts++;
 		pthread_mutex_unlock(&mu);
 		return ETIMEDOUT;
 	}
 	s.seen = epoch;
 	LIST_INSERT_HEAD(&sleepers, &s, link);
-	for (;;) {
-		struct timespec real = deadline_real_now();
-
-		pthread_mutex_unlock(&mu);
-		real = ts_of(ns_of(&real) + LOOK_NS);
-		rc = pthread_cond_timedwait(cond, cmu, &real); /* monotonic */
-		pthread_mutex_lock(&mu);
-		if (now_ns >= ns_of(deadline)) {
-			rc = ETIMEDOUT;
-			break;
-		}
-		if (rc != ETIMEDOUT) { /* woken: the caller looks why */
-			rc = 0;
-			break;
-		}
-		s.seen = epoch; /* still asleep, having seen the time */
-		pthread_cond_broadcast(&settled);
+	pthread_mutex_unlock(&mu);
+	real = ts_of(ns_of(&real) + LOOK_NS);
+	(void)pthread_cond_timedwait(cond, cmu, &real); /* monotonic */
+	pthread_mutex_lock(&mu);
+	if (now_ns >= ns_of(deadline)) {
+		timeouts++;
+		rc = ETIMEDOUT;
 	}
 	LIST_REMOVE(&s, link);
 	pthread_cond_broadcast(&settled);
@@ -95,14 +92,12 @@ test_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *cmu,
 }
 
 int
-test_clock_sleepers(void)
+test_clock_timeouts(void)
 {
-	struct sleeper *s;
-	int n = 0;
+	int n;
 
 	pthread_mutex_lock(&mu);
-	LIST_FOREACH(s, &sleepers, link)
-		n++;
+	n = timeouts;
 	pthread_mutex_unlock(&mu);
 	return n;
 }

@@ -6,12 +6,12 @@
  * (Criterion runs each test in its own process).  A thread that waits
  * with a deadline on it (a channel's timed receive, the in-memory pipe's
  * waits, the writer's wait for its reader) looks at the test clock when
- * woken and, to see an advance, every millisecond of real time: no
- * outcome depends on how long that takes.  test_clock_advance_ms returns
- * only once every such thread has looked at the new time: those whose
- * deadline passed have left their wait, the others still sleep, so
- * test_clock_sleepers then says exactly how many threads a deadline has
- * not yet woken.
+ * woken and, to see an advance, every millisecond of real time (it then
+ * returns as if woken, and its caller looks at its own condition again):
+ * no outcome depends on how long that takes.  test_clock_advance_ms
+ * returns only once every thread asleep on the clock has looked at the
+ * new time, so test_clock_timeouts then counts every deadline the advance
+ * made pass.
  */
 #ifndef TEST_SUPPORT_TESTCLOCK_H
 #define TEST_SUPPORT_TESTCLOCK_H
@@ -27,8 +27,8 @@ void test_clock_install(void);
  * time.  Test thread. */
 void test_clock_advance_ms(int64_t ms);
 
-/* How many threads sleep on the test clock now (exact right after an
- * advance, while nothing else wakes them).  Any thread. */
-int test_clock_sleepers(void);
+/* How many waits have ended so far because their deadline passed on the
+ * test clock.  Any thread. */
+int test_clock_timeouts(void);
 
 #endif
