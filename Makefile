@@ -20,6 +20,8 @@ MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 BUILD    ?= build
 SANITIZE ?=
+# Compilers run at once when a test target builds (make test JOBS=1: one).
+JOBS     ?= $(shell nproc 2>/dev/null || echo 1)
 
 # CFLAGS and LDFLAGS from the command line choose optimisation and debug
 # information (make CFLAGS="-O1 -g"); what the build cannot do without is
@@ -88,15 +90,15 @@ run: deps
 # The last thing `make test` prints is the grand total of every suite,
 # "N passed, M failed" (scripts/run-tests.sh).
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT) $(CHAN_PINGPONG) $(HUB_ROOMS)
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT) $(CHAN_PINGPONG) $(HUB_ROOMS)
 	@scripts/run-tests.sh $(BUILD)
 
 test-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined all build/asan/test/unit
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan SANITIZE=address,undefined all build/asan/test/unit
 	@scripts/run-tests.sh build/asan
 
 test-tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread all tsan-drivers
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan SANITIZE=thread all tsan-drivers
 	@scripts/run-tsan.sh build/tsan
 
 tsan-drivers: $(TSAN_DRIVERS)
