@@ -414,6 +414,15 @@ Test(load_report, no_rss_per_connection_that_is_known_wrong, .timeout = 10)
 	cr_assert(prints(report_json, &cfg, &res, "\"time_wait_before\":40,"));
 	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":null,"
 	    "\"rss_per_conn_refused\":\"recent_connections\"}"));
+	/* One probe (a /stats fetch) before 100 connections: still a figure;
+	 * two are more than one in 100, and refuse it. */
+	res.cs.ok = 100;
+	res.srv_check.socks.time_wait = 1;
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":10240,"
+	    "\"rss_per_conn_refused\":null}"));
+	res.srv_check.socks.time_wait = 2;
+	cr_assert(prints(report_json, &cfg, &res, "\"rss_bytes_per_conn\":null,"
+	    "\"rss_per_conn_refused\":\"recent_connections\"}"));
 	/* Its RSS had been higher: it has given memory back since. */
 	server_run(&cfg, &res, &rr);
 	res.srv_before.hwm_kib = 2100;

@@ -47,6 +47,11 @@
  * the run has held memory it may reuse for the run's connections, so its
  * growth is no per-connection figure (a fresh process has them equal). */
 #define RSS_PEAK_SLACK_KIB 64
+/* Connections to the server closed within the minute (TIME_WAIT) that a
+ * run tolerates, per 100 of its own: a probe of the server before the run
+ * (a /stats fetch, a health check) left no memory worth refusing the
+ * figure for; more may have, and the figure is refused. */
+#define RSS_RECENT_PER_100 1
 #define FD_RESERVE 32          /* descriptors besides the connections */
 
 enum load_mode {

@@ -210,8 +210,9 @@ enum rss_refusal {
 	RSS_NO_CONNS,          /* no connection opened: nothing to divide by */
 	RSS_NOT_SERVER,        /* --server-pid does not listen on the port */
 	RSS_NOT_GROWN,         /* the RSS did not grow */
-	RSS_RECENT_CONNS,      /* connections on the port closed within a
-	                          minute: the server kept their memory */
+	RSS_RECENT_CONNS,      /* more than RSS_RECENT_PER_100 connections on
+	                          the port closed within a minute: the server
+	                          kept their memory */
 	RSS_PEAKED_BEFORE,     /* the RSS had been higher before the run */
 };
 
@@ -230,8 +231,9 @@ static const char *const rss_refusal_names[] = {
  * first connect to when they were all open, over the connections: unless
  * the server could open them in memory it already held, or the PID is not
  * the server's.  The former is known when the RSS did not grow, when
- * connections to the port closed within the last minute (their TIME_WAIT
- * sockets remain), or when the RSS had peaked higher before; then there
+ * more than 1 in 100 (RSS_RECENT_PER_100) as many connections to the port
+ * closed within the last minute (their TIME_WAIT sockets remain), or when
+ * the RSS had peaked higher before; then there
  * is no figure.  A server that held connections longer ago may still
  * undercount: the manual says so.
  */
@@ -244,7 +246,8 @@ rss_refusal(const struct run_result *r)
 		return RSS_NOT_SERVER;
 	if (r->srv_open.rss_kib <= r->srv_before.rss_kib)
 		return RSS_NOT_GROWN;
-	if (r->srv_check.rc == 0 && r->srv_check.socks.time_wait > 0)
+	if (r->srv_check.rc == 0 && (uint64_t)r->srv_check.socks.time_wait *
+	    100 > r->cs.ok * RSS_RECENT_PER_100)
 		return RSS_RECENT_CONNS;
 	if (r->srv_before.hwm_kib > r->srv_before.rss_kib + RSS_PEAK_SLACK_KIB)
 		return RSS_PEAKED_BEFORE;
