@@ -409,7 +409,11 @@ def figures(mode, r):
         f["ramp s"] = r["connections"]["ramp_s"]
         f["received broadcast"] = res.get("received", 0)
         f["last receiver ms"] = lat.get("max", 0) / 1000
-        f["server KiB/conn"] = srv.get("rss_bytes_per_conn", 0) / 1024
+        if srv.get("rss_bytes_per_conn") is not None:
+            f["server KiB/conn"] = srv["rss_bytes_per_conn"] / 1024
+        else:  # wshub-load says why (man wshub-load: --server-pid)
+            print("  (no server KiB/conn: %s)" % srv.get(
+                "rss_per_conn_refused", "no server figures"), flush=True)
         f["server threads"] = srv.get("threads_peak", 0)
         kern = r.get("kernel") or {}
         f["slab KiB/conn"] = (kern.get("slab_bytes_per_conn") or 0) / 1024
