@@ -21,7 +21,7 @@ struct sleeper {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t settled;          /* a sleeper looked again */
+static pthread_cond_t settled;          /* a sleeper left its wait */
 static int64_t now_ns;                  /* mu */
 static uint64_t epoch;                  /* mu: advances so far */
 static int timeouts;                    /* mu: waits ended at a deadline */
