@@ -25,7 +25,11 @@ Checked (each failure: "FILE:LINE: what the doc says; what the code has"):
     X" of `wshub --help` against config.h, each "Default: X" of a man
     page's `.It Fl \\-FLAG` against config.h or its program's --help,
     each "`--FLAG ...` (default X" and wshub-load table row of the
-    Markdown against them.  Binaries: $WSHUB, $WSHUB_LOAD, else build/.
+    Markdown against them.  The values a flag takes: the first "MIN to
+    MAX" of a man page's `.It Fl \\-FLAG` against the "ARG from MIN to
+    MAX" its program's --help prints under it (from the same row of
+    flags[] as the message for a bad value).  Binaries: $WSHUB,
+    $WSHUB_LOAD, else build/.
  3. Names: each --FLAG is a flag of wshub or wshub-load (OTHER_FLAGS: other
     programs'); each `snake_case` in Markdown backquotes, or after .Li in a
     man page, is a word of src/, include/, test/ or scripts/.
@@ -277,9 +281,9 @@ def check_roff_markers(chk, rel, text):
 
 # ---- flag defaults --------------------------------------------------------
 
-def help_defaults(binary):
-    """flag -> (default text, line) from BINARY --help, or {} if it cannot
-    run."""
+def help_blocks(binary):
+    """flag -> its lines of BINARY --help joined into one, or None if it
+    cannot run."""
     try:
         out = subprocess.run([binary, "--help"], capture_output=True,
                              text=True, timeout=10).stdout
@@ -290,12 +294,63 @@ def help_defaults(binary):
         m = re.match(r"\s{1,8}(?:-\w, )?--([a-z0-9-]+)", line)
         if m or not line.strip():
             if flag:
-                d = re.search(r"\(default\s+([^\s;,)]+)", block)
-                if d:  # a value; "(default: ...)" is prose
-                    found[flag] = d.group(1).rstrip(":")
+                found[flag] = block
             flag, block = (m.group(1), line) if m else (None, "")
         elif flag:
             block += " " + line.strip()
+    return found
+
+
+def help_defaults(blocks):
+    """flag -> default text, from help_blocks."""
+    found = {}
+    for flag, block in blocks.items():
+        d = re.search(r"\(default\s+([^\s;,)]+)", block)
+        if d:  # a value; "(default: ...)" is prose
+            found[flag] = d.group(1).rstrip(":")
+    return found
+
+
+def help_ranges(blocks):
+    """flag -> (min, max) of the "ARG from MIN to MAX" --help prints under
+    a flag that takes a number."""
+    found = {}
+    for flag, block in blocks.items():
+        r = re.search(r"\b[A-Z]+ from (-?%s) to (%s)$" % (NUM, NUM), block)
+        if r:
+            found[flag] = (r.group(1), r.group(2))
+    return found
+
+
+def man_items(text):
+    """(flags, first line number, text) of every `.It Fl \\-FLAG` item of
+    a man page, its comment lines left out."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith(".It Fl"):
+            continue
+        flags = [f.replace("\\-", "-") for f in
+                 re.findall(r"Fl \\-((?:[a-z0-9]|\\-)+)", line)]
+        body = []
+        for j in range(i + 1, len(lines)):
+            if lines[j].startswith(".It") or lines[j].startswith(".Sh"):
+                break
+            if not lines[j].startswith('.\\"'):
+                body.append((j + 1, lines[j]))
+        yield flags, body
+
+
+def man_ranges(text):
+    """flag -> (min, max, line) of the first "MIN to MAX" of every
+    `.It Fl \\-FLAG` item of a man page."""
+    found = {}
+    for flags, body in man_items(text):
+        for at, line in body:
+            r = re.search(r"(?<![\w.])(-?%s) to (%s)\b" % (NUM, NUM), line)
+            if r:
+                for f in flags:
+                    found[f] = (r.group(1), r.group(2), at)
+                break
     return found
 
 
@@ -358,13 +413,14 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load, table):
             v = int(v) if v == int(v) else v
         expect[flag] = v
     # --help against config.h.
-    helps = {}
+    helps, ranges = {}, {}
     for prog, binary in (("wshub", wshub), ("wshub-load", wshub_load)):
-        h = help_defaults(binary) if binary else None
-        if h is None:
+        blocks = help_blocks(binary) if binary else None
+        if blocks is None:
             print("# %s is not built (%s): its --help is not checked" % (prog, binary))
             continue
-        helps[prog] = h
+        h = helps[prog] = help_defaults(blocks)
+        ranges[prog] = help_ranges(blocks)
         if prog != "wshub":
             continue
         for flag, v in expect.items():
@@ -392,6 +448,15 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load, table):
                 if not same(value, h[flag]):
                     chk.fail(where, "--%s: Default: %s; %s --help says %s"
                              % (flag, value, prog, h[flag]))
+        # The values a flag takes, "MIN to MAX", against --help's range.
+        for flag, (lo, hi, line) in man_ranges(read(rel)).items():
+            r = ranges.get(prog, {}).get(flag)
+            if r is None:
+                continue
+            chk.checked += 1
+            if not (same(lo, r[0]) and same(hi, r[1])):
+                chk.fail("%s:%d" % (rel, line), "--%s: %s to %s; %s --help says "
+                         "from %s to %s" % (flag, lo, hi, prog, r[0], r[1]))
     # Markdown: "`--flag ARG` (default X", and README's wshub-load table.
     for rel in files:
         if not rel.endswith(".md"):

@@ -225,12 +225,27 @@ getopt_tables(struct option *opts, char *shorts)
 	*shorts = '\0';
 }
 
+/* What a number's row accepts, "from MIN to MAX" (in seconds for a
+ * DEFAULT_SECONDS row), or "" for a row without a range: --help and the
+ * message for a bad value say the same. */
+static void
+flag_range(const struct flag *f, char *buf, size_t len)
+{
+	if (f->max <= f->min)
+		buf[0] = '\0';
+	else if (f->def == DEFAULT_SECONDS)
+		snprintf(buf, len, "from %g to %g", f->min / 1000.0,
+		    f->max / 1000.0);
+	else
+		snprintf(buf, len, "from %lld to %lld", f->min, f->max);
+}
+
 /* One flag's lines of --help: its name and value in the first 25
- * columns, the help beside it. */
+ * columns, the help beside it, then the values it takes. */
 static void
 flag_help(FILE *out, const struct flag *f)
 {
-	char name[64], dflt[64], text[1024];
+	char name[64], dflt[64], text[1024], range[64];
 	const char *line, *nl;
 	int n, width;
 
@@ -254,6 +269,9 @@ flag_help(FILE *out, const struct flag *f)
 		    nl != NULL ? (int)(nl - line) : (int)strlen(line), line);
 		width = 25;
 	}
+	flag_range(f, range, sizeof(range));
+	if (range[0] != '\0')
+		fprintf(out, "%-25s%s %s\n", "", f->arg, range);
 }
 
 /* --help: what wshub is, every flag of flags[], what the values mean. */
@@ -529,7 +547,7 @@ static long
 futex_slots_flag(const char *value)
 {
 	const char *accepts = "auto, 0 (the kernel's default) or a power of "
-	    "two from 2 to 1048576";
+	    "two from 2 to " STR(FUTEX_HASH_FLAG_MAX);
 	long long n;
 	int rc;
 
@@ -628,23 +646,22 @@ static long long
 number_flag(int id, const char *value)
 {
 	const struct flag *f = flag_by_id(id);
-	char flag[40], accepts[96];
+	char flag[40], range[64], accepts[128];
 	long long n;
 	int64_t ms;
 	int rc;
 
+	flag_range(f, range, sizeof(range));
 	if (f->def != DEFAULT_SECONDS) {
 		if ((rc = flagval_int(value, f->min, f->max, &n)) == FLAGVAL_OK)
 			return n;
-		snprintf(accepts, sizeof(accepts), "an integer from %lld to %lld",
-		    f->min, f->max);
+		snprintf(accepts, sizeof(accepts), "an integer %s", range);
 	} else {
 		if ((rc = flagval_seconds(value, f->min, f->max, &ms)) ==
 		    FLAGVAL_OK)
 			return ms;
-		snprintf(accepts, sizeof(accepts), "seconds from %g to %g, at "
-		    "most %d decimals", f->min / 1000.0, f->max / 1000.0,
-		    FLAGVAL_MS_DECIMALS);
+		snprintf(accepts, sizeof(accepts), "seconds %s, at most %d "
+		    "decimals", range, FLAGVAL_MS_DECIMALS);
 	}
 	snprintf(flag, sizeof(flag), "--%s", f->name);
 	bad_flag(flag, value, flagval_strerror(rc), accepts);

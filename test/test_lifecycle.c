@@ -422,6 +422,8 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		{ "--addr", "[::1]:9000", "the port goes in --port" },
 		{ "--addr", "127.0.0.1:8080", "the port goes in --port" },
 		{ "--addr", "[::1", "no ']' after the '['" },
+		{ "--futex-hash-slots", "3", "not a power of two; expected auto, "
+		    "0 (the kernel's default) or a power of two from 2 to 1048576" },
 		{ "--bogus", NULL, "unknown flag" },
 	};
 
@@ -439,6 +441,37 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 		    bad[i][2], out);
 		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1,
 		    "one line: %s", out);
+	}
+}
+
+/* --help says under each number flag the values it takes, in the words
+ * of the one line a bad value gets (bad_flags_exit_2_with_one_line_saying_why). */
+Test(lifecycle, help_names_the_values_each_number_flag_takes, .timeout = 30)
+{
+	static char out[16384];
+	/* flag, the line under its help */
+	const char *want[][2] = {
+		{ "--port N", "N from 0 to 65535" },
+		{ "--send-queue N", "N from 1 to 65536" },
+		{ "--send-queue-bytes BYTES", "BYTES from 1024 to 4294967296" },
+		{ "--pong-timeout SEC", "SEC from 0.01 to 86400" },
+		{ "--shutdown-timeout SEC", "SEC from 0 to 600" },
+	};
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s --help 2>&1 </dev/null",
+	    wshub_child_binary());
+	cr_assert_eq(wshub_child_run(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_lt(strlen(out), sizeof(out) - 1, "all of --help was read");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *flag = strstr(out, want[i][0]);
+		const char *next, *range;
+
+		cr_assert_not_null(flag, "--help lists %s", want[i][0]);
+		next = strstr(flag + 1, "\n  -"); /* the next flag's line */
+		range = strstr(flag, want[i][1]);
+		cr_assert(range != NULL && (next == NULL || range < next),
+		    "%s: --help says '%s' under it", want[i][0], want[i][1]);
 	}
 }
 
