@@ -27,9 +27,9 @@ Checked (each failure: "FILE:LINE: what the doc says; what the code has"):
     each "`--FLAG ...` (default X" and wshub-load table row of the
     Markdown against them.  The values a flag takes: the first "MIN to
     MAX" of a man page's `.It Fl \\-FLAG` against the "ARG from MIN to
-    MAX" its program's --help prints under it (from the same row of
-    flags[] as the message for a bad value).  Binaries: $WSHUB,
-    $WSHUB_LOAD, else build/.
+    MAX" wshub --help prints under it (from the same row of flags[] as
+    the message for a bad value), or wshub-load's numopts[] row.
+    Binaries: $WSHUB, $WSHUB_LOAD, else build/.
  3. Names: each --FLAG is a flag of wshub or wshub-load (OTHER_FLAGS: other
     programs'); each `snake_case` in Markdown backquotes, or after .Li in a
     man page, is a word of src/, include/, test/ or scripts/.
@@ -322,6 +322,27 @@ def help_ranges(blocks):
     return found
 
 
+def load_ranges(facts):
+    """wshub-load's flag -> (min, max) from the numopts[] rows of
+    src/load/opts.c (its --help states no ranges), defines resolved; a
+    row whose bound is no number is left out."""
+    found = {}
+    text = read("src/load/opts.c")
+    table = text[text.index("numopts[] = {"):]
+    table = table[:table.index("};")]
+    for m in re.finditer(r'\{\s*[^,]+,\s*"(?:-\w/)?--([a-z0-9-]+)",\s*'
+                         r'([^,]+),\s*([^,]+),', table):
+        bounds = []
+        for expr in (m.group(2), m.group(3)):
+            vals, why = values(facts, expr)
+            if why or len(vals) != 1:
+                break
+            bounds.append(str(next(iter(vals))))
+        if len(bounds) == 2:
+            found[m.group(1)] = tuple(bounds)
+    return found
+
+
 def man_items(text):
     """(flags, first line number, text) of every `.It Fl \\-FLAG` item of
     a man page, its comment lines left out."""
@@ -431,6 +452,7 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load, table):
                 chk.fail("%s --help" % prog, "--%s: default %s; config.h has %s (%s)"
                          % (flag, h[flag], v, defaults[flag][0]))
             chk.checked += 1
+    ranges["wshub-load"] = load_ranges(facts)
     # Man pages: config.h for wshub, and --help for both.
     for rel, prog in (("man/wshub.1", "wshub"), ("man/wshub-load.1", "wshub-load")):
         if rel not in files:
@@ -455,7 +477,7 @@ def check_flag_defaults(chk, facts, files, wshub, wshub_load, table):
                 continue
             chk.checked += 1
             if not (same(lo, r[0]) and same(hi, r[1])):
-                chk.fail("%s:%d" % (rel, line), "--%s: %s to %s; %s --help says "
+                chk.fail("%s:%d" % (rel, line), "--%s: %s to %s; %s takes "
                          "from %s to %s" % (flag, lo, hi, prog, r[0], r[1]))
     # Markdown: "`--flag ARG` (default X", and README's wshub-load table.
     for rel in files:
