@@ -1,28 +1,15 @@
 /*
- * chan — Go's buffered channel, in C.
+ * chan — Go's buffered channel, in C: a bounded FIFO of `void *` items
+ * that any number of threads send to and receive from at once (how it
+ * works: src/chan.c).  Each function says which Go operation it stands
+ * for; the project's one Go -> C table is docs/ARCHITECTURE.md, section 6.
  *
- * A chan_t is a bounded FIFO of `void *` items guarded by one mutex and two
- * condition variables (not_empty, not_full) on CLOCK_MONOTONIC.  Any number
- * of threads may send and receive concurrently.
- *
- * Each function says which Go operation it stands for; the project's one
- * Go -> C table is in docs/ARCHITECTURE.md, section 6.
- *
- * Differences from Go, on purpose:
- * - Sending on a closed channel returns CHAN_CLOSED instead of panicking, and
- *   closing twice is harmless: in a server, "the other side already shut this
- *   down" is a normal event, not a bug.
- * - A priority lane (chan_send_priority) for control messages.  Its items
- *   are received before any queued data item, it does not count against the
- *   data capacity (so a full data queue never refuses a pong), and it has
- *   its own small bound `priority_cap` so that a flood of control
- *   messages cannot grow memory without end.  Priority items keep
- *   FIFO order among themselves.
- * - The data lane may be bounded in bytes as well as items
- *   (chan_set_byte_cap): Go's channel counts only elements, but a queue of
- *   messages is paid for in bytes.
- * - chan_recv_many() takes everything queued (up to a limit) under one lock,
- *   so a writer can send a burst with one system call.
+ * Where it differs from Go, on purpose (each at its declaration below):
+ * sending on a closed channel returns CHAN_CLOSED and closing twice is
+ * harmless, since "the other side already shut this down" is a normal
+ * event in a server; a priority lane for control messages
+ * (chan_send_priority); a bound in bytes (chan_set_byte_cap); a receive
+ * of many items under one lock (chan_recv_many).
  *
  * The channel never frees items: whoever receives an item owns it.  After
  * chan_close, receivers still get every queued item, then CHAN_CLOSED.
@@ -46,8 +33,11 @@ enum chan_status {
 
 /*
  * Creates a channel holding up to `cap` data items (cap >= 1) plus up to
- * `priority_cap` priority items (0 disables the lane).  Aborts on
- * allocation failure.  Any thread.  Go: make(chan T, cap).
+ * `priority_cap` priority items (0: no priority lane).  The priority lane
+ * does not count against `cap`, so a full data queue never refuses a
+ * pong, and has its own small bound so a flood of control messages
+ * cannot grow memory without end.  Aborts on allocation failure.  Any
+ * thread.  Go: make(chan T, cap).
  */
 chan_t *chan_new(size_t cap, size_t priority_cap);
 
@@ -59,12 +49,14 @@ chan_t *chan_new(size_t cap, size_t priority_cap);
 void chan_free(chan_t *ch);
 
 /*
- * Bounds the data lane in bytes as well as in items: each data item weighs
- * weigh(item) bytes, and a send that would take the lane past `byte_cap`
- * bytes finds it full (CHAN_FULL, or a blocking send waits) -- unless the
- * lane is empty, so that one item heavier than the whole bound still goes
- * through.  `byte_cap` 0 removes the bound.  The priority lane is bounded
- * by its item count alone.  Call before other threads use the channel.
+ * Bounds the data lane in bytes as well as in items (Go counts only
+ * items, but a queue of messages is paid for in bytes): each data item
+ * weighs weigh(item) bytes, and a send that would take the lane past
+ * `byte_cap` bytes finds it full (CHAN_FULL, or a blocking send waits) --
+ * unless the lane is empty, so that one item heavier than the whole bound
+ * still goes through.  `byte_cap` 0 removes the bound.  The priority lane
+ * is bounded by its item count alone.  Call before other threads use the
+ * channel.
  */
 void chan_set_byte_cap(chan_t *ch, size_t byte_cap,
     size_t (*weigh)(const void *item));
@@ -96,8 +88,9 @@ int chan_try_send_many(chan_t *ch, void *const *items, size_t n,
 
 /*
  * Queues `item` on the priority lane; never blocks.  It will be received
- * before every data item already queued.  Returns CHAN_OK, CHAN_FULL (the
- * priority lane holds priority_cap items) or CHAN_CLOSED.
+ * before every data item already queued, and after the priority items
+ * queued before it.  Returns CHAN_OK, CHAN_FULL (the priority lane holds
+ * priority_cap items) or CHAN_CLOSED.
  */
 int chan_send_priority(chan_t *ch, void *item);
 
@@ -126,9 +119,11 @@ int chan_recv_timeout(chan_t *ch, void **item, long timeout_ms);
 int chan_recv_until(chan_t *ch, void **item, const struct timespec *deadline);
 
 /*
- * Receives between 1 and `max` items at once, priority items first, waiting
- * like chan_recv_until for the first one.  Sets *n to the number received.
- * Returns CHAN_OK (*n >= 1), CHAN_CLOSED or CHAN_TIMEOUT (*n == 0).
+ * Receives between 1 and `max` items at once, under one lock (so that a
+ * writer sends a burst with one system call), priority items first,
+ * waiting like chan_recv_until for the first one.  Sets *n to the number
+ * received.  Returns CHAN_OK (*n >= 1), CHAN_CLOSED or CHAN_TIMEOUT
+ * (*n == 0).
  */
 int chan_recv_many(chan_t *ch, void **items, size_t max, size_t *n,
     const struct timespec *deadline);
