@@ -210,8 +210,8 @@ enum rss_refusal {
 	RSS_NO_CONNS,          /* no connection opened: nothing to divide by */
 	RSS_NOT_SERVER,        /* --server-pid does not listen on the port */
 	RSS_NOT_GROWN,         /* the RSS did not grow */
-	RSS_RECENT_CONNS,      /* more than RSS_RECENT_PER_100 connections on
-	                          the port closed within a minute: the server
+	RSS_RECENT_CONNS,      /* connections on the port closed within a
+	                          minute (past RSS_RECENT_PER_100): the server
 	                          kept their memory */
 	RSS_PEAKED_BEFORE,     /* the RSS had been higher before the run */
 };
@@ -231,9 +231,9 @@ static const char *const rss_refusal_names[] = {
  * first connect to when they were all open, over the connections: unless
  * the server could open them in memory it already held, or the PID is not
  * the server's.  The former is known when the RSS did not grow, when
- * more than 1 in 100 (RSS_RECENT_PER_100) as many connections to the port
- * closed within the last minute (their TIME_WAIT sockets remain), or when
- * the RSS had peaked higher before; then there
+ * connections to the port closed within the last minute, more than
+ * RSS_RECENT_PER_100 for every 100 the run opened (their TIME_WAIT
+ * sockets remain), or when the RSS had peaked higher before; then there
  * is no figure.  A server that held connections longer ago may still
  * undercount: the manual says so.
  */
