@@ -445,7 +445,7 @@ Test(lifecycle, bad_flags_exit_2_with_one_line_saying_why, .timeout = 30)
 }
 
 /* --help says under each number flag the values it takes, in the words
- * of the one line a bad value gets (bad_flags_exit_2_with_one_line_saying_why). */
+ * of the one line a bad value gets (see the test above). */
 Test(lifecycle, help_names_the_values_each_number_flag_takes, .timeout = 30)
 {
 	static char out[16384];
